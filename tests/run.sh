@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds everything and runs all tests; the last line is "N passed, N failed".
+# Set-up it needs (npm reference tokenizers, PostgreSQL for service tests) is installed by the build and the tests.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+dotnet build HeadClassifier.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
+log=$(mktemp)
+dotnet tests/HeadClassifier.Tests/bin/Release/net10.0/HeadClassifier.Tests.dll -noColor "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+summary=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+' "$log" | tail -n 1)
+rm -f "$log"
+if [ -z "$summary" ]; then echo "0 passed, 1 failed"; exit 1; fi
+total=$(sed -E 's/.*Total: ([0-9]+).*/\1/' <<<"$summary")
+errors=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$summary")
+failed=$(sed -E 's/.*Failed: ([0-9]+).*/\1/' <<<"$summary")
+skipped=$(sed -E 's/.*Skipped: ([0-9]+).*/\1/' <<<"$summary")
+notrun=$(sed -nE 's/.*Not Run: ([0-9]+).*/\1/p' <<<"$summary"); notrun=${notrun:-0}
+passed=$((total - failed - skipped - notrun))
+echo "$passed passed, $((failed + errors)) failed, $skipped skipped"
+[ "$rc" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$errors" -eq 0 ]
