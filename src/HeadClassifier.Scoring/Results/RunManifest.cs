@@ -1,0 +1,50 @@
+namespace HeadClassifier.Scoring.Results;
+
+/// <summary>run.json: everything needed to reproduce or compare a run.</summary>
+public sealed record RunManifest
+{
+    public string Tool { get; init; } = "HeadClassifier";
+    public required string ToolVersion { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public required ModelSummary Model { get; init; }
+    public required RunParameters Parameters { get; init; }
+    public required IReadOnlyList<OperationSummary> Operations { get; init; }
+    public required IReadOnlyDictionary<string, double> TimingsSeconds { get; init; }
+    public required long PeakMemoryBytes { get; init; }
+    public IReadOnlyDictionary<string, long> Work { get; init; } = new Dictionary<string, long>();
+}
+
+public sealed record ModelSummary(
+    string Path,
+    string Family,
+    string ModelType,
+    int Layers,
+    int Heads,
+    int KvHeads,
+    int DModel,
+    int DHead,
+    int VocabSize,
+    string Tokenizer,
+    string WeightsSha256);
+
+public sealed record RunParameters(
+    double Threshold,
+    int KCopying,
+    int KOther,
+    string KRule,
+    bool FirstMlp,
+    bool Suppression,
+    bool Dense,
+    int MinPairs);
+
+public sealed record OperationSummary(
+    string Name,
+    string DisplayName,
+    string Category,
+    string File,
+    string ContentSha256,
+    int Pairs,
+    int ValidPairs,
+    int DuplicatePairs,
+    bool Usable,
+    int K);
