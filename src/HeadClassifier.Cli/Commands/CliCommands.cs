@@ -1,0 +1,33 @@
+using System.CommandLine;
+using HeadClassifier.Core;
+using Spectre.Console;
+
+namespace HeadClassifier.Cli.Commands;
+
+/// <summary>The CLI's verbs, one file each under Commands/.</summary>
+public static class CliCommands
+{
+    public static IEnumerable<Command> All() => [];
+
+    /// <summary>
+    /// Runs a verb's body: bad input is printed as "error: file: problem" with exit code 2, cancellation (Ctrl+C) as
+    /// exit code 130; anything else is a bug and keeps its stack trace.
+    /// </summary>
+    public static async Task<int> Guard(Func<CancellationToken, Task<int>> body, CancellationToken ct)
+    {
+        try
+        {
+            return await body(ct);
+        }
+        catch (InvalidInputException e)
+        {
+            AnsiConsole.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 2;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            AnsiConsole.Console.MarkupLine("[yellow]cancelled[/]");
+            return 130;
+        }
+    }
+}
