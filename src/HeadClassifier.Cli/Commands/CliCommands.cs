@@ -1,6 +1,5 @@
 using System.CommandLine;
 using HeadClassifier.Core;
-using Spectre.Console;
 
 namespace HeadClassifier.Cli.Commands;
 
@@ -10,7 +9,7 @@ public static class CliCommands
     public static IEnumerable<Command> All() => [];
 
     /// <summary>
-    /// Runs a verb's body: bad input is printed as "error: file: problem" with exit code 2, cancellation (Ctrl+C) as
+    /// Runs a verb's body: bad input is printed to stderr as "error: file: problem" with exit code 2, cancellation (Ctrl+C) as
     /// exit code 130; anything else is a bug and keeps its stack trace.
     /// </summary>
     public static async Task<int> Guard(Func<CancellationToken, Task<int>> body, CancellationToken ct)
@@ -21,12 +20,12 @@ public static class CliCommands
         }
         catch (InvalidInputException e)
         {
-            AnsiConsole.Console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            AnsiConsole.Console.MarkupLine("[yellow]cancelled[/]");
+            Console.Error.WriteLine("cancelled");
             return 130;
         }
     }
