@@ -16,9 +16,8 @@ public static class HfCheckpointWriter
     /// (a tensor larger than that gets a shard to itself).</param>
     public static void Write(string directory, ModelConfig config, TlModelWeights weights, DType dtype = DType.F32, long maxShardBytes = 0)
     {
-        var arch = ModelLoader.ArchitectureFor(config.ModelType, directory);
-        if (arch.Family != config.Family)
-            throw new ArgumentException($"model_type '{config.ModelType}' belongs to family {arch.Family}, config says {config.Family}");
+        var arch = ModelLoader.Architectures.FirstOrDefault(a => a.Family == config.Family)
+            ?? throw new ArgumentException($"no architecture for family '{config.Family}'");
         Directory.CreateDirectory(directory);
         var configJson = arch.ToConfigJson(config);
         configJson["torch_dtype"] = dtype switch { DType.F16 => "float16", DType.BF16 => "bfloat16", _ => "float32" };
