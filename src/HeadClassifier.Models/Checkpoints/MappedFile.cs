@@ -9,8 +9,10 @@ namespace HeadClassifier.Models.Checkpoints;
 /// </summary>
 internal sealed unsafe class MappedFile : IDisposable
 {
-    // Bytes converted per span: keeps every span below 2^31 bytes for tensors larger than that.
-    private const int ChunkElements = 1 << 28;
+    // Elements converted per span: keeps every span below 2^31 bytes for tensors larger than that.
+    private const int DefaultChunkElements = 1 << 28;
+
+    private readonly int _chunkElements;
 
     private readonly object _gate = new();
     private MemoryMappedFile? _map;
@@ -19,8 +21,9 @@ internal sealed unsafe class MappedFile : IDisposable
     private long _bytesRead;
     private bool _disposed;
 
-    public MappedFile(string path, long length)
+    public MappedFile(string path, long length, int chunkElements = DefaultChunkElements)
     {
+        _chunkElements = chunkElements;
         Path = path;
         Length = length;
     }
@@ -39,9 +42,9 @@ internal sealed unsafe class MappedFile : IDisposable
         if (offset < 0 || offset + (long)dst.Length * size > Length)
             throw new InvalidInputException(Path, $"read of {dst.Length} {dtype} elements at byte {offset} runs past the end of the file ({Length} bytes)");
         byte* p = Base() + offset;
-        for (int done = 0; done < dst.Length; done += ChunkElements)
+        for (int done = 0; done < dst.Length; done += _chunkElements)
         {
-            int n = Math.Min(ChunkElements, dst.Length - done);
+            int n = Math.Min(_chunkElements, dst.Length - done);
             DTypes.ToFloat32(new ReadOnlySpan<byte>(p + (long)done * size, n * size), dtype, dst.Slice(done, n));
         }
         Interlocked.Add(ref _bytesRead, (long)dst.Length * size);

@@ -111,7 +111,9 @@ internal sealed class SafetensorsFile : IDisposable
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int dim) || dim < 0)
                 throw Bad($"shape {sh.GetRawText()} has a dimension that is not a non-negative 32-bit integer");
             shape[k++] = dim;
-            numel = checked(numel * dim);
+            // Bounded so numel * element size (at most 8) cannot overflow.
+            if (dim != 0 && numel > long.MaxValue / 8 / dim) throw Bad($"shape {sh.GetRawText()} is impossibly large");
+            numel *= dim;
         }
 
         if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)

@@ -54,6 +54,23 @@ public class WriterRoundTripTests
     }
 
     [Fact]
+    public void WriterStreamsEachLayerOnceInOrder()
+    {
+        using var src = TestPaths.NewTempDir();
+        using var dst = TestPaths.NewTempDir();
+        using var w = ModelLoader.Open(CodedModels.Gpt2(shape: new Tiny(Layers: 4)).Save(src.Path));
+        var requested = new List<int>();
+        var tl = TlModelWeights.From(w);
+        tl = new TlModelWeights
+        {
+            W_E = tl.W_E, W_pos = tl.W_pos, W_U = tl.W_U, b_U = tl.b_U, FinalNorm = tl.FinalNorm,
+            Layer = l => { requested.Add(l); return w.Layer(l); },
+        };
+        HfCheckpointWriter.Write(dst.Path, w.Config, tl, maxShardBytes: 2048);
+        Assert.Equal([0, 1, 2, 3], requested);
+    }
+
+    [Fact]
     public void ShardedWriteProducesAnIndexAndReadsBack()
     {
         using var src = TestPaths.NewTempDir();

@@ -54,3 +54,29 @@ public class DTypeConversionTests
         }
     }
 }
+
+public class MappedFileTests
+{
+    [Theory]
+    [InlineData(DType.F32)]
+    [InlineData(DType.F16)]
+    [InlineData(DType.BF16)]
+    public void ChunkedReadsMatchOneShotReads(DType dtype)
+    {
+        using var dir = Support.TestPaths.NewTempDir();
+        var values = Enumerable.Range(0, 37).Select(i => (float)(i - 20)).ToArray();
+        var bytes = new byte[3 + values.Length * DTypes.SizeOf(dtype)];
+        DTypes.FromFloat32(values, dtype, bytes.AsSpan(3));
+        File.WriteAllBytes(dir.File("w"), bytes);
+
+        // A 5-element chunk forces the split path that tensors over 2^31 bytes take, including a short last chunk.
+        using var chunked = new MappedFile(dir.File("w"), bytes.Length, chunkElements: 5);
+        var dst = new float[values.Length];
+        chunked.Read(3, dtype, dst);
+        Assert.Equal(values, dst);
+        Assert.Equal(values.Length * DTypes.SizeOf(dtype), chunked.BytesRead);
+
+        var e = Assert.Throws<HeadClassifier.Core.InvalidInputException>(() => chunked.Read(5, dtype, dst));
+        Assert.Contains("runs past the end of the file", e.Message);
+    }
+}

@@ -161,6 +161,9 @@ public class SafetensorsReaderTests
         var file = dir.File("model.safetensors");
         RawSafetensors.WriteRaw(file, "{\"w\": {\"dtype\": \"BF16\", \"shape\": [2, 3], \"data_offsets\": [0, 16]}}", new byte[16]);
         Assert.Contains("tensor 'w': data_offsets span 16 bytes but shape [2, 3] of BF16 needs 12", OpenFails(file).Message);
+
+        RawSafetensors.WriteRaw(file, "{\"w\": {\"dtype\": \"F32\", \"shape\": [2000000000, 2000000000, 2000000000], \"data_offsets\": [0, 16]}}", new byte[16]);
+        Assert.Contains("tensor 'w': shape [2000000000, 2000000000, 2000000000] is impossibly large", OpenFails(file).Message);
     }
 
     [Fact]
