@@ -43,13 +43,19 @@ internal sealed class SplitPattern
     internal static string TranslateForeign(string pattern)
     {
         var sb = new StringBuilder(pattern.Length + 8);
-        bool inClass = false;
+        bool inClass = false, afterQuantifier = false;
         for (int i = 0; i < pattern.Length; i++)
         {
             char c = pattern[i];
             if (c == '\\' && i + 1 < pattern.Length)
             {
-                sb.Append(c).Append(pattern[++i]);
+                // An escape, with \p{...} / \P{...} taken whole so its braces are not read as a quantifier.
+                int end = pattern[i + 1] is 'p' or 'P' && i + 2 < pattern.Length && pattern[i + 2] == '{'
+                    ? pattern.IndexOf('}', i + 2) : i + 1;
+                if (end < 0) end = pattern.Length - 1;
+                sb.Append(pattern, i, end - i + 1);
+                i = end;
+                afterQuantifier = false;
                 continue;
             }
             if (inClass)
@@ -60,30 +66,45 @@ internal sealed class SplitPattern
             }
             switch (c)
             {
+                case '+' when afterQuantifier:
+                    afterQuantifier = false; // possessive marker: dropped
+                    break;
+                case '?' or '*' or '+':
+                    sb.Append(c);
+                    afterQuantifier = true;
+                    break;
+                case '{':
+                {
+                    int end = pattern.IndexOf('}', i);
+                    if (end < 0) end = pattern.Length - 1;
+                    sb.Append(pattern, i, end - i + 1);
+                    i = end;
+                    afterQuantifier = true;
+                    break;
+                }
+                case '(':
+                    sb.Append(c);
+                    if (i + 1 < pattern.Length && pattern[i + 1] == '?') sb.Append(pattern[++i]); // group syntax, not a quantifier
+                    afterQuantifier = false;
+                    break;
                 case '[':
                     inClass = true;
                     sb.Append(c);
                     if (i + 1 < pattern.Length && pattern[i + 1] == '^') sb.Append(pattern[++i]);
                     if (i + 1 < pattern.Length && pattern[i + 1] == ']') sb.Append(pattern[++i]);
+                    afterQuantifier = false;
                     break;
                 case '$':
                     sb.Append(@"\z");
+                    afterQuantifier = false;
                     break;
-                case '+' when i > 0 && pattern[i - 1] is '?' or '*' or '+' or '}' && !IsEscaped(pattern, i - 1):
-                    break; // possessive marker
                 default:
                     sb.Append(c);
+                    afterQuantifier = false;
                     break;
             }
         }
         return sb.ToString();
-    }
-
-    private static bool IsEscaped(string pattern, int index)
-    {
-        int backslashes = 0;
-        for (int j = index - 1; j >= 0 && pattern[j] == '\\'; j--) backslashes++;
-        return backslashes % 2 == 1;
     }
 
     /// <summary>Appends the matched pieces of <paramref name="text"/> (text between matches is dropped).</summary>
