@@ -9,50 +9,40 @@ internal abstract class BytePairMerger
     /// <summary>Whether ids <paramref name="left"/>, <paramref name="right"/> merge; lower priority merges first.</summary>
     protected abstract bool TryMerge(int left, int right, out int merged, out double priority);
 
+    /// <summary>
+    /// Merges <paramref name="symbols"/> in place. Candidate pairs wait in a heap ordered by (priority, position of
+    /// the left symbol), so a long input costs O(n log n); an entry whose symbols have since changed is skipped.
+    /// </summary>
     public void MergeAll(List<int> symbols)
     {
-        if (symbols.Count < 2) return;
-        // Pair i is (symbols[i], symbols[i + 1]); only the pairs beside a merge change, so priorities are kept.
-        var priority = new List<double>(symbols.Count - 1);
-        var mergedId = new List<int>(symbols.Count - 1);
-        for (int i = 0; i + 1 < symbols.Count; i++)
+        int n = symbols.Count;
+        if (n < 2) return;
+        int[] id = symbols.ToArray();
+        int[] next = new int[n], prev = new int[n];
+        for (int i = 0; i < n; i++) { next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
+
+        var heap = new PriorityQueue<(int Pos, int Left, int Right, int Merged), (double Priority, int Pos)>();
+        void Push(int pos)
         {
-            Score(symbols, i, out int m, out double p);
-            priority.Add(p);
-            mergedId.Add(m);
+            if (pos >= 0 && next[pos] >= 0 && TryMerge(id[pos], id[next[pos]], out int merged, out double priority))
+                heap.Enqueue((pos, id[pos], id[next[pos]], merged), (priority, pos));
+        }
+        for (int i = 0; i + 1 < n; i++) Push(i);
+
+        while (heap.TryDequeue(out var pair, out _))
+        {
+            int right = next[pair.Pos];
+            if (id[pair.Pos] != pair.Left || right < 0 || id[right] != pair.Right) continue; // stale
+            id[pair.Pos] = pair.Merged;
+            id[right] = -1;
+            next[pair.Pos] = next[right];
+            if (next[right] >= 0) prev[next[right]] = pair.Pos;
+            Push(prev[pair.Pos]);
+            Push(pair.Pos);
         }
 
-        while (symbols.Count > 1)
-        {
-            int best = -1;
-            double bestPriority = double.PositiveInfinity;
-            for (int i = 0; i < priority.Count; i++)
-                if (priority[i] < bestPriority) { bestPriority = priority[i]; best = i; }
-            if (best < 0) break;
-
-            symbols[best] = mergedId[best];
-            symbols.RemoveAt(best + 1);
-            priority.RemoveAt(best);
-            mergedId.RemoveAt(best);
-            if (best < symbols.Count - 1) Rescore(symbols, best, priority, mergedId);
-            if (best > 0) Rescore(symbols, best - 1, priority, mergedId);
-        }
-    }
-
-    private void Rescore(List<int> symbols, int pair, List<double> priority, List<int> mergedId)
-    {
-        Score(symbols, pair, out int m, out double p);
-        priority[pair] = p;
-        mergedId[pair] = m;
-    }
-
-    private void Score(List<int> symbols, int pair, out int merged, out double priority)
-    {
-        if (!TryMerge(symbols[pair], symbols[pair + 1], out merged, out priority))
-        {
-            merged = -1;
-            priority = double.PositiveInfinity;
-        }
+        symbols.Clear();
+        for (int i = 0; i >= 0; i = next[i]) symbols.Add(id[i]);
     }
 }
 

@@ -104,9 +104,21 @@ public class ReferenceParityTests
         AssertSameIds(tokenizer, "tokenizer-json:" + path);
     }
 
-    private static void AssertSameIds(ITokenizer tokenizer, string reference)
+    /// <summary>Long input; Llama-2's tokenizer.json has no pre-tokenizer, so there the whole text is one BPE piece.</summary>
+    [Fact]
+    public void LongTextMatchesReference()
     {
-        var texts = TokenizerCorpus.All;
+        string text = string.Join(" ", Enumerable.Repeat(string.Join("  ", TokenizerCorpus.Sentences), 12));
+        string llama2 = ReferenceTokenizers.TokenizerJson("llama2");
+        AssertSameIds(LoadCached(llama2), "tokenizer-json:" + llama2, [text]);
+        string cl100k = ReferenceTokenizers.TiktokenFile("cl100k_base");
+        AssertSameIds(LoadCached(cl100k), "gpt-tokenizer:cl100k_base", [text]);
+    }
+
+    private static void AssertSameIds(ITokenizer tokenizer, string reference) => AssertSameIds(tokenizer, reference, TokenizerCorpus.All);
+
+    private static void AssertSameIds(ITokenizer tokenizer, string reference, IReadOnlyList<string> texts)
+    {
         int[][] expected = ReferenceTokenizers.Encode(reference, texts);
         Assert.Equal(texts.Count, expected.Length);
         for (int i = 0; i < texts.Count; i++)
