@@ -18,7 +18,7 @@ internal sealed record BpeModelOptions(int? UnkId, bool FuseUnk, bool ByteFallba
 public sealed class BpeTokenizer : ITokenizer
 {
     private readonly Dictionary<string, int> _vocab;
-    private readonly string[] _idToToken;
+    private readonly string?[] _idToToken; // null where no token has the id
     private readonly RankedMerges _merges;
     private readonly BpeModelOptions _options;
     private readonly int[]? _byteFallbackIds;
@@ -81,9 +81,8 @@ public sealed class BpeTokenizer : ITokenizer
         var tokens = new List<string>(ids.Length);
         foreach (int id in ids)
         {
-            if ((uint)id >= (uint)_idToToken.Length || _idToToken[id] == null)
-                throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in the vocabulary of {VocabSize}");
-            tokens.Add(_idToToken[id]);
+            string? token = (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
+            tokens.Add(token ?? throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in the vocabulary of {VocabSize}"));
         }
         return string.Concat(_decoder?.Decode(tokens) ?? tokens);
     }

@@ -75,11 +75,11 @@ internal sealed class RankedMerges : BytePairMerger
 /// </summary>
 internal sealed class ConcatenationMerges : BytePairMerger
 {
-    private readonly string[] _pieces;
+    private readonly string?[] _pieces;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly Func<int, double> _priority;
 
-    public ConcatenationMerges(string[] pieces, Dictionary<string, int> idOfPiece, Func<int, double> priority)
+    public ConcatenationMerges(string?[] pieces, Dictionary<string, int> idOfPiece, Func<int, double> priority)
     {
         _pieces = pieces;
         _lookup = idOfPiece.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -88,7 +88,7 @@ internal sealed class ConcatenationMerges : BytePairMerger
 
     protected override bool TryMerge(int left, int right, out int merged, out double priority)
     {
-        string a = _pieces[left], b = _pieces[right];
+        string a = _pieces[left]!, b = _pieces[right]!; // symbols are always real tokens
         int length = a.Length + b.Length;
         Span<char> buffer = length <= 256 ? stackalloc char[length] : new char[length];
         a.AsSpan().CopyTo(buffer);

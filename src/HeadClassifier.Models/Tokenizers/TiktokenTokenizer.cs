@@ -21,18 +21,20 @@ public sealed class TiktokenTokenizer : ITokenizer
     };
 
     private readonly Dictionary<string, int> _rankOfPiece;
-    private readonly string[] _pieces; // token bytes as Latin-1 strings, by id
+    private readonly string?[] _pieces; // token bytes as Latin-1 strings, by id; null in the gap before the specials
+    private readonly int[] _byteRank = new int[256];
     private readonly ConcatenationMerges _merger;
     private readonly SplitPattern _pattern;
     private readonly PieceCache _cache = new();
 
-    private TiktokenTokenizer(string encoding, Dictionary<string, int> rankOfPiece, string[] pieces, SplitPattern pattern)
+    private TiktokenTokenizer(string encoding, Dictionary<string, int> rankOfPiece, string?[] pieces, SplitPattern pattern)
     {
         Encoding = encoding;
         _rankOfPiece = rankOfPiece;
         _pieces = pieces;
         _pattern = pattern;
         _merger = new ConcatenationMerges(pieces, rankOfPiece, rank => rank);
+        for (int b = 0; b < 256; b++) _byteRank[b] = rankOfPiece[((char)b).ToString()];
     }
 
     /// <summary>The encoding's name, e.g. "cl100k_base".</summary>
@@ -75,7 +77,7 @@ public sealed class TiktokenTokenizer : ITokenizer
         if (rankOfPiece.Count == 0) throw new InvalidInputException(path, "no tokens");
 
         int size = Math.Max(maxRank, spec.Specials.Max(s => s.Id)) + 1;
-        var pieces = new string[size];
+        var pieces = new string?[size];
         foreach (var (piece, rank) in rankOfPiece)
         {
             if (pieces[rank] != null) throw new InvalidInputException(path, $"rank {rank} is given to two tokens");
@@ -103,7 +105,7 @@ public sealed class TiktokenTokenizer : ITokenizer
         // As tiktoken does: a piece that is itself a token is not merged up from bytes.
         if (_rankOfPiece.TryGetValue(ByteLevel.Latin1(bytes), out int whole)) return [whole];
         var symbols = new List<int>(bytes.Length);
-        foreach (byte b in bytes) symbols.Add(_rankOfPiece[((char)b).ToString()]);
+        foreach (byte b in bytes) symbols.Add(_byteRank[b]);
         _merger.MergeAll(symbols);
         return symbols.ToArray();
     }
@@ -113,9 +115,9 @@ public sealed class TiktokenTokenizer : ITokenizer
         var bytes = new List<byte>();
         foreach (int id in ids)
         {
-            if ((uint)id >= (uint)_pieces.Length || _pieces[id] == null)
-                throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in {Encoding}");
-            foreach (char c in _pieces[id]) bytes.Add((byte)c);
+            string? piece = (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
+            foreach (char c in piece ?? throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in {Encoding}"))
+                bytes.Add((byte)c);
         }
         return ByteLevel.DecodeUtf8(bytes);
     }
