@@ -110,22 +110,10 @@ internal sealed class SplitPattern
     /// <summary>Appends the matched pieces of <paramref name="text"/> (text between matches is dropped).</summary>
     public void Split(string text, List<string> pieces)
     {
-        if (!HasSurrogates(text))
-        {
-            foreach (ValueMatch m in _regex.EnumerateMatches(text))
-                pieces.Add(text.Substring(m.Index, m.Length));
-            return;
-        }
-
-        var (proxy, starts) = BuildProxy(text);
-        foreach (ValueMatch m in _regex.EnumerateMatches(proxy))
-        {
-            int start = starts[m.Index];
-            pieces.Add(text.Substring(start, starts[m.Index + m.Length] - start));
-        }
+        foreach (var (start, length) in Matches(text)) pieces.Add(text.Substring(start, length));
     }
 
-    /// <summary>Matches as (start, length) in <paramref name="text"/>, for the Split pre-tokenizer's behaviours.</summary>
+    /// <summary>Matches as (start, length) in <paramref name="text"/>.</summary>
     public List<(int Start, int Length)> Matches(string text)
     {
         var result = new List<(int, int)>();

@@ -46,9 +46,6 @@ public sealed class TiktokenTokenizer : ITokenizer
 
     public bool AddsPrefixSpace => false;
 
-    /// <summary>Encodings whose name a rank file may carry (as in "cl100k_base.tiktoken").</summary>
-    public static IReadOnlyCollection<string> KnownEncodings => Encodings.Keys;
-
     public static TiktokenTokenizer Load(string path)
     {
         string encoding = Path.GetFileNameWithoutExtension(path);
