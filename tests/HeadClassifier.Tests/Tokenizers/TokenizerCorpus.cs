@@ -23,6 +23,8 @@ public static class TokenizerCorpus
         "Привет, мир! Ελληνικά κείμενα.",
         "emoji 😀😃 👍🏽 🇫🇷 👨‍👩‍👧‍👦 ❤️ done",
         "🙂abc 𝐀𝐁𝐂 bold 𠀀𠀁 ext-B 🎉🎉🎉",
+        // Letters and digits outside the BMP next to ASCII: split differently if matched as UTF-16 code units.
+        "𝐀's 𝒜𝒷𝒸's 𠀀's 𝟏𝟐𝟑𝟒123 𝟏𝟐𝟑𝟒s",
         "   leading spaces and trailing spaces   ",
         "tabs\tand\t\ttabs\nnewlines\n\n\nand\r\nCRLF\n",
         "mixed \t \n  whitespace   \n\t runs",
