@@ -6,7 +6,10 @@ namespace HeadClassifier.Models.Tokenizers;
 /// </summary>
 public interface ITokenizer
 {
-    /// <summary>What was loaded, e.g. "hf-bpe-bytelevel", "gpt2-vocab-merges", "tiktoken", "llama2c".</summary>
+    /// <summary>
+    /// What was loaded: "hf-bpe-bytelevel" or "hf-bpe-sentencepiece" (tokenizer.json), "gpt2-vocab-merges",
+    /// "tiktoken", "llama2c".
+    /// </summary>
     string Kind { get; }
 
     /// <summary>Number of ids the tokenizer can produce (including added/special tokens).</summary>

@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace HeadClassifier.Models.Tokenizers;
+
+// The parts of an HF tokenizer.json pipeline this project supports, each following the semantics of the HF
+// "tokenizers" library for the configuration values decoder-only LMs use.
+
+internal abstract class Normalizer
+{
+    public abstract string Normalize(string text);
+}
+
+internal sealed class SequenceNormalizer(IReadOnlyList<Normalizer> parts) : Normalizer
+{
+    public IReadOnlyList<Normalizer> Parts => parts;
+
+    public override string Normalize(string text)
+    {
+        foreach (var part in parts) text = part.Normalize(text);
+        return text;
+    }
+}
+
+internal sealed class PrependNormalizer(string prefix) : Normalizer
+{
+    public string Prefix => prefix;
+
+    public override string Normalize(string text) => text.Length == 0 ? text : prefix + text;
+}
+
+internal sealed class ReplaceNormalizer(Regex pattern, string content) : Normalizer
+{
+    public override string Normalize(string text) => pattern.Replace(text, _ => content);
+}
+
+/// <summary>
+/// NFC/NFD/NFKC/NFKD via the runtime. Under InvariantGlobalization .NET has no normalization data and returns the
+/// text unchanged, which is exact only for text already in that form (nearly all real text is NFC).
+/// </summary>
+internal sealed class UnicodeNormalizer(NormalizationForm form) : Normalizer
+{
+    public override string Normalize(string text) => text.Normalize(form);
+}
+
+internal sealed class LowercaseNormalizer : Normalizer
+{
+    public override string Normalize(string text) => text.ToLowerInvariant();
+}
+
+internal abstract class PreTokenizer
+{
+    /// <summary>Splits or rewrites pieces; <paramref name="firstSegment"/> is false after an added token.</summary>
+    public abstract List<string> Apply(List<string> pieces, bool firstSegment);
+}
+
+internal sealed class SequencePreTokenizer(IReadOnlyList<PreTokenizer> parts) : PreTokenizer
+{
+    public IReadOnlyList<PreTokenizer> Parts => parts;
+
+    public override List<string> Apply(List<string> pieces, bool firstSegment)
+    {
+        foreach (var part in parts) pieces = part.Apply(pieces, firstSegment);
+        return pieces;
+    }
+}
+
+/// <summary>Optionally a leading space and the GPT-2 regex split per piece, then bytes to table characters.</summary>
+internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : PreTokenizer
+{
+    private static readonly SplitPattern Gpt2Pattern = new(SplitPattern.Gpt2);
+
+    public bool AddPrefixSpace => addPrefixSpace;
+
+    public override List<string> Apply(List<string> pieces, bool firstSegment)
+    {
+        var output = new List<string>(pieces.Count);
+        var split = new List<string>();
+        foreach (string piece in pieces)
+        {
+            string text = addPrefixSpace && !piece.StartsWith(' ') ? " " + piece : piece;
+            split.Clear();
+            if (useRegex) Gpt2Pattern.Split(text, split); else split.Add(text);
+            foreach (string s in split) output.Add(ByteLevel.Encode(s));
+        }
+        return output;
+    }
+}
+
+internal enum SplitBehavior { Isolated, Removed }
+
+internal sealed class SplitPreTokenizer(SplitPattern pattern, SplitBehavior behavior) : PreTokenizer
+{
+    public override List<string> Apply(List<string> pieces, bool firstSegment)
+    {
+        var output = new List<string>(pieces.Count * 4);
+        foreach (string piece in pieces)
+        {
+            int last = 0;
+            foreach (var (start, length) in pattern.Matches(piece))
+            {
+                if (start > last) output.Add(piece[last..start]);
+                if (behavior == SplitBehavior.Isolated && length > 0) output.Add(piece.Substring(start, length));
+                last = start + length;
+            }
+            if (last < piece.Length) output.Add(piece[last..]);
+        }
+        return output;
+    }
+}
+
+internal enum PrependScheme { Always, First, Never }
+
+/// <summary>Spaces become the replacement char (▁), one is prepended per the scheme, and optionally each ▁ starts a piece.</summary>
+internal sealed class MetaspacePreTokenizer(char replacement, PrependScheme scheme, bool split) : PreTokenizer
+{
+    public PrependScheme Scheme => scheme;
+
+    public override List<string> Apply(List<string> pieces, bool firstSegment)
+    {
+        var output = new List<string>(pieces.Count);
+        foreach (string piece in pieces)
+        {
+            string text = piece.Replace(' ', replacement);
+            bool prepend = scheme == PrependScheme.Always || (scheme == PrependScheme.First && firstSegment);
+            if (prepend && !text.StartsWith(replacement)) text = replacement + text;
+            if (!split) { output.Add(text); continue; }
+            int start = 0;
+            for (int i = 1; i < text.Length; i++)
+                if (text[i] == replacement) { output.Add(text[start..i]); start = i; }
+            if (start < text.Length) output.Add(text[start..]);
+        }
+        return output;
+    }
+}
+
+internal abstract class TokenDecoder
+{
+    public abstract List<string> Decode(List<string> tokens);
+}
+
+internal sealed class SequenceDecoder(IReadOnlyList<TokenDecoder> parts) : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens)
+    {
+        foreach (var part in parts) tokens = part.Decode(tokens);
+        return tokens;
+    }
+}
+
+internal sealed class ByteLevelDecoder : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens)
+    {
+        var bytes = new List<byte>();
+        foreach (string token in tokens) ByteLevel.AppendBytes(token, bytes);
+        return [ByteLevel.DecodeUtf8(bytes)];
+    }
+}
+
+internal sealed class ReplaceDecoder(string pattern, string content) : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens) => tokens.ConvertAll(t => t.Replace(pattern, content));
+}
+
+/// <summary>Runs of &lt;0xNN&gt; tokens become their UTF-8 text, or one U+FFFD per byte when invalid (as HF does).</summary>
+internal sealed class ByteFallbackDecoder : TokenDecoder
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
+    public override List<string> Decode(List<string> tokens)
+    {
+        var output = new List<string>(tokens.Count);
+        var run = new List<byte>();
+        foreach (string token in tokens)
+        {
+            if (TryParseByteToken(token, out byte b)) { run.Add(b); continue; }
+            Flush(run, output);
+            output.Add(token);
+        }
+        Flush(run, output);
+        return output;
+    }
+
+    public static bool TryParseByteToken(string token, out byte value)
+    {
+        value = 0;
+        return token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>' &&
+               byte.TryParse(token.AsSpan(3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
+    }
+
+    private static void Flush(List<byte> run, List<string> output)
+    {
+        if (run.Count == 0) return;
+        try { output.Add(StrictUtf8.GetString(run.ToArray())); }
+        catch (DecoderFallbackException) { output.Add(new string('\uFFFD', run.Count)); }
+        run.Clear();
+    }
+}
+
+internal sealed class FuseDecoder : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens) => [string.Concat(tokens)];
+}
+
+internal sealed class StripDecoder(char content, int start, int stop) : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens) => tokens.ConvertAll(token =>
+    {
+        int from = 0, to = token.Length;
+        while (from < start && from < to && token[from] == content) from++;
+        while (token.Length - to < stop && to > from && token[to - 1] == content) to--;
+        return token[from..to];
+    });
+}
+
+internal sealed class MetaspaceDecoder(char replacement, PrependScheme scheme) : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens)
+    {
+        var output = new List<string>(tokens.Count);
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            string text = tokens[i].Replace(replacement, ' ');
+            if (i == 0 && scheme != PrependScheme.Never && text.StartsWith(' ')) text = text[1..];
+            output.Add(text);
+        }
+        return output;
+    }
+}
