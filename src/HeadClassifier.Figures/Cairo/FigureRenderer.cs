@@ -1,10 +1,9 @@
-using System.Runtime.InteropServices;
 using static HeadClassifier.Figures.Cairo.CairoNative;
 
 namespace HeadClassifier.Figures.Cairo;
 
 /// <summary>Puts a figure on a PNG, SVG or PDF cairo surface; the drawing code is the same for all three.</summary>
-internal static class FigureRenderer
+internal static partial class FigureRenderer
 {
     // PDFs carry no wall-clock date, so the same results give byte-identical files.
     private const string FixedPdfDate = "2000-01-01T00:00:00Z";
@@ -29,8 +28,29 @@ internal static class FigureRenderer
             cairo_surface_finish(surface);
             Check(cairo_surface_status(surface), tmp);
         }
+        if (format == FigureFormat.Svg)
+            RenumberSvgSurfaces(tmp);
         File.Move(tmp, path, overwrite: true);
     }
+
+    /// <summary>
+    /// cairo names SVG groups after a process-wide surface counter ("surface714"); numbering them from 1 in order of
+    /// appearance makes the same figure give the same file however many were drawn before it.
+    /// </summary>
+    private static void RenumberSvgSurfaces(string path)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var text = SurfaceId().Replace(File.ReadAllText(path), m =>
+        {
+            if (!ids.TryGetValue(m.Value, out var n))
+                ids[m.Value] = n = ids.Count + 1;
+            return "surface" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        });
+        File.WriteAllText(path, text, new System.Text.UTF8Encoding(false));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bsurface\d+\b")]
+    private static partial System.Text.RegularExpressions.Regex SurfaceId();
 
     private static SurfaceHandle CreateSurface(Figure figure, FigureFormat format, string path, double pngScale)
     {
@@ -57,45 +77,5 @@ internal static class FigureRenderer
     {
         if (status != StatusSuccess)
             throw new IOException($"{path}: cairo could not write the figure: {Describe(status)}");
-    }
-}
-
-/// <summary>A PNG decoded by cairo into 32-bit pixels, for reading rendered figures back.</summary>
-public sealed class RasterImage
-{
-    private readonly uint[] _argb;
-
-    private RasterImage(int width, int height, uint[] argb)
-    {
-        Width = width;
-        Height = height;
-        _argb = argb;
-    }
-
-    public int Width { get; }
-    public int Height { get; }
-
-    /// <summary>The pixel at (x, y) with alpha dropped (figures are opaque).</summary>
-    public Rgb this[int x, int y] => Rgb.FromArgb(_argb[y * Width + x]);
-
-    public static RasterImage LoadPng(string path)
-    {
-        using var surface = cairo_image_surface_create_from_png(path);
-        var status = cairo_surface_status(surface);
-        if (status != StatusSuccess)
-            throw new HeadClassifier.Core.InvalidInputException(path, "not a readable PNG: " + Describe(status));
-        cairo_surface_flush(surface);
-        int w = cairo_image_surface_get_width(surface), h = cairo_image_surface_get_height(surface), stride = cairo_image_surface_get_stride(surface);
-        var data = cairo_image_surface_get_data(surface);
-        var pixels = new uint[w * h];
-        var row = new int[w];
-        for (var y = 0; y < h; y++)
-        {
-            // ARGB32 and RGB24 both store one native-endian 32-bit word per pixel.
-            Marshal.Copy(data + y * stride, row, 0, w);
-            for (var x = 0; x < w; x++)
-                pixels[y * w + x] = (uint)row[x];
-        }
-        return new RasterImage(w, h, pixels);
     }
 }

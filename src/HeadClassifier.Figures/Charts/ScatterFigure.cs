@@ -39,7 +39,7 @@ public sealed class ScatterFigure : Figure
     private int Cols => (int)Math.Min(PerRow, Math.Max(1, _panels.Count));
 
     public override double Width => Math.Max(2 * Style.Margin + Cols * CellW, 2 * Style.Margin + Canvas.TextWidth(Title, Style.TitleSize, true));
-    public override double Height => 2 * Style.Margin + Style.TitleBand + Math.Ceiling(_panels.Count / PerRow) * CellH;
+    public override double Height => 2 * Style.Margin + Style.TitleBand + Math.Ceiling(_panels.Count / PerRow) * CellH - Style.PanelGap;
 
     internal override void Draw(Canvas c)
     {
