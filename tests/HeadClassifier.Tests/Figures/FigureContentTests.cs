@@ -181,3 +181,63 @@ public class FigureContentTests
         Assert.Empty(Directory.EnumerateFiles(tmp.File("out"), "*.partial", SearchOption.AllDirectories));
     }
 }
+
+/// <summary>Runs the interactive page's script under node with a minimal stand-in DOM and hovers cells.</summary>
+public class InteractiveHtmlScriptTests
+{
+    private const string Harness = """
+        const fs = require('fs');
+        const html = fs.readFileSync(process.argv[2], 'utf8');
+        const data = html.match(/<script id="data" type="application\/json">([\s\S]*?)<\/script>/)[1];
+        const code = html.match(/<script>\n([\s\S]*?)<\/script>/)[1];
+        const handlers = {};
+        const el = () => ({ style: {}, textContent: '', append() {} });
+        const ctx = new Proxy({}, { get: (t, k) => k in t ? t[k] : () => {}, set: (t, k, v) => { t[k] = v; return true; } });
+        const canvas = { ...el(), getContext: () => ctx, getBoundingClientRect: () => ({ left: 0, top: 0 }),
+                         addEventListener: (type, f) => { handlers[type] = f; } };
+        const tip = el();
+        const nodes = { data: { textContent: data }, map: canvas, tip, legend: el() };
+        global.window = { devicePixelRatio: 1 };
+        global.document = { getElementById: id => nodes[id], createElement: el };
+        new Function(code)();
+        const d = JSON.parse(data);
+        const out = [];
+        for (const [col, row] of JSON.parse(process.argv[3])) {
+          handlers.mousemove({ clientX: 44 + (col + 0.5) * d.cell, clientY: (row + 0.5) * d.cell });
+          out.push(tip.style.display === 'block' ? tip.textContent : '(hidden)');
+        }
+        console.log(JSON.stringify(out));
+        """;
+
+    [Fact]
+    public void HoveringACellShowsItsIdClassLabelsAndTopScores()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var r = SyntheticResults.Write(tmp.File("res"), new("gpt2", 4, 3, Seed: 5) { ClassifiedShare = 0.9 });
+        var palette = ResultFigures.Palette([r]);
+        InteractiveHtml.Write(r, palette, tmp.File("i.html"), transpose: true);
+        File.WriteAllText(tmp.File("harness.js"), Harness);
+
+        // Transposed: columns are heads, rows are layers; (col 2, row 3) is L3H2, and (col 9, row 0) is off the grid.
+        var psi = new System.Diagnostics.ProcessStartInfo("node", [tmp.File("harness.js"), tmp.File("i.html"), "[[2,3],[0,0],[9,0]]"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, stderr);
+        var tips = JsonSerializer.Deserialize<string[]>(stdout)!;
+
+        Assert.Equal(Expected(r, new HeadId(3, 2)), tips[0]);
+        Assert.Equal(Expected(r, new HeadId(0, 0)), tips[1]);
+        Assert.Equal("(hidden)", tips[2]);
+    }
+
+    private static string Expected(RunResults r, HeadId head)
+    {
+        var label = r.Labels.Single(l => l.Head == head);
+        var lines = new List<string> { $"{head}  {label.Class}", "labels: " + (label.Labels.Count == 0 ? "none" : string.Join(", ", label.Labels)) };
+        lines.AddRange(r.Scores.Where(s => s.Head == head).OrderByDescending(s => Math.Max(s.Score, s.SuppressionScore ?? 0)).Take(InteractiveHtml.TopScores)
+            .Select(s => $"{FigureNames.Operation(r, s.Operation)}: {s.Score:0.000}  (suppression {s.SuppressionScore:0.000})"));
+        return string.Join("\n", lines);
+    }
+}
