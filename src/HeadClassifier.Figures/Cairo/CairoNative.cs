@@ -41,7 +41,6 @@ internal static class CairoNative
     [DllImport(Lib)] public static extern int cairo_image_surface_get_width(SurfaceHandle surface);
     [DllImport(Lib)] public static extern int cairo_image_surface_get_height(SurfaceHandle surface);
     [DllImport(Lib)] public static extern int cairo_image_surface_get_stride(SurfaceHandle surface);
-    [DllImport(Lib)] public static extern int cairo_image_surface_get_format(SurfaceHandle surface);
 
     [DllImport(Lib)] public static extern ContextHandle cairo_create(SurfaceHandle target);
     [DllImport(Lib)] public static extern void cairo_destroy(IntPtr cr);
@@ -62,7 +61,6 @@ internal static class CairoNative
     [DllImport(Lib)] public static extern void cairo_arc(ContextHandle cr, double xc, double yc, double radius, double angle1, double angle2);
     [DllImport(Lib)] public static extern void cairo_fill(ContextHandle cr);
     [DllImport(Lib)] public static extern void cairo_stroke(ContextHandle cr);
-    [DllImport(Lib)] public static extern void cairo_paint(ContextHandle cr);
     [DllImport(Lib)] public static extern void cairo_select_font_face(ContextHandle cr, [MarshalAs(UnmanagedType.LPUTF8Str)] string family, int slant, int weight);
     [DllImport(Lib)] public static extern void cairo_set_font_size(ContextHandle cr, double size);
     [DllImport(Lib)] public static extern void cairo_text_extents(ContextHandle cr, [MarshalAs(UnmanagedType.LPUTF8Str)] string utf8, out TextExtents extents);

@@ -11,9 +11,25 @@ internal static partial class FigureRenderer
     public static void Render(Figure figure, FigureFormat format, string path, double pngScale)
     {
         var tmp = path + ".partial";
+        try
+        {
+            Draw(figure, format, tmp, path, pngScale);
+            if (format == FigureFormat.Svg)
+                RenumberSvgSurfaces(tmp);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+            throw;
+        }
+    }
+
+    private static void Draw(Figure figure, FigureFormat format, string tmp, string path, double pngScale)
+    {
         using (var surface = CreateSurface(figure, format, tmp, pngScale))
         {
-            Check(cairo_surface_status(surface), tmp);
+            Check(cairo_surface_status(surface), path);
             using (var cr = cairo_create(surface))
             {
                 if (format == FigureFormat.Png)
@@ -24,13 +40,10 @@ internal static partial class FigureRenderer
                 canvas.CheckStatus();
             }
             if (format == FigureFormat.Png)
-                Check(cairo_surface_write_to_png(surface, tmp), tmp);
+                Check(cairo_surface_write_to_png(surface, tmp), path);
             cairo_surface_finish(surface);
-            Check(cairo_surface_status(surface), tmp);
+            Check(cairo_surface_status(surface), path);
         }
-        if (format == FigureFormat.Svg)
-            RenumberSvgSurfaces(tmp);
-        File.Move(tmp, path, overwrite: true);
     }
 
     /// <summary>

@@ -54,7 +54,7 @@ public sealed class ClassPalette
     }
 
     /// <summary>Legend order: Unclassified, the paper's categories, custom categories, then "N categories" by N.</summary>
-    public static int LegendRank(string cls)
+    private static int LegendRank(string cls)
     {
         if (cls == HeadLabeler.Unclassified) return 0;
         var i = Categories.All.ToList().IndexOf(cls);

@@ -7,7 +7,6 @@ public readonly record struct Rgb(byte R, byte G, byte B)
 {
     public static readonly Rgb White = new(255, 255, 255);
     public static readonly Rgb Black = new(0, 0, 0);
-    public static readonly Rgb Gray = new(90, 90, 90);
 
     public static Rgb FromHex(string hex) =>
         new(Convert.ToByte(hex.Substring(1, 2), 16), Convert.ToByte(hex.Substring(3, 2), 16), Convert.ToByte(hex.Substring(5, 2), 16));
