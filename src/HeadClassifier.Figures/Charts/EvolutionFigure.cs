@@ -26,6 +26,9 @@ public sealed class EvolutionFigure : Figure
 
     public IReadOnlyList<long> Steps { get; }
 
+    /// <summary>Steps spanning more than two decades (e.g. Pythia's 0, 1, 2, 4, …, 143000) are drawn on a log axis.</summary>
+    public bool LogSteps => Steps.Max() >= 100 * Steps.Where(s => s > 0).DefaultIfEmpty(long.MaxValue).Min();
+
     /// <summary>Heads of each class at each step, in <see cref="Steps"/> order.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<int>> Counts { get; }
 
@@ -42,7 +45,7 @@ public sealed class EvolutionFigure : Figure
         c.Text(Title, Style.Margin, Style.Margin, Style.TitleSize, v: VAlign.Top, bold: true);
         var maxCount = Counts.Values.SelectMany(v => v).DefaultIfEmpty(1).Max();
         var yTicks = XYAxes.NiceTicks(0, Math.Max(1, maxCount));
-        var axes = new XYAxes(PlotX, PlotY, PlotW, PlotH, Steps.Min(), Steps.Max(), 0, Math.Max(yTicks[^1], maxCount));
+        var axes = new XYAxes(PlotX, PlotY, PlotW, PlotH, Steps.Min(), Steps.Max(), 0, Math.Max(yTicks[^1], maxCount), LogSteps);
         foreach (var (cls, counts) in Counts)
         {
             var points = Steps.Select((s, i) => (axes.MapX(s), axes.MapY(counts[i]))).ToList();
@@ -50,7 +53,8 @@ public sealed class EvolutionFigure : Figure
             foreach (var (x, y) in points)
                 c.Dot(x, y, 2.4, Palette[cls]);
         }
-        axes.Draw(c, "Checkpoint step", "Heads", XYAxes.NiceTicks(Steps.Min(), Steps.Max()), yTicks);
+        var xTicks = LogSteps ? XYAxes.LogTicks(Steps.Min(), Steps.Max()) : XYAxes.NiceTicks(Steps.Min(), Steps.Max());
+        axes.Draw(c, LogSteps ? "Checkpoint step (log scale)" : "Checkpoint step", "Heads", xTicks, yTicks);
         _legend.Draw(c, PlotX + PlotW + Style.PanelGap, PlotY);
     }
 }

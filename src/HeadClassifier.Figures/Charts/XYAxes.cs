@@ -3,13 +3,18 @@ using HeadClassifier.Figures.Cairo;
 
 namespace HeadClassifier.Figures;
 
-/// <summary>A rectangular plot area with linear x and y ranges, ticks and axis titles.</summary>
-internal sealed record XYAxes(double X, double Y, double W, double H, double XMin, double XMax, double YMin, double YMax)
+/// <summary>
+/// A rectangular plot area with x and y ranges, ticks and axis titles; x is linear, or log10(1 + x) with
+/// <paramref name="LogX"/> (checkpoint steps are often log-spaced and start at 0).
+/// </summary>
+internal sealed record XYAxes(double X, double Y, double W, double H, double XMin, double XMax, double YMin, double YMax, bool LogX = false)
 {
     /// <summary>Room left of and below the plot area for tick labels and axis titles.</summary>
     public const double LeftBand = 42, BottomBand = 34;
 
-    public double MapX(double v) => X + (XMax == XMin ? 0.5 : (v - XMin) / (XMax - XMin)) * W;
+    public double MapX(double v) => X + (XMax == XMin ? 0.5 : (Tx(v) - Tx(XMin)) / (Tx(XMax) - Tx(XMin))) * W;
+
+    private double Tx(double v) => LogX ? Math.Log10(1 + v) : v;
 
     public double MapY(double v) => Y + H - (YMax == YMin ? 0.5 : (v - YMin) / (YMax - YMin)) * H;
 
@@ -43,6 +48,16 @@ internal sealed record XYAxes(double X, double Y, double W, double H, double XMi
         var ticks = new List<double>();
         for (var t = Math.Ceiling(min / s) * s; t <= max + s * 1e-9; t += s)
             ticks.Add(Math.Round(t / s) * s);
+        return ticks;
+    }
+
+    /// <summary>0 when in range, then the powers of ten within [min, max] (from 10 beside 0: 1 would crowd it).</summary>
+    public static IReadOnlyList<double> LogTicks(double min, double max)
+    {
+        var ticks = new List<double>();
+        if (min <= 0) ticks.Add(0);
+        for (var t = min <= 0 ? 10.0 : 1.0; t <= max; t *= 10)
+            if (t >= min) ticks.Add(t);
         return ticks;
     }
 

@@ -92,9 +92,14 @@ public class FigureContentTests
 
         fig.Render(FigureFormat.Pdf, tmp.File("e.pdf"));
         var text = RenderedFigureTests.PdfToText(tmp.File("e.pdf"));
-        Assert.Contains("Checkpoint step", text);
-        Assert.Contains("50k", text);
+        // 0, 1000 and 143000 span more than two decades: a log axis with ticks at 0 and powers of ten.
+        Assert.True(fig.LogSteps);
+        Assert.Contains("Checkpoint step (log scale)", text);
+        Assert.Contains("10k", text);
         Assert.Contains("100k", text);
+        var linear = ResultFigures.CheckpointEvolution([results[2], SyntheticResults.Write(tmp.File("pythia-step3000"), new("pythia-160m", 6, 4))], palette)!;
+        Assert.False(linear.LogSteps);
+        Assert.Equal([1000L, 3000L], linear.Steps);
 
         // Different models, or a step that cannot be found, give no evolution figure.
         var other = SyntheticResults.Write(tmp.File("other-step5"), new("gpt2", 12, 12));
