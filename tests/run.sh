@@ -3,6 +3,13 @@
 # Set-up it needs (npm reference tokenizers, PostgreSQL for service tests) is installed by the build and the tests.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The PDF figure tests read text back with pdftotext (Debian poppler-utils): install it when missing and we are root.
+if ! command -v pdftotext >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    { apt-get install -y -q poppler-utils || { apt-get update -q && apt-get install -y -q poppler-utils; }; } >/dev/null 2>&1
+  fi
+  command -v pdftotext >/dev/null || echo "warning: pdftotext not found (apt-get install poppler-utils); PDF text tests will fail" >&2
+fi
 dotnet build HeadClassifier.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
 log=$(mktemp)
 dotnet tests/HeadClassifier.Tests/bin/Release/net10.0/HeadClassifier.Tests.dll -noColor "$@" 2>&1 | tee "$log"

@@ -12,6 +12,9 @@ public sealed record RunManifest
     public required IReadOnlyDictionary<string, double> TimingsSeconds { get; init; }
     public required long PeakMemoryBytes { get; init; }
     public IReadOnlyDictionary<string, long> Work { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Training step of the checkpoint, when known (checkpoint-evolution figures order results by it).</summary>
+    public long? CheckpointStep { get; init; }
 }
 
 public sealed record ModelSummary(

@@ -1,0 +1,123 @@
+using System.IO.Compression;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using HeadClassifier.Scoring.Results;
+
+namespace HeadClassifier.Figures;
+
+/// <summary>
+/// A figure bundle: a zip of figures/ (PNG, SVG, PDF and the interactive page), data/ (the results' CSV files and
+/// run.json), manifest.json and README.txt. The same results give a byte-identical zip: entries are sorted and
+/// carry a fixed timestamp, and the figures themselves carry no dates.
+/// </summary>
+public static class BundleWriter
+{
+    public const string ManifestEntry = "manifest.json";
+    public const string ReadmeEntry = "README.txt";
+
+    /// <summary>Files copied from a results directory into data/ when present.</summary>
+    public static readonly string[] DataFiles = [ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, "correlations.csv", ResultsWriter.ManifestFile];
+
+    // The earliest time a zip entry can hold (DOS date): the bundle says nothing about when it was made.
+    private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public sealed record FileEntry(string Path, long Bytes, string Sha256);
+
+    public sealed record OperationEntry(string Name, string Category, string ContentSha256, int K, int ValidPairs, bool Usable);
+
+    public sealed record ResultEntry(string Name, string Model, string ModelPath, string Family, int Layers, int Heads, string WeightsSha256,
+        long? CheckpointStep, string RunToolVersion, RunParameters Parameters, IReadOnlyList<OperationEntry> Operations);
+
+    public sealed record BundleManifest(string Tool, string ToolVersion, IReadOnlyList<ResultEntry> Results, IReadOnlyList<FileEntry> Files);
+
+    /// <summary>Writes the bundle of <paramref name="resultsDirs"/> (a comparison bundle when there are several) to <paramref name="zipPath"/>.</summary>
+    public static BundleManifest Write(IReadOnlyList<string> resultsDirs, string zipPath, FigureOptions? options = null)
+    {
+        var results = resultsDirs.Select(ResultsReader.Read).ToList();
+        if (results.Count == 0) throw new ArgumentException("no results to bundle", nameof(resultsDirs));
+        var staging = Path.Combine(Path.GetTempPath(), "hc-bundle-" + Guid.NewGuid().ToString("N")[..12]);
+        try
+        {
+            var figuresDir = Path.Combine(staging, "figures");
+            FigureSet.Render(results, figuresDir, FigureFormats.All, options);
+            var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var file in Directory.EnumerateFiles(figuresDir, "*", SearchOption.AllDirectories))
+                entries[EntryName(Path.GetRelativePath(staging, file))] = File.ReadAllBytes(file);
+            var names = FigureSet.SubfolderNames(results);
+            for (var i = 0; i < results.Count; i++)
+            {
+                var prefix = results.Count == 1 ? "data/" : $"data/{names[i]}/";
+                foreach (var name in DataFiles)
+                    if (File.Exists(Path.Combine(results[i].Directory, name)))
+                        entries[prefix + name] = File.ReadAllBytes(Path.Combine(results[i].Directory, name));
+            }
+
+            var files = entries.Select(e => new FileEntry(e.Key, e.Value.LongLength, Convert.ToHexStringLower(SHA256.HashData(e.Value)))).ToList();
+            var manifest = new BundleManifest("HeadClassifier", ToolVersion(), results.Select((r, i) => Describe(r, names[i])).ToList(), files);
+            entries[ManifestEntry] = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
+            entries[ReadmeEntry] = Encoding.UTF8.GetBytes(Readme(manifest));
+
+            var tmp = zipPath + ".partial";
+            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+            using (var zip = new ZipArchive(stream, ZipArchiveMode.Create))
+            {
+                foreach (var (name, bytes) in entries)
+                {
+                    var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
+                    entry.LastWriteTime = FixedTime;
+                    using var s = entry.Open();
+                    s.Write(bytes);
+                }
+            }
+            File.Move(tmp, zipPath, overwrite: true);
+            return manifest;
+        }
+        finally
+        {
+            try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static string EntryName(string relative) => relative.Replace(Path.DirectorySeparatorChar, '/');
+
+    private static ResultEntry Describe(RunResults r, string name)
+    {
+        var m = r.Manifest;
+        return new ResultEntry(name, FigureNames.Model(r), m.Model.Path, m.Model.Family, m.Model.Layers, m.Model.Heads, m.Model.WeightsSha256,
+            ResultFigures.CheckpointStep(r), m.ToolVersion, m.Parameters,
+            m.Operations.Select(o => new OperationEntry(o.Name, o.Category, o.ContentSha256, o.K, o.ValidPairs, o.Usable)).ToList());
+    }
+
+    private static string ToolVersion() =>
+        typeof(BundleWriter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    private static string Readme(BundleManifest manifest)
+    {
+        var sb = new StringBuilder();
+        sb.Append("HeadClassifier figure bundle\n\n");
+        sb.Append("Results: ").Append(string.Join(", ", manifest.Results.Select(r => r.Model))).Append("\n\n");
+        sb.Append("manifest.json  model, weights hash, run parameters, operation content hashes, tool version, SHA-256 of every file\n");
+        sb.Append("README.txt     this file\n\nFiles:\n");
+        foreach (var f in manifest.Files)
+            sb.Append(f.Path).Append("\n    ").Append(Describe(f.Path)).Append('\n');
+        return sb.ToString();
+    }
+
+    private static string Describe(string path)
+    {
+        var file = path[(path.LastIndexOf('/') + 1)..];
+        if (path.StartsWith("data/", StringComparison.Ordinal))
+            return file switch
+            {
+                "scores.csv" => "score (and suppression score) of every head on every operation",
+                "heads.csv" => "each head's labels, class and best operation",
+                "run.json" => "the run's manifest: model, parameters, operations, timings",
+                _ => "static/dynamic score correlations per operation",
+            };
+        var stem = Path.GetFileNameWithoutExtension(file);
+        var format = Path.GetExtension(file).TrimStart('.').ToUpperInvariant();
+        return FigureSet.Descriptions.TryGetValue(stem, out var d) ? $"{d} ({format})" : format;
+    }
+}

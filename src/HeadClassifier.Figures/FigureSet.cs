@@ -1,0 +1,120 @@
+using HeadClassifier.Scoring.Results;
+
+namespace HeadClassifier.Figures;
+
+public sealed record FigureOptions
+{
+    /// <summary>Layers as rows and heads as columns.</summary>
+    public bool Transpose { get; init; }
+
+    /// <summary>PNG pixels per point (2 gives 144 dpi; 4 is print resolution).</summary>
+    public double PngScale { get; init; } = 2;
+}
+
+/// <summary>Renders every figure of one or more results directories.</summary>
+public static class FigureSet
+{
+    public const string HtmlFile = "interactive.html";
+
+    /// <summary>What each figure shows, by file name (without extension); README.txt of a bundle quotes it.</summary>
+    public static IReadOnlyDictionary<string, string> Descriptions { get; } = new Dictionary<string, string>
+    {
+        ["category-map"] = "category map: one cell per head (x = layer, y = head), coloured by the head's class",
+        ["category-panels"] = "\"All Categories\" and one panel per category, highlighting the heads that carry it",
+        ["scores"] = "per-operation static score of every head on a 0..1 colour scale",
+        ["suppression-scores"] = "per-operation suppression score of every head on a 0..1 colour scale",
+        ["static-vs-dynamic"] = "static against dynamic score per operation, with Pearson's r",
+        ["model-grid"] = "category maps of several results side by side, each with its own axes",
+        ["checkpoint-evolution"] = "heads per class against the checkpoint's training step",
+        ["interactive"] = "self-contained HTML page: hover a head to see its labels and top operation scores",
+    };
+
+    /// <summary>
+    /// Reads <paramref name="resultsDirs"/> and writes their figures under <paramref name="outDir"/>: one result's
+    /// figures go straight into it; with several, each result gets a subfolder named after its directory, and the
+    /// comparison figures (model grid, checkpoint evolution when the results are checkpoints of one model) sit on top.
+    /// Returns the files written, in ordinal order.
+    /// </summary>
+    public static IReadOnlyList<string> RenderAll(IReadOnlyList<string> resultsDirs, string outDir, FigureFormats formats, FigureOptions? options = null) =>
+        Render(resultsDirs.Select(ResultsReader.Read).ToList(), outDir, formats, options);
+
+    public static IReadOnlyList<string> Render(IReadOnlyList<RunResults> results, string outDir, FigureFormats formats, FigureOptions? options = null)
+    {
+        if (results.Count == 0) throw new ArgumentException("no results to draw", nameof(results));
+        options ??= new FigureOptions();
+        var palette = ResultFigures.Palette(results);
+        var written = new List<string>();
+        var names = SubfolderNames(results);
+        for (var i = 0; i < results.Count; i++)
+        {
+            var dir = results.Count == 1 ? outDir : Path.Combine(outDir, names[i]);
+            Directory.CreateDirectory(dir);
+            foreach (var figure in FiguresOf(results[i], palette, options))
+                written.AddRange(Write(figure, dir, formats, options));
+            if (formats.HasFlag(FigureFormats.Html))
+            {
+                var path = Path.Combine(dir, HtmlFile);
+                InteractiveHtml.Write(results[i], palette, path, options.Transpose);
+                written.Add(path);
+            }
+        }
+        if (results.Count > 1)
+            foreach (var figure in ComparisonFigures(results, palette, options))
+                written.AddRange(Write(figure, outDir, formats, options));
+        written.Sort(StringComparer.Ordinal);
+        return written;
+    }
+
+    /// <summary>The figures of one result: category map and panels, score heatmaps, and the scatter when dynamic scores exist.</summary>
+    public static IReadOnlyList<Figure> FiguresOf(RunResults r, ClassPalette palette, FigureOptions options)
+    {
+        var figures = new List<Figure>
+        {
+            ResultFigures.CategoryMap(r, palette, options.Transpose),
+            ResultFigures.CategoryPanels(r, palette, options.Transpose),
+            ResultFigures.ScoreHeatmap(r, suppression: false, options.Transpose),
+        };
+        if (r.HasSuppression) figures.Add(ResultFigures.ScoreHeatmap(r, suppression: true, options.Transpose));
+        if (ResultFigures.StaticVsDynamic(r, palette) is { } scatter) figures.Add(scatter);
+        return figures;
+    }
+
+    /// <summary>Figures across results: the multi-model grid, and checkpoint evolution when it applies.</summary>
+    public static IReadOnlyList<Figure> ComparisonFigures(IReadOnlyList<RunResults> results, ClassPalette palette, FigureOptions options)
+    {
+        var figures = new List<Figure> { ResultFigures.ModelGrid(results, palette, options.Transpose) };
+        if (ResultFigures.CheckpointEvolution(results, palette) is { } evolution) figures.Add(evolution);
+        return figures;
+    }
+
+    /// <summary>Each result's directory name, made unique with a numeric suffix.</summary>
+    public static IReadOnlyList<string> SubfolderNames(IReadOnlyList<RunResults> results)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var names = new List<string>();
+        foreach (var r in results)
+        {
+            var baseName = Path.GetFileName(r.Directory.TrimEnd('/', '\\'));
+            if (baseName.Length == 0) baseName = "result";
+            var name = baseName;
+            for (var n = 2; !used.Add(name); n++) name = $"{baseName}-{n}";
+            names.Add(name);
+        }
+        return names;
+    }
+
+    private static readonly (FigureFormats Flag, FigureFormat Format)[] Surfaces =
+        [(FigureFormats.Png, FigureFormat.Png), (FigureFormats.Svg, FigureFormat.Svg), (FigureFormats.Pdf, FigureFormat.Pdf)];
+
+    private static List<string> Write(Figure figure, string dir, FigureFormats formats, FigureOptions options)
+    {
+        var paths = new List<string>();
+        foreach (var (flag, format) in Surfaces.Where(s => formats.HasFlag(s.Flag)))
+        {
+            var path = Path.Combine(dir, figure.Name + Figure.Extension(format));
+            figure.Render(format, path, options.PngScale);
+            paths.Add(path);
+        }
+        return paths;
+    }
+}

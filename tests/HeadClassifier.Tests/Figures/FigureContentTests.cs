@@ -1,0 +1,248 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using HeadClassifier.Core;
+using HeadClassifier.Figures;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Scoring.Results;
+using HeadClassifier.Tests.Support;
+
+namespace HeadClassifier.Tests.Figures;
+
+public class FigureContentTests
+{
+    [Fact]
+    public void PaletteUsesThePapersColoursAndGivesCustomCategoriesDistinctOnes()
+    {
+        var p = ClassPalette.For(["Unclassified", "Knowledge", "Sentiment", "Arithmetic", "2 categories", "5 categories", "Algorithmic"]);
+        Assert.Equal("#d3d3d3", p["Unclassified"].Hex);
+        Assert.Equal("#1f77b4", p[Categories.Algorithmic].Hex);
+        Assert.Equal("#ff7f0e", p[Categories.Knowledge].Hex);
+        Assert.Equal("#2ca02c", p[Categories.Linguistic].Hex);
+        Assert.Equal("#d62728", p[Categories.Translation].Hex);
+        Assert.Equal("#9467bd", p["2 categories"].Hex);
+        Assert.Equal("#8c564b", p["3 categories"].Hex);
+        Assert.Equal("#e377c2", p["4 categories"].Hex);
+        Assert.Equal(["Unclassified", "Algorithmic", "Knowledge", "Arithmetic", "Sentiment", "2 categories", "5 categories"], p.Order);
+        string[] all = ["Unclassified", "Algorithmic", "Knowledge", "Linguistic", "Translation", "2 categories", "3 categories", "4 categories", "Arithmetic", "Sentiment", "5 categories"];
+        Assert.Equal(all.Length, all.Select(c => p[c]).Distinct().Count());
+
+        // Many custom categories still get distinct colours.
+        var many = ClassPalette.For(Enumerable.Range(0, 40).Select(i => $"custom{i:00}"));
+        Assert.Equal(40, many.Order.Select(c => many[c]).Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData(new double[] { 1, 2, 3 }, new double[] { 2, 4, 6 }, 1.0)]
+    [InlineData(new double[] { 1, 2, 3 }, new double[] { 3, 2, 1 }, -1.0)]
+    [InlineData(new double[] { 1, 2, 3, 4 }, new double[] { 1, 3, 2, 4 }, 0.8)]
+    public void PearsonMatchesHandComputedValues(double[] x, double[] y, double r) => Assert.Equal(r, Statistics.Pearson(x, y)!.Value, 12);
+
+    [Fact]
+    public void PearsonIsUndefinedForConstantOrSingleValues()
+    {
+        Assert.Null(Statistics.Pearson([1, 1, 1], [1, 2, 3]));
+        Assert.Null(Statistics.Pearson([1], [1]));
+    }
+
+    [Fact]
+    public void ScatterOnlyWhenDynamicScoresExistAndItsRIsPerOperation()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var plain = SyntheticResults.Write(tmp.File("plain"), new("m", 6, 4));
+        var palette = ResultFigures.Palette([plain]);
+        Assert.Null(ResultFigures.StaticVsDynamic(plain, palette));
+        Assert.DoesNotContain(FigureSet.FiguresOf(plain, palette, new FigureOptions()), f => f.Name == "static-vs-dynamic");
+
+        var dyn = SyntheticResults.Write(tmp.File("dyn"), new("m", 6, 4) { Dynamic = true });
+        var scatter = ResultFigures.StaticVsDynamic(dyn, palette)!;
+        Assert.Contains(FigureSet.FiguresOf(dyn, palette, new FigureOptions()), f => f.Name == "static-vs-dynamic");
+        foreach (var op in dyn.Operations)
+        {
+            var rows = dyn.Scores.Where(s => s.Operation == op).ToList();
+            var expected = Statistics.Pearson(rows.Select(s => s.Score).ToList(), rows.Select(s => dyn.DynamicScores![(s.Head, op)]).ToList());
+            Assert.NotNull(expected);
+            Assert.Equal(expected, scatter.Correlations[op]);
+        }
+        scatter.Render(FigureFormat.Pdf, tmp.File("s.pdf"));
+        var text = RenderedFigureTests.PdfToText(tmp.File("s.pdf"));
+        Assert.Contains($"copying (r = {scatter.Correlations["general_copying_english_500"]:0.00})", text);
+        Assert.Contains("Static score", text);
+        Assert.Contains("Dynamic score", text);
+    }
+
+    [Fact]
+    public void CheckpointEvolutionCountsClassesPerStepInStepOrder()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        RunResults[] results =
+        [
+            SyntheticResults.Write(tmp.File("pythia-step143000"), new("pythia-160m", 6, 4, Seed: 3) { ClassifiedShare = 0.8 }),
+            SyntheticResults.Write(tmp.File("a"), new("pythia-160m", 6, 4, Seed: 1) { ClassifiedShare = 0.1, CheckpointStep = 0 }),
+            SyntheticResults.Write(tmp.File("pythia-step1000"), new("pythia-160m", 6, 4, Seed: 2) { ClassifiedShare = 0.4 }),
+        ];
+        Assert.Equal([143000L, 0L, 1000L], results.Select(ResultFigures.CheckpointStep).Cast<long>());
+        var palette = ResultFigures.Palette(results);
+        var fig = ResultFigures.CheckpointEvolution(results, palette)!;
+        Assert.Equal([0L, 1000L, 143000L], fig.Steps);
+        var byStep = new[] { results[1], results[2], results[0] };
+        foreach (var (cls, counts) in fig.Counts)
+            Assert.Equal(byStep.Select(r => r.Labels.Count(l => l.Class == cls)), counts);
+        Assert.Equal(24 * 3, fig.Counts.Values.Sum(c => c.Sum()));
+        Assert.True(fig.Counts["Unclassified"][0] > fig.Counts["Unclassified"][2]);
+
+        fig.Render(FigureFormat.Pdf, tmp.File("e.pdf"));
+        var text = RenderedFigureTests.PdfToText(tmp.File("e.pdf"));
+        // 0, 1000 and 143000 span more than two decades: a log axis with ticks at 0 and powers of ten.
+        Assert.True(fig.LogSteps);
+        Assert.Contains("Checkpoint step (log scale)", text);
+        Assert.Contains("10k", text);
+        Assert.Contains("100k", text);
+        var linear = ResultFigures.CheckpointEvolution([results[2], SyntheticResults.Write(tmp.File("pythia-step3000"), new("pythia-160m", 6, 4))], palette)!;
+        Assert.False(linear.LogSteps);
+        Assert.Equal([1000L, 3000L], linear.Steps);
+
+        // Different models, or a step that cannot be found, give no evolution figure.
+        var other = SyntheticResults.Write(tmp.File("other-step5"), new("gpt2", 12, 12));
+        Assert.Null(ResultFigures.CheckpointEvolution([results[0], other], palette));
+        var unnamed = SyntheticResults.Write(tmp.File("final"), new("pythia-160m", 6, 4));
+        Assert.Null(ResultFigures.CheckpointEvolution([results[0], unnamed], palette));
+        Assert.Null(ResultFigures.CheckpointEvolution([results[0]], palette));
+    }
+
+    [Fact]
+    public void InteractiveHtmlIsSelfContainedAndCarriesEveryHeadsHoverData()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var r = SyntheticResults.Write(tmp.File("res"), new("gpt2 <b>&\"", 6, 5) { CustomOperations = [("evil</script><b>", "Sentiment")] });
+        var palette = ResultFigures.Palette([r]);
+        InteractiveHtml.Write(r, palette, tmp.File("i.html"));
+        var html = File.ReadAllText(tmp.File("i.html"));
+
+        Assert.DoesNotMatch(new Regex(@"https?://|\b(src|href)\s*=|@import|url\(", RegexOptions.IgnoreCase), html);
+        Assert.Equal(2, Regex.Matches(html, "<script").Count);
+        Assert.Equal(2, Regex.Matches(html, "</script>").Count);
+        var json = Regex.Match(html, "<script id=\"data\" type=\"application/json\">(.*?)</script>", RegexOptions.Singleline).Groups[1].Value;
+        var data = JsonSerializer.Deserialize<InteractiveHtml.PageData>(json, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase })!;
+        Assert.Equal("gpt2 <b>&\"", data.Model);
+        Assert.DoesNotContain("<b>", html);
+        Assert.Contains("<title>gpt2 &lt;b&gt;&amp;&quot;: attention head categories</title>", html);
+        Assert.Equal((6, 5), (data.Layers, data.Heads));
+        Assert.Equal(30, data.Cells.Count);
+        foreach (var label in r.Labels)
+        {
+            var cell = Assert.Single(data.Cells, c => c.Id == label.Head.ToString());
+            Assert.Equal((label.Head.Layer, label.Head.Head), (cell.L, cell.H));
+            Assert.Equal(label.Class, data.Classes[cell.Cls]);
+            Assert.Equal(palette[label.Class].Hex, data.Colors[cell.Cls]);
+            Assert.Equal(string.Join(", ", label.Labels), cell.Labels);
+            Assert.Equal(InteractiveHtml.TopScores, cell.Top.Count);
+            var best = r.Scores.Where(s => s.Head == label.Head).Max(s => Math.Max(s.Score, s.SuppressionScore ?? 0));
+            Assert.Equal(best, Math.Max(cell.Top[0].Score, cell.Top[0].Suppression ?? 0));
+            Assert.Equal(cell.Top.Select(t => Math.Max(t.Score, t.Suppression ?? 0)).OrderDescending(), cell.Top.Select(t => Math.Max(t.Score, t.Suppression ?? 0)));
+        }
+        Assert.Contains(data.Cells, c => c.Top.Any(t => t.Op == "evil</script><b>"));
+        Assert.Contains("addEventListener('mousemove'", html);
+    }
+
+    [Fact]
+    public void MapSizesAdaptToTheGrid()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var big = SyntheticResults.Write(tmp.File("big"), new("llama", 80, 64) { Suppression = false });
+        var small = SyntheticResults.Write(tmp.File("small"), new("stories", 5, 8) { Suppression = false });
+        var palette = ResultFigures.Palette([big, small]);
+        var bigMap = ResultFigures.CategoryMap(big, palette);
+        var smallMap = ResultFigures.CategoryMap(small, palette);
+        Assert.InRange(bigMap.Panels[0].Cell, 4, 6);
+        Assert.Equal(24, smallMap.Panels[0].Cell);
+        Assert.InRange(bigMap.Width, 400, 700);
+        Assert.InRange(smallMap.Width, 150, 400);
+        var transposed = ResultFigures.CategoryMap(big, palette, transpose: true);
+        // Transposed, head h of layer l sits where layer h, head l sits untransposed.
+        var t = transposed.CellCenter(0, new HeadId(3, 7));
+        var n = bigMap.CellCenter(0, new HeadId(7, 3));
+        Assert.Equal(n.X, t.X, 6);
+        Assert.Equal(n.Y, t.Y, 6);
+        Assert.True(transposed.Height > bigMap.Height);
+    }
+
+    [Fact]
+    public void RenderAllWritesEachResultsFiguresAndTheComparisonOnTop()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var a = tmp.File("run-step10");
+        var b = Path.Combine(tmp.Path, "x", "run-step20");
+        SyntheticResults.Write(a, new("pythia", 4, 4));
+        SyntheticResults.Write(b, new("pythia", 4, 4, Seed: 2));
+        var files = FigureSet.RenderAll([a, b], tmp.File("out"), FigureFormats.Png | FigureFormats.Html);
+        var rel = files.Select(f => Path.GetRelativePath(tmp.File("out"), f).Replace('\\', '/')).ToList();
+        Assert.Equal(
+        [
+            "checkpoint-evolution.png", "model-grid.png",
+            "run-step10/category-map.png", "run-step10/category-panels.png", "run-step10/interactive.html", "run-step10/scores.png", "run-step10/suppression-scores.png",
+            "run-step20/category-map.png", "run-step20/category-panels.png", "run-step20/interactive.html", "run-step20/scores.png", "run-step20/suppression-scores.png",
+        ], rel);
+        Assert.All(files, f => Assert.True(new FileInfo(f).Length > 1000, f));
+        Assert.Empty(Directory.EnumerateFiles(tmp.File("out"), "*.partial", SearchOption.AllDirectories));
+    }
+}
+
+/// <summary>Runs the interactive page's script under node with a minimal stand-in DOM and hovers cells.</summary>
+public class InteractiveHtmlScriptTests
+{
+    private const string Harness = """
+        const fs = require('fs');
+        const html = fs.readFileSync(process.argv[2], 'utf8');
+        const data = html.match(/<script id="data" type="application\/json">([\s\S]*?)<\/script>/)[1];
+        const code = html.match(/<script>\n([\s\S]*?)<\/script>/)[1];
+        const handlers = {};
+        const el = () => ({ style: {}, textContent: '', append() {} });
+        const ctx = new Proxy({}, { get: (t, k) => k in t ? t[k] : () => {}, set: (t, k, v) => { t[k] = v; return true; } });
+        const canvas = { ...el(), getContext: () => ctx, getBoundingClientRect: () => ({ left: 0, top: 0 }),
+                         addEventListener: (type, f) => { handlers[type] = f; } };
+        const tip = el();
+        const nodes = { data: { textContent: data }, map: canvas, tip, legend: el() };
+        global.window = { devicePixelRatio: 1 };
+        global.document = { getElementById: id => nodes[id], createElement: el };
+        new Function(code)();
+        const d = JSON.parse(data);
+        const out = [];
+        for (const [col, row] of JSON.parse(process.argv[3])) {
+          handlers.mousemove({ clientX: 44 + (col + 0.5) * d.cell, clientY: (row + 0.5) * d.cell });
+          out.push(tip.style.display === 'block' ? tip.textContent : '(hidden)');
+        }
+        console.log(JSON.stringify(out));
+        """;
+
+    [Fact]
+    public void HoveringACellShowsItsIdClassLabelsAndTopScores()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var r = SyntheticResults.Write(tmp.File("res"), new("gpt2", 4, 3, Seed: 5) { ClassifiedShare = 0.9 });
+        var palette = ResultFigures.Palette([r]);
+        InteractiveHtml.Write(r, palette, tmp.File("i.html"), transpose: true);
+        File.WriteAllText(tmp.File("harness.js"), Harness);
+
+        // Transposed: columns are heads, rows are layers; (col 2, row 3) is L3H2, and (col 9, row 0) is off the grid.
+        var psi = new System.Diagnostics.ProcessStartInfo("node", [tmp.File("harness.js"), tmp.File("i.html"), "[[2,3],[0,0],[9,0]]"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, stderr);
+        var tips = JsonSerializer.Deserialize<string[]>(stdout)!;
+
+        Assert.Equal(Expected(r, new HeadId(3, 2)), tips[0]);
+        Assert.Equal(Expected(r, new HeadId(0, 0)), tips[1]);
+        Assert.Equal("(hidden)", tips[2]);
+    }
+
+    private static string Expected(RunResults r, HeadId head)
+    {
+        var label = r.Labels.Single(l => l.Head == head);
+        var lines = new List<string> { $"{head}  {label.Class}", "labels: " + (label.Labels.Count == 0 ? "none" : string.Join(", ", label.Labels)) };
+        lines.AddRange(r.Scores.Where(s => s.Head == head).OrderByDescending(s => Math.Max(s.Score, s.SuppressionScore ?? 0)).Take(InteractiveHtml.TopScores)
+            .Select(s => $"{FigureNames.Operation(r, s.Operation)}: {s.Score:0.000}  (suppression {s.SuppressionScore:0.000})"));
+        return string.Join("\n", lines);
+    }
+}
