@@ -36,8 +36,8 @@ internal sealed class ReplaceNormalizer(Regex pattern, string content) : Normali
 }
 
 /// <summary>
-/// NFC/NFD/NFKC/NFKD via the runtime. Under InvariantGlobalization .NET has no normalization data and returns the
-/// text unchanged, which is exact only for text already in that form (nearly all real text is NFC).
+/// NFC/NFD/NFKC/NFKD via the runtime's ICU. The projects deliberately do not set InvariantGlobalization: without ICU
+/// data .NET returns the text unchanged, which is exact only for text already in that form.
 /// </summary>
 internal sealed class UnicodeNormalizer(NormalizationForm form) : Normalizer
 {

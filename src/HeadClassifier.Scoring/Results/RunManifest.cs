@@ -15,6 +15,9 @@ public sealed record RunManifest
 
     /// <summary>Training step of the checkpoint, when known (checkpoint-evolution figures order results by it).</summary>
     public long? CheckpointStep { get; init; }
+
+    /// <summary>Things the user should know that did not stop the run (e.g. duplicate pairs, unusable operations).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 public sealed record ModelSummary(

@@ -1,0 +1,26 @@
+using System.Diagnostics;
+
+namespace HeadClassifier.Tests.Support;
+
+/// <summary>Runs the real CLI (headclassifier.dll, copied beside the tests) in a child process.</summary>
+public static class CliProcess
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static Result Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "headclassifier.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["COLUMNS"] = "200";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException("headclassifier " + string.Join(' ', args) + " did not finish in 5 minutes");
+        }
+        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
