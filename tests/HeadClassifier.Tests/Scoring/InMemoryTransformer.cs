@@ -157,3 +157,11 @@ public sealed class RandomModelBuilder(int seed)
         new(name, Enumerable.Range(0, pairs).Select(_ => random.Next(Vocab)).ToArray(),
             Enumerable.Range(0, pairs).Select(_ => random.Next(Vocab)).ToArray(), k);
 }
+
+internal static class ScorerRuns
+{
+    /// <summary>Runs the scorer under the test's cancellation token.</summary>
+    public static StaticScores Score(InMemoryTransformer model, IReadOnlyList<ScoringOperation> operations,
+        StaticScoringOptions options, IProgress<ScoringProgress>? progress = null) =>
+        StaticScorer.Run(model, operations, options, progress, TestContext.Current.CancellationToken);
+}

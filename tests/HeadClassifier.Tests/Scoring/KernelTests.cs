@@ -7,12 +7,11 @@ namespace HeadClassifier.Tests.Scoring;
 
 public class GemmTests
 {
-    public static TheoryData<VectorWidth> Widths()
-    {
-        var data = new TheoryData<VectorWidth> { VectorWidth.Bits256 };
-        if (Vector512.IsHardwareAccelerated) data.Add(VectorWidth.Bits512);
-        return data;
-    }
+    /// <summary>Every width this machine runs: the 256-bit fallback always, 512 where accelerated.</summary>
+    public static VectorWidth[] AvailableWidths { get; } =
+        Vector512.IsHardwareAccelerated ? [VectorWidth.Bits256, VectorWidth.Bits512] : [VectorWidth.Bits256];
+
+    public static TheoryData<VectorWidth> Widths() => new(AvailableWidths);
 
     [Theory]
     [MemberData(nameof(Widths))]
