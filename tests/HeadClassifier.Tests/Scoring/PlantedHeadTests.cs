@@ -16,9 +16,11 @@ public class PlantedHeadTests
         var builder = new RandomModelBuilder(11) { Layers = 1, Heads = 4, KvHeads = 2, DModel = 16, DHead = 8, Vocab = 64 };
         var (wE, wU) = CopyEmbeddings(builder, 8);
         var layer = builder.Layer(0);
-        // kv head 0 reads coordinates 8..15, kv head 1 coordinates 0..7; head 3 (group of kv head 1) writes 0..7 back.
+        // kv head 0 reads coordinates 8..15, kv head 1 coordinates 0..7; heads 1 and 3 write 0..7 back. Only head 3
+        // (group of kv head 1) copies; an interleaved mapping (h % H_kv) would make head 1 copy too.
         SetHead(layer.W_V, 0, Selector(16, 8, 8, 0, 8));
         SetHead(layer.W_V, 1, Selector(16, 8, 0, 0, 8));
+        SetHead(layer.W_O, 1, Selector(8, 16, 0, 0, 8));
         SetHead(layer.W_O, 3, Selector(8, 16, 0, 0, 8));
         var model = new InMemoryTransformer(builder.Config, wE, wU, [layer]);
 
