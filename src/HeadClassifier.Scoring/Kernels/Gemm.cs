@@ -63,6 +63,7 @@ public static class Gemm
             throw new ArgumentException($"C holds {c.Length} floats, too few for [{m} x {n}] with ldc {ldc}");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TV>(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc) where TV : struct, IFloatVector<TV>
     {
@@ -114,6 +115,7 @@ public static class Gemm
     }
 
     /// <summary>B[pc.., jc..] as column panels nr wide, each kc x nr contiguous, zero-padded past the last column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackPanels(ReadOnlySpan<float> b, int ldb, int pc, int jc, int kc, int nc, int nr, Span<float> pack)
     {
         var panels = (nc + nr - 1) / nr;
@@ -139,6 +141,7 @@ public static class Gemm
     }
 
     /// <summary>Register-blocked 6 x (2 vectors) micro-kernel: 12 accumulators, 2 loads and 6 broadcasts per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile6<TV>(int kc, ref float a, int lda, ref float bp, ref float c, int ldc, bool accumulate)
         where TV : struct, IFloatVector<TV>
     {
@@ -191,6 +194,7 @@ public static class Gemm
     }
 
     /// <summary>Row tail (fewer than 6 rows): one row at a time, the same chain per element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TileRows<TV>(int rows, int kc, ref float a, int lda, ref float panel, ref float c, int ldc, bool accumulate)
         where TV : struct, IFloatVector<TV>
     {

@@ -21,6 +21,7 @@ public static class RankCount
         return (greater, less);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int, int) Count<TV>(ReadOnlySpan<float> row, float threshold) where TV : struct, IFloatVector<TV>
     {
         var w = TV.Count;
