@@ -47,7 +47,9 @@ public sealed record StaticScoringCounters(
     public long TotalMacs => FirstMlpMacs + ValueProjectionMacs + TargetMacs + BlockGemmMacs + ResidualSweepMacs;
 }
 
-public sealed record StaticScoringTimings(TimeSpan Embeddings, TimeSpan FirstMlp, TimeSpan LayerLoads, TimeSpan Heads, TimeSpan Total);
+/// <summary>Wall time by stage; Heads is the block path of every head, ResidualSweep the shared pass over survivors.</summary>
+public sealed record StaticScoringTimings(TimeSpan Embeddings, TimeSpan FirstMlp, TimeSpan LayerLoads, TimeSpan Heads,
+    TimeSpan ResidualSweep, TimeSpan Total);
 
 public sealed class StaticScores
 {

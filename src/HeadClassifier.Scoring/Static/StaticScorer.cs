@@ -40,15 +40,33 @@ public static class StaticScorer
         var embeddingTime = stage.Elapsed;
 
         var sweep = new HeadSweep(plan, dHead, d, vocab, options);
-        var greater = new int[headsTotal][];
-        var less = new int[headsTotal][];
+        var residualSweep = new ResidualSweep(plan, d, vocab, options, degree);
+        var tallies = new HeadTally[headsTotal];
         long firstMlpMacs = 0, valueMacs = 0;
-        HeadWork work = default;
+        SweepWork work = default;
         var workLock = new object();
         var headsDone = 0;
-        TimeSpan firstMlpTime = default, loadTime = default, headTime = default;
+        TimeSpan firstMlpTime = default, loadTime = default, headTime = default, residualTime = default;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = degree, CancellationToken = ct };
         float[]? mlpEmbeddings = null;
+        // Survivors wait for one shared pass over W_U, up to a quarter of W_U's size in residual rows.
+        var pendingBudget = Math.Max((long)vocab * d / 4, 1L << 24);
+        var pendingFrom = 0;
+        long pendingFloats = 0;
+
+        void FinishSurvivors(int upToHead, bool last)
+        {
+            stage.Restart();
+            progress?.Report(new ScoringProgress(HeadFraction(headsDone), Math.Max(0, (upToHead - 1) / nHeads), headsDone, headsTotal, "residual sweep"));
+            var flushed = new ArraySegment<HeadTally>(tallies, pendingFrom, upToHead - pendingFrom);
+            residualSweep.Run(flushed, wU.Data, ref work, ct,
+                last ? f => progress?.Report(new ScoringProgress(0.9 + 0.1 * f, nLayers - 1, headsDone, headsTotal, "residual sweep")) : null);
+            pendingFrom = upToHead;
+            pendingFloats = 0;
+            residualTime += stage.Elapsed;
+        }
+
+        double HeadFraction(int done) => 0.9 * done / headsTotal;
 
         for (var l = 0; l < nLayers; l++)
         {
@@ -84,24 +102,23 @@ public static class StaticScorer
             var layerIndex = l;
             Parallel.For(0, nHeads, parallel, h =>
             {
-                HeadWork headWork = default;
-                var (g, s) = sweep.Run(values[config.KvHeadOf(h)], wO.AsSpan(h * dHead * d, dHead * d), wU.Data,
+                SweepWork headWork = default;
+                var tally = sweep.Run(values[config.KvHeadOf(h)], wO.AsSpan(h * dHead * d, dHead * d), wU.Data,
                     targetColumns, ref headWork, ct);
-                greater[layerIndex * nHeads + h] = g;
-                less[layerIndex * nHeads + h] = s;
+                tallies[layerIndex * nHeads + h] = tally;
                 lock (workLock)
                 {
-                    work.Target += headWork.Target;
-                    work.BlockGemm += headWork.BlockGemm;
-                    work.Residual += headWork.Residual;
-                    work.Blocks += headWork.Blocks;
-                    work.ResidualSwitches += headWork.ResidualSwitches;
+                    work.Add(headWork);
+                    pendingFloats += tally.Residual.LongLength;
                     headsDone++;
-                    progress?.Report(new ScoringProgress((double)headsDone / headsTotal, layerIndex, headsDone, headsTotal, "heads"));
+                    progress?.Report(new ScoringProgress(HeadFraction(headsDone), layerIndex, headsDone, headsTotal, "heads"));
                 }
             });
             headTime += stage.Elapsed;
+            if (pendingFloats > pendingBudget) FinishSurvivors((l + 1) * nHeads, last: false);
         }
+        FinishSurvivors(headsTotal, last: true);
+        progress?.Report(new ScoringProgress(1.0, nLayers - 1, headsDone, headsTotal, "done"));
 
         var heads = new List<HeadId>(headsTotal);
         for (var l = 0; l < nLayers; l++)
@@ -109,16 +126,17 @@ public static class StaticScorer
         var scores = new HeadOperationScore[headsTotal * operations.Count];
         for (var head = 0; head < headsTotal; head++)
             for (var o = 0; o < operations.Count; o++)
-                scores[head * operations.Count + o] = Summarise(plan, o, greater[head], less[head], options);
+                scores[head * operations.Count + o] = Summarise(plan, o, tallies[head], options);
 
         var counters = new StaticScoringCounters(firstMlpMacs, valueMacs, work.Target, work.BlockGemm, work.Residual,
             work.Blocks, work.ResidualSwitches);
-        var timings = new StaticScoringTimings(embeddingTime, firstMlpTime, loadTime, headTime, total.Elapsed);
+        var timings = new StaticScoringTimings(embeddingTime, firstMlpTime, loadTime, headTime, residualTime, total.Elapsed);
         return new StaticScores(heads, operations, scores, counters, timings);
     }
 
-    private static HeadOperationScore Summarise(ScoringPlan plan, int operation, int[] greater, int[] less, StaticScoringOptions options)
+    private static HeadOperationScore Summarise(ScoringPlan plan, int operation, HeadTally tally, StaticScoringOptions options)
     {
+        var (greater, less) = (tally.Greater, tally.Less);
         var n = plan.OperationSizes[operation];
         int hits = 0, suppressionHits = 0;
         var ranks = options.Dense ? new int[n] : null;

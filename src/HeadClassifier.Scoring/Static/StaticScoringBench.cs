@@ -42,7 +42,7 @@ public static class StaticScoringBench
         var c = scores.Counters;
         var t = scores.Timings;
         return $"{t.Total.TotalSeconds:F2} s (embeddings {t.Embeddings.TotalSeconds:F2}, first MLP {t.FirstMlp.TotalSeconds:F2}, " +
-               $"layer loads {t.LayerLoads.TotalSeconds:F2}, heads {t.Heads.TotalSeconds:F2}); GMAC: first MLP {c.FirstMlpMacs / 1e9:F2}, " +
+               $"layer loads {t.LayerLoads.TotalSeconds:F2}, heads {t.Heads.TotalSeconds:F2}, residual sweep {t.ResidualSweep.TotalSeconds:F2}); GMAC: first MLP {c.FirstMlpMacs / 1e9:F2}, " +
                $"A {c.ValueProjectionMacs / 1e9:F2}, targets {c.TargetMacs / 1e9:F2}, block GEMM {c.BlockGemmMacs / 1e9:F2}, " +
                $"residual sweep {c.ResidualSweepMacs / 1e9:F2}, total {c.TotalMacs / 1e9:F2}; blocks {c.BlocksSwept}, residual switches {c.ResidualSwitches}";
     }
