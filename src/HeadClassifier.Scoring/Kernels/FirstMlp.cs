@@ -23,17 +23,19 @@ public static class FirstMlp
         ParallelGemm.Multiply(rows, dMlp, d, xn, layer0.W_in.Data, hidden, maxDegreeOfParallelism, width);
         AddBias(hidden, layer0.b_in, dMlp);
         var act = Activations.Of(config.Activation);
+        float[]? gate = null;
         if (config.GatedMlp)
         {
-            var gate = layer0.W_gate ?? throw new ArgumentException("a gated MLP needs W_gate");
-            var g = new float[rows * dMlp];
-            ParallelGemm.Multiply(rows, dMlp, d, xn, gate.Data, g, maxDegreeOfParallelism, width);
-            for (var i = 0; i < hidden.Length; i++) hidden[i] *= (float)act(g[i]);
+            var wGate = layer0.W_gate ?? throw new ArgumentException("a gated MLP needs W_gate");
+            gate = new float[rows * dMlp];
+            ParallelGemm.Multiply(rows, dMlp, d, xn, wGate.Data, gate, maxDegreeOfParallelism, width);
         }
-        else
+        // The activations (double tanh/erf/exp) cost as much as a GEMM here: spread them over the threads too.
+        Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, r =>
         {
-            for (var i = 0; i < hidden.Length; i++) hidden[i] = (float)act(hidden[i]);
-        }
+            for (var i = r * dMlp; i < (r + 1) * dMlp; i++)
+                hidden[i] = gate is null ? (float)act(hidden[i]) : hidden[i] * (float)act(gate[i]);
+        });
 
         var output = new float[rows * d];
         ParallelGemm.Multiply(rows, d, dMlp, hidden, layer0.W_out.Data, output, maxDegreeOfParallelism, width);
