@@ -28,6 +28,12 @@ public sealed record StaticScoringOptions
     /// </summary>
     public int BlockColumns { get; init; } = 256;
 
+    /// <summary>
+    /// Survivor rows (floats of residual stream) allowed to wait for a shared sweep over W_U before one is run;
+    /// null = a quarter of W_U's size (at least 16M floats), which keeps peak memory O(V·d + one layer).
+    /// </summary>
+    public long? ResidualBatchFloats { get; init; }
+
     /// <summary>Vector width of the kernels (tests force 256 bits).</summary>
     public Kernels.VectorWidth VectorWidth { get; init; } = Kernels.VectorWidth.Auto;
 }

@@ -50,7 +50,7 @@ public static class StaticScorer
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = degree, CancellationToken = ct };
         float[]? mlpEmbeddings = null;
         // Survivors wait for one shared pass over W_U, up to a quarter of W_U's size in residual rows.
-        var pendingBudget = Math.Max((long)vocab * d / 4, 1L << 24);
+        var pendingBudget = options.ResidualBatchFloats ?? Math.Max((long)vocab * d / 4, 1L << 24);
         var pendingFrom = 0;
         long pendingFloats = 0;
 
@@ -158,6 +158,8 @@ public static class StaticScorer
     {
         if (options.BlockColumns < 1)
             throw new InvalidInputException("BlockColumns", $"must be at least 1, got {options.BlockColumns}");
+        if (options.ResidualBatchFloats is < 0)
+            throw new InvalidInputException("ResidualBatchFloats", $"must not be negative, got {options.ResidualBatchFloats}");
         if (options.MaxDegreeOfParallelism is < 1)
             throw new InvalidInputException("MaxDegreeOfParallelism", $"must be at least 1, got {options.MaxDegreeOfParallelism}");
     }

@@ -100,5 +100,12 @@ public class EquivalenceTests
         Assert.Equal(8L * (16 * 32 * 2000 + (long)rows * 16 * 2000), dense.Counters.BlockGemmMacs);
         for (var head = 0; head < 8; head++)
             for (var o = 0; o < ops.Length; o++) Assert.Equal(dense[head, o].Hits, pruned[head, o].Hits);
+
+        // Survivors swept after every layer instead of once at the end: the same hits, the same work.
+        var eager = ScorerRuns.Score(model, ops, new StaticScoringOptions { BlockColumns = 128, ResidualBatchFloats = 0 });
+        for (var head = 0; head < 8; head++)
+            for (var o = 0; o < ops.Length; o++) Assert.Equal(pruned[head, o].Hits, eager[head, o].Hits);
+        Assert.Equal(pruned.Counters.ResidualSweepMacs, eager.Counters.ResidualSweepMacs);
+        Assert.True(eager.Counters.BlocksSwept > pruned.Counters.BlocksSwept, "two residual passes sweep more blocks than one");
     }
 }
