@@ -86,14 +86,11 @@ public sealed class StaticScores
     /// <summary>The score of head index <paramref name="head"/> (into <see cref="Heads"/>) on operation <paramref name="operation"/>.</summary>
     public HeadOperationScore this[int head, int operation] => scores[head * Operations.Count + operation];
 
-    public HeadOperationScore Get(HeadId head, int operation) => this[HeadIndex(head), operation];
-
-    private int HeadIndex(HeadId head)
+    public HeadOperationScore Get(HeadId head, int operation)
     {
-        var nHeads = Heads.Count == 0 ? 0 : Heads.Count / (Heads[^1].Layer + 1);
-        var index = head.Layer * nHeads + head.Head;
-        if (head.Head >= nHeads || index < 0 || index >= Heads.Count)
+        var index = Heads.Count == 0 ? -1 : head.Layer * (Heads[^1].Head + 1) + head.Head;
+        if (index < 0 || index >= Heads.Count || Heads[index] != head)
             throw new ArgumentOutOfRangeException(nameof(head), head, "no such head in these scores");
-        return index;
+        return this[index, operation];
     }
 }

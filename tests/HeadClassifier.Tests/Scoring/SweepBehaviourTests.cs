@@ -59,6 +59,9 @@ public class SweepBehaviourTests
         Assert.Equal(1, model.UnembeddingLoads);
         Assert.Equal(12, scores.Heads.Count);
         Assert.Equal(["L0H0", "L0H1", "L0H2", "L0H3", "L1H0"], scores.Heads.Take(5).Select(h => h.ToString()));
+        Assert.Same(scores[5, 0], scores.Get(new HeadId(1, 1), 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scores.Get(new HeadId(1, 4), 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scores.Get(new HeadId(3, 0), 0));
         var last = reports[^1];
         Assert.Equal(1.0, last.Fraction);
         Assert.Equal(12, last.HeadsDone);
