@@ -60,6 +60,10 @@ public class SweepBehaviourTests
         Assert.Equal(12, scores.Heads.Count);
         Assert.Equal(["L0H0", "L0H1", "L0H2", "L0H3", "L1H0"], scores.Heads.Take(5).Select(h => h.ToString()));
         Assert.Same(scores[5, 0], scores.Get(new HeadId(1, 1), 0));
+        // Ranks only in dense mode, suppression only when asked.
+        Assert.Null(scores[0, 0].Ranks);
+        Assert.Null(scores[0, 0].SuppressionHits);
+        Assert.Null(scores[0, 0].SuppressionScore);
         Assert.Throws<ArgumentOutOfRangeException>(() => scores.Get(new HeadId(1, 4), 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => scores.Get(new HeadId(3, 0), 0));
         var last = reports[^1];
