@@ -47,6 +47,22 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(7, 300, 33)]   // wide: split by columns
+    [InlineData(300, 20, 33)]  // tall: split by rows
+    [InlineData(1, 1, 1)]
+    public void ParallelGemmEqualsScalarChainBitwise(int m, int n, int k)
+    {
+        var random = new Random(m + n);
+        var a = RandomArray(random, m * k);
+        var b = RandomArray(random, k * n);
+        var c = new float[m * n];
+        var expected = new float[m * n];
+        ParallelGemm.Multiply(m, n, k, a, b, c, maxDegreeOfParallelism: 3);
+        Gemm.MultiplyReference(m, n, k, a, k, b, n, expected, n);
+        Assert.Equal(expected, c);
+    }
+
     [Fact]
     public void ZeroDepthGivesZerosAndBadOperandsThrow()
     {
