@@ -30,8 +30,6 @@ public sealed class InMemoryTransformer : ITransformerWeights
 
     public int UnembeddingLoads { get; private set; }
 
-    public LayerWeights LayerAt(int layer) => layers[layer];
-
     public Tensor EmbeddingMatrix => wE;
 
     public Tensor W_E()

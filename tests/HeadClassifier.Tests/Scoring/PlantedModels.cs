@@ -1,5 +1,4 @@
 using HeadClassifier.Core;
-using HeadClassifier.Models.Architectures;
 
 namespace HeadClassifier.Tests.Scoring;
 
@@ -67,6 +66,4 @@ internal static class PlantedModels
             }
         return w;
     }
-
-    public static LayerWeights WithValueOutput(LayerWeights layer, Tensor wV, Tensor wO) => layer with { W_V = wV, W_O = wO };
 }
