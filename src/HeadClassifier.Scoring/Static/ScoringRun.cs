@@ -149,6 +149,7 @@ internal sealed class ScoringRun
                 Report(HeadFraction(), l, "heads");
             }
         });
+        for (var h = 0; h < nHeads; h++) CheckFinite(tallies[l * nHeads + h], new HeadId(l, h));
     }
 
     /// <summary>Runs the shared residual sweep over the survivors of heads [pendingFrom, upToHead).</summary>
@@ -192,6 +193,18 @@ internal sealed class ScoringRun
                 ? new HeadOperationScore(hits[o], suppressionHits[o], (int)n, hits[o] / n, suppressionHits[o] / n, ranks?[o], suppressionRanks?[o])
                 : new HeadOperationScore(hits[o], null, (int)n, hits[o] / n, null, ranks?[o], null);
         }).ToArray();
+    }
+
+    /// <summary>NaN compares false with everything, so a NaN target would silently count as a hit.</summary>
+    private void CheckFinite(HeadTally tally, HeadId head)
+    {
+        for (var p = 0; p < plan.Pairs; p++)
+        {
+            if (float.IsFinite(tally.Tau[p])) continue;
+            var op = operations[plan.PairOperation[p]];
+            throw new InvalidInputException(where,
+                $"{head}: the logit of target {plan.PairTarget[p]} for pair {plan.PairIndex[p]} of operation '{op.Name}' is {tally.Tau[p]}; the weights hold NaN or infinite values");
+        }
     }
 
     private void CheckFirstMlp(LayerWeights layer)

@@ -118,6 +118,11 @@ public class SweepBehaviourTests
         var badShape = new InMemoryTransformer(builder.Config, model.EmbeddingMatrix, model.W_U(),
             [layer with { W_O = Tensor.Zeros(builder.Heads, builder.DHead + 1, builder.DModel) }]);
         Fails("in-memory model: layer 0 W_O has shape [4, 9, 32], expected [4, 8, 32]", [new("ok", [1], [3], 1)], badShape);
+
+        var poisoned = builder.Layer(0);
+        poisoned.W_O.Data[2 * builder.DHead * builder.DModel + 5] = float.NaN;
+        var nan = new InMemoryTransformer(builder.Config, model.EmbeddingMatrix, model.W_U(), [poisoned]);
+        Fails("in-memory model: L0H2: the logit of target 3 for pair 0 of operation 'ok' is NaN", [new("ok", [1], [3], 1)], nan);
     }
 
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
