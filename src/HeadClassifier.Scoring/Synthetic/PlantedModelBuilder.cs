@@ -31,6 +31,7 @@ public static class PlantedModelBuilder
         DType dtype = DType.F32)
     {
         var rng = new Random(seed);
+        Tensor Gaussian(double std, params int[] shape) => RandomWeights.Gaussian(rng, std, shape);
         int d = config.DModel, dh = config.DHead;
         var byName = operations.ToDictionary(o => o.Operation.Name);
         var kvTaken = new Dictionary<(int Layer, int Kv), HeadId>();
@@ -43,9 +44,9 @@ public static class PlantedModelBuilder
                 throw new ArgumentException($"{p.Head} and {kvTaken[(p.Head.Layer, config.KvHeadOf(p.Head.Head))]} share a value head");
         }
 
-        var wE = Gaussian(rng, 1.0, config.VocabSize, d);
-        var wU = config.TiedEmbeddings ? null : Gaussian(rng, 1.0, d, config.VocabSize);
-        var layers = Enumerable.Range(0, config.NLayers).Select(l => RandomLayer(config, l, rng)).ToArray();
+        var wE = Gaussian(1.0, config.VocabSize, d);
+        var wU = config.TiedEmbeddings ? null : Gaussian(1.0, d, config.VocabSize);
+        var layers = Enumerable.Range(0, config.NLayers).Select(l => RandomWeights.Layer(config, l, Gaussian)).ToArray();
 
         // Rows of the input each layer's heads read: W_E at layer 0, MLP_0(LN2_0(W_E)) after it.
         var allSources = heads.SelectMany(h => h.Operations).Distinct().SelectMany(o => Lookup(byName, o).Sources).Distinct().Order().ToArray();
@@ -94,9 +95,9 @@ public static class PlantedModelBuilder
         {
             W_E = wE,
             W_U = wU,
-            W_pos = config.LearnedPositions ? Gaussian(rng, 0.02, config.MaxPositions, d) : null,
-            b_U = config.Family == "phi" ? Gaussian(rng, 0.02, config.VocabSize) : null,
-            FinalNorm = Norm(config, d, rng),
+            W_pos = config.LearnedPositions ? Gaussian(0.02, config.MaxPositions, d) : null,
+            b_U = config.Family == "phi" ? Gaussian(0.02, config.VocabSize) : null,
+            FinalNorm = RandomWeights.Norm(config, Gaussian),
             Layer = l => layers[l],
         }, dtype);
         return new PlantedModel(config, planted);
@@ -132,51 +133,11 @@ public static class PlantedModelBuilder
         return chosen;
     }
 
-    private static LayerWeights RandomLayer(ModelConfig c, int layer, Random rng)
-    {
-        int d = c.DModel, dh = c.DHead, h = c.NHeads, kv = c.NKvHeads, mlp = c.DMlp;
-        var w = 1.0 / Math.Sqrt(d);
-        return new LayerWeights
-        {
-            Layer = layer,
-            Ln1 = Norm(c, d, rng),
-            Ln2 = c.SharedBlockNorm ? null : Norm(c, d, rng),
-            W_Q = Gaussian(rng, w, h, d, dh),
-            W_K = Gaussian(rng, w, kv, d, dh),
-            W_V = Gaussian(rng, w, kv, d, dh),
-            W_O = Gaussian(rng, 1.0 / Math.Sqrt(dh), h, dh, d),
-            b_Q = Gaussian(rng, 0.02, h, dh),
-            b_K = Gaussian(rng, 0.02, kv, dh),
-            b_V = Gaussian(rng, 0.02, kv, dh),
-            b_O = Gaussian(rng, 0.02, d),
-            W_in = Gaussian(rng, w, d, mlp),
-            W_gate = c.GatedMlp ? Gaussian(rng, w, d, mlp) : null,
-            b_in = Gaussian(rng, 0.02, mlp),
-            W_out = Gaussian(rng, 1.0 / Math.Sqrt(mlp), mlp, d),
-            b_out = Gaussian(rng, 0.02, d),
-        };
-    }
-
-    private static NormWeights Norm(ModelConfig c, int d, Random rng)
-    {
-        var weight = Gaussian(rng, 0.1, d);
-        for (var i = 0; i < d; i++) weight.Data[i] += 1;
-        return new NormWeights(weight, c.Norm == NormKind.LayerNorm ? Gaussian(rng, 0.02, d) : null);
-    }
-
     private static float[] Rows(Tensor matrix, int[] rows, int d)
     {
         var x = new float[rows.Length * d];
         for (var i = 0; i < rows.Length; i++)
             matrix.Data.AsSpan(rows[i] * d, d).CopyTo(x.AsSpan(i * d, d));
         return x;
-    }
-
-    private static Tensor Gaussian(Random rng, double std, params int[] shape)
-    {
-        var t = Tensor.Zeros(shape);
-        for (var i = 0; i < t.Data.Length; i++)
-            t.Data[i] = (float)(std * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
-        return t;
     }
 }
