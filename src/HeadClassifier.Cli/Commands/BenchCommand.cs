@@ -67,6 +67,7 @@ public static class BenchCommand
     private static BenchReport Run(Settings s, CancellationToken ct)
     {
         Directory.CreateDirectory(s.WorkDir);
+        var machine = new MachineInfo(Environment.ProcessorCount, Vector512.IsHardwareAccelerated, AvailableMemoryBytes());
         var gpt2Shapes = s.Shape switch
         {
             "tiny" => [Tiny],
@@ -97,7 +98,7 @@ public static class BenchCommand
             var gemm = MeasureGemm(gpt2Shapes.Select(x => x.Config).DefaultIfEmpty(BenchShapes.Gpt2Small).ToList(), ops.Pairs, s);
             var layer = llama is null ? null : MeasureLlamaLayer(llama, ops, s, ct);
             return new BenchReport(
-                new MachineInfo(Environment.ProcessorCount, Vector512.IsHardwareAccelerated, AvailableMemoryBytes()),
+                machine,
                 new OperationsInfo(opsSource, opsDir, ops.Total, ops.Usable.Count, ops.Pairs),
                 shapes, gemm, OrtTodo, layer, ClassificationRun.PeakMemoryBytes());
         }
@@ -319,7 +320,7 @@ public static class BenchCommand
         if (!File.Exists("/proc/meminfo")) return null;
         foreach (var line in File.ReadLines("/proc/meminfo"))
             if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
         return null;
     }
 
@@ -335,7 +336,7 @@ public static class BenchCommand
 
     private static void Print(BenchReport r)
     {
-        AnsiConsole.MarkupLineInterpolated($"machine: {r.Machine.Cores} cores, AVX-512 {(r.Machine.Avx512 ? "yes" : "no")}, {(r.Machine.AvailableBytes is { } free ? Gb(free) : "?")} available");
+        AnsiConsole.MarkupLineInterpolated($"machine: {r.Machine.Cores} cores, AVX-512 {(r.Machine.Avx512 ? "yes" : "no")}, {(r.Machine.AvailableBytes is { } free ? Gb(free) : "?")} available at the start");
         AnsiConsole.MarkupLineInterpolated($"operations ({r.Operations.Source}): {r.Operations.Usable} of {r.Operations.Total} usable under GPT-2's tokenizer, {r.Operations.Pairs} pairs");
 
         if (r.Shapes.Count > 0)

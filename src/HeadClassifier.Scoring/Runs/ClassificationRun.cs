@@ -166,7 +166,8 @@ public static class ClassificationRun
         {
             foreach (var line in File.ReadLines("/proc/self/status"))
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                    // Tab-separated once the value has 8 digits ("VmHWM:\t12345678 kB"): split on any whitespace.
+                    return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
         }
         catch (IOException)
         {
