@@ -67,7 +67,7 @@ public static class BenchCommand
     private static BenchReport Run(Settings s, CancellationToken ct)
     {
         Directory.CreateDirectory(s.WorkDir);
-        var machine = new MachineInfo(Environment.ProcessorCount, Vector512.IsHardwareAccelerated, AvailableMemoryBytes());
+        var machine = new MachineInfo(Environment.ProcessorCount, Vector512.IsHardwareAccelerated, AvailableMemoryBytes(), LoadAverage());
         var gpt2Shapes = s.Shape switch
         {
             "tiny" => [Tiny],
@@ -324,6 +324,10 @@ public static class BenchCommand
         return null;
     }
 
+    /// <summary>The 1-minute load average from /proc/loadavg, or null off Linux.</summary>
+    private static double? LoadAverage() =>
+        File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) : null;
+
     // ---- output ----
 
     private static void Log(Settings s, string message)
@@ -336,7 +340,7 @@ public static class BenchCommand
 
     private static void Print(BenchReport r)
     {
-        AnsiConsole.MarkupLineInterpolated($"machine: {r.Machine.Cores} cores, AVX-512 {(r.Machine.Avx512 ? "yes" : "no")}, {(r.Machine.AvailableBytes is { } free ? Gb(free) : "?")} available at the start");
+        AnsiConsole.MarkupLineInterpolated($"machine: {r.Machine.Cores} cores, AVX-512 {(r.Machine.Avx512 ? "yes" : "no")}, {(r.Machine.AvailableBytes is { } free ? Gb(free) : "?")} available and load average {r.Machine.LoadAverage?.ToString("F1") ?? "?"} at the start");
         AnsiConsole.MarkupLineInterpolated($"operations ({r.Operations.Source}): {r.Operations.Usable} of {r.Operations.Total} usable under GPT-2's tokenizer, {r.Operations.Pairs} pairs");
 
         if (r.Shapes.Count > 0)
@@ -384,7 +388,8 @@ public static class BenchCommand
 public sealed record BenchReport(MachineInfo Machine, OperationsInfo Operations, IReadOnlyList<ShapeReport> Shapes,
     IReadOnlyList<GemmReport> Gemm, string OrtTodo, LlamaLayerReport? LlamaLayer, long BenchPeakMemoryBytes);
 
-public sealed record MachineInfo(int Cores, bool Avx512, long? AvailableBytes);
+/// <summary>LoadAverage: the 1-minute load at the start; above the core count, other work shares the cores and times stretch.</summary>
+public sealed record MachineInfo(int Cores, bool Avx512, long? AvailableBytes, double? LoadAverage);
 
 public sealed record OperationsInfo(string Source, string Dir, int Total, int Usable, int Pairs);
 

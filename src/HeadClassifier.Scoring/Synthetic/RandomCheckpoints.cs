@@ -19,7 +19,7 @@ public static class RandomCheckpoints
         string tokenizerDir, DType dtype = DType.BF16)
     {
         var dir = Path.Combine(workDir, $"{name}-seed{seed}-{dtype.ToString().ToLowerInvariant()}");
-        var marker = JsonSerializer.Serialize(new { config, seed, dtype = dtype.ToString() });
+        var marker = JsonSerializer.Serialize(new { config, seed, dtype = dtype.ToString(), generator = RandomWeights.ParallelGenerator });
         var markerPath = Path.Combine(dir, MarkerFile);
         if (File.Exists(markerPath) && File.ReadAllText(markerPath) == marker) return (dir, true);
 

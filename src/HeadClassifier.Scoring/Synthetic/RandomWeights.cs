@@ -23,9 +23,13 @@ public static class RandomWeights
 
     private const int ChunkElements = 1 << 20;
 
+    /// <summary>Names the algorithm behind <see cref="ParallelGaussian"/>: caches keyed by seed must change when it does.</summary>
+    public const string ParallelGenerator = "splitmix64-polar-1M-chunks";
+
     /// <summary>
     /// Gaussian values determined by <paramref name="seed"/> alone, whatever the thread count: each 1M-element chunk
-    /// has its own stream, and Box-Muller's two outputs are both used, since shape-true models need billions.
+    /// has its own SplitMix64 stream, turned into pairs of normals by Marsaglia's polar method (no sin/cos), since
+    /// shape-true models need billions of values.
     /// </summary>
     public static Tensor ParallelGaussian(int seed, double std, params int[] shape)
     {
@@ -34,18 +38,33 @@ public static class RandomWeights
         var chunks = (int)((data.LongLength + ChunkElements - 1) / ChunkElements);
         Parallel.For(0, chunks, c =>
         {
-            var rng = new Random(SubSeed(seed, c));
+            var state = (ulong)(uint)SubSeed(seed, c) * 0x9E3779B97F4A7C15UL;
             var start = (long)c * ChunkElements;
             var end = Math.Min(data.LongLength, start + ChunkElements);
             for (var i = start; i < end; i += 2)
             {
-                var r = std * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble()));
-                var (sin, cos) = Math.SinCos(2 * Math.PI * rng.NextDouble());
-                data[i] = (float)(r * cos);
-                if (i + 1 < end) data[i + 1] = (float)(r * sin);
+                double u, v, r;
+                do
+                {
+                    u = 2 * Uniform(ref state) - 1;
+                    v = 2 * Uniform(ref state) - 1;
+                    r = u * u + v * v;
+                } while (r >= 1 || r == 0);
+                var scale = std * Math.Sqrt(-2 * Math.Log(r) / r);
+                data[i] = (float)(u * scale);
+                if (i + 1 < end) data[i + 1] = (float)(v * scale);
             }
         });
         return t;
+    }
+
+    /// <summary>SplitMix64's next value as a double in [0, 1).</summary>
+    private static double Uniform(ref ulong state)
+    {
+        var z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return ((z ^ (z >> 31)) >> 11) * (1.0 / (1UL << 53));
     }
 
     /// <summary>A seed derived from two (HashCode.Combine differs between processes, which would defeat caching).</summary>
