@@ -290,8 +290,21 @@ public static class BenchCommand
     private static (string Dir, string Source) OperationsDir(string? given)
     {
         if (given is not null) return (Path.GetFullPath(given), "--operations");
-        var paper = Path.GetFullPath(Path.Combine("..", "shared", "data", "maps", "datasets"));
-        return Directory.Exists(paper) ? (paper, "the paper's datasets") : (CliOptions.OperationsDir(null), "shipped");
+        var paper = PaperDatasets();
+        return paper is not null ? (paper, "the paper's datasets") : (CliOptions.OperationsDir(null), "shipped");
+    }
+
+    /// <summary>../shared/data/maps/datasets beside the working directory, the repository or one of their ancestors.</summary>
+    private static string? PaperDatasets()
+    {
+        static IEnumerable<DirectoryInfo> Ancestors(DirectoryInfo? d)
+        {
+            for (; d is not null; d = d.Parent) yield return d;
+        }
+        return new[] { Environment.CurrentDirectory, AppContext.BaseDirectory }
+            .SelectMany(start => Ancestors(new DirectoryInfo(start)))
+            .Select(d => Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "data", "maps", "datasets")))
+            .FirstOrDefault(Directory.Exists);
     }
 
     private sealed record Gpt2Ops(int Total, List<TokenizedOperation> Usable)
