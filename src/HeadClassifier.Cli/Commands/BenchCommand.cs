@@ -137,17 +137,19 @@ public static class BenchCommand
         var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "headclassifier.dll"), "classify", modelDir, "--operations", opsDir, "--out", outDir, "--no-figures" })
             psi.ArgumentList.Add(a);
+        var cpuBefore = ChildrenCpuSeconds();
         var watch = Stopwatch.StartNew();
         using var child = Process.Start(psi) ?? throw new InvalidOperationException("could not start the classify child process");
         var stdout = child.StandardOutput.ReadToEndAsync(ct);
         var stderr = child.StandardError.ReadToEndAsync(ct);
         child.WaitForExitAsync(ct).GetAwaiter().GetResult();
         var seconds = watch.Elapsed.TotalSeconds;
+        var cpu = ChildrenCpuSeconds() - cpuBefore;
         if (child.ExitCode != 0)
             throw new InvalidOperationException($"classify {modelDir} exited with {child.ExitCode}:\n{stderr.Result}\n{stdout.Result}");
         var manifest = ResultsReader.ReadManifest(Path.Combine(outDir, ResultsWriter.ManifestFile));
         if (!keep) Directory.Delete(outDir, recursive: true);
-        return new ClassifyReport(Math.Round(seconds, 2), manifest.PeakMemoryBytes, manifest.TimingsSeconds, shape.TargetSeconds, shape.TargetPeakBytes,
+        return new ClassifyReport(Math.Round(seconds, 2), cpu is { } c ? Math.Round(c, 2) : null, manifest.PeakMemoryBytes, manifest.TimingsSeconds, shape.TargetSeconds, shape.TargetPeakBytes,
             seconds <= shape.TargetSeconds && (shape.TargetPeakBytes is null || manifest.PeakMemoryBytes <= shape.TargetPeakBytes));
     }
 
@@ -240,8 +242,10 @@ public static class BenchCommand
         ct.ThrowIfCancellationRequested();
 
         using var model = new InMemoryWeights(c, wE, wU, [layer]);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var scores = StaticScorer.Run(model, ops.Scoring(kRule), new StaticScoringOptions { FirstMlp = false }, ct: ct);
         var perLayer = (scores.Timings.LayerLoads + scores.Timings.Heads + scores.Timings.ResidualSweep).TotalSeconds;
+        var coresUsed = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore) / scores.Timings.Total;
 
         // The first MLP is one GEMM chain over d_mlp: time it on a slice of d_mlp and scale, rather than hold 2.8 GB.
         var sliceMlp = Math.Min(c.DMlp, 4096);
@@ -262,6 +266,7 @@ public static class BenchCommand
             EmbeddingSeconds = Math.Round(scores.Timings.Embeddings.TotalSeconds, 2),
             FirstMlpOneOffSeconds = Math.Round(firstMlp, 2),
             ScoredHeads = scores.Heads.Count,
+            CoresUsed = Math.Round(coresUsed, 2),
         };
     }
 
@@ -341,6 +346,18 @@ public static class BenchCommand
     private static double? LoadAverage() =>
         File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) : null;
 
+    /// <summary>User + system seconds of all waited-for children (getrusage RUSAGE_CHILDREN), or null off Linux.</summary>
+    private static double? ChildrenCpuSeconds()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        var usage = new long[18]; // struct rusage on 64-bit Linux: two timevals, then 14 longs
+        if (GetRusage(-1, usage) != 0) return null;
+        return usage[0] + usage[1] / 1e6 + usage[2] + usage[3] / 1e6;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+    private static extern int GetRusage(int who, long[] usage);
+
     // ---- output ----
 
     private static void Log(Settings s, string message)
@@ -359,10 +376,10 @@ public static class BenchCommand
         if (r.Shapes.Count > 0)
         {
             var e2e = new Table { Title = new TableTitle("1-2. classify end to end (child process, --no-figures)") }
-                .AddColumns("shape", "checkpoint", "seconds", "target", "peak RSS", "stages (s)", "met");
+                .AddColumns("shape", "checkpoint", "seconds", "CPU s (cores used)", "target", "peak RSS", "stages (s)", "met");
             foreach (var x in r.Shapes)
                 e2e.AddRow(x.Name, $"{x.Layers} x {x.Heads}, d {x.DModel}: {Gb(x.CheckpointBytes)} bf16 ({(x.Generated ? $"generated in {x.GenerationSeconds:F1} s" : "reused")})",
-                    $"{x.Classify.Seconds:F2}", $"<= {x.Classify.TargetSeconds} s{(x.Classify.TargetPeakBytes is { } t ? $", <= {Gb(t)}" : "")}",
+                    $"{x.Classify.Seconds:F2}", x.Classify.CpuSeconds is { } cpu ? $"{cpu:F1} ({cpu / x.Classify.Seconds:F2})" : "?", $"<= {x.Classify.TargetSeconds} s{(x.Classify.TargetPeakBytes is { } t ? $", <= {Gb(t)}" : "")}",
                     Gb(x.Classify.PeakMemoryBytes), Markup.Escape(string.Join(", ", x.Classify.StageSeconds.Select(kv => $"{kv.Key} {kv.Value:F2}"))),
                     x.Classify.Met ? "[green]yes[/]" : "[red]no[/]");
             AnsiConsole.Write(e2e);
@@ -392,7 +409,7 @@ public static class BenchCommand
             AnsiConsole.MarkupLineInterpolated($"5. Llama-3-70B-like layer (d {l.DModel}, {l.Heads} query / {l.KvHeads} kv heads, d_head {l.DHead}, V {l.Vocab}, k {l.KCopying}/{l.KOther}, in memory, first MLP off):");
             if (l.Skipped is { } why) AnsiConsole.MarkupLineInterpolated($"   [yellow]skipped: {why}[/]");
             else
-                AnsiConsole.MarkupLineInterpolated($"   {l.LayerSeconds:F2} s per layer ({l.ScoredHeads} heads); embeddings/targets {l.EmbeddingSeconds:F2} s and first MLP (d_mlp {l.DMlp}) {l.FirstMlpOneOffSeconds:F2} s one-off; weights generated in {l.GenerationSeconds:F1} s");
+                AnsiConsole.MarkupLineInterpolated($"   {l.LayerSeconds:F2} s per layer ({l.ScoredHeads} heads, {l.CoresUsed:F2} cores used); embeddings/targets {l.EmbeddingSeconds:F2} s and first MLP (d_mlp {l.DMlp}) {l.FirstMlpOneOffSeconds:F2} s one-off; weights generated in {l.GenerationSeconds:F1} s");
         }
         AnsiConsole.MarkupLineInterpolated($"6. peak RSS of this bench process: {Gb(r.BenchPeakMemoryBytes)}");
     }
@@ -409,7 +426,8 @@ public sealed record OperationsInfo(string Source, string Dir, int Total, int Us
 public sealed record ShapeReport(string Name, int Layers, int Heads, int DModel, int DHead, int DMlp, int Vocab, string CheckpointDir,
     long CheckpointBytes, bool Generated, double GenerationSeconds, ClassifyReport Classify, AlgorithmReport Algorithms);
 
-public sealed record ClassifyReport(double Seconds, long PeakMemoryBytes, IReadOnlyDictionary<string, double> StageSeconds,
+/// <summary>CpuSeconds: user + system time of the child; CpuSeconds / Seconds is the cores it got (at most the core count).</summary>
+public sealed record ClassifyReport(double Seconds, double? CpuSeconds, long PeakMemoryBytes, IReadOnlyDictionary<string, double> StageSeconds,
     double TargetSeconds, long? TargetPeakBytes, bool Met);
 
 public sealed record AlgorithmReport(int SampleHeads, string[] PaperHeads, double PrunedSecondsPerHead, double DenseSecondsPerHead,
@@ -426,4 +444,7 @@ public sealed record LlamaLayerReport(int Heads, int KvHeads, int DModel, int DH
     double? EmbeddingSeconds, double? FirstMlpOneOffSeconds)
 {
     public int? ScoredHeads { get; init; }
+
+    /// <summary>CPU time over wall time while scoring: below the core count when other work shared the machine.</summary>
+    public double? CoresUsed { get; init; }
 }

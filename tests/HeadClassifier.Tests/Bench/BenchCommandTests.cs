@@ -33,6 +33,7 @@ public class BenchCommandTests
         var classify = shape.GetProperty("classify");
         Assert.InRange(classify.GetProperty("seconds").GetDouble(), 0.01, 300);
         Assert.InRange(classify.GetProperty("peakMemoryBytes").GetInt64(), 1L << 20, 1L << 40);
+        Assert.True(classify.GetProperty("cpuSeconds").GetDouble() > 0); // the child's, through getrusage
         Assert.True(classify.GetProperty("stageSeconds").TryGetProperty("score", out _));
 
         var alg = shape.GetProperty("algorithms");
@@ -62,6 +63,7 @@ public class BenchCommandTests
         Assert.Equal((3, 25), (layer.GetProperty("kCopying").GetInt32(), layer.GetProperty("kOther").GetInt32()));
         Assert.Equal(8, layer.GetProperty("scoredHeads").GetInt32());
         Assert.True(layer.GetProperty("layerSeconds").GetDouble() > 0);
+        Assert.InRange(layer.GetProperty("coresUsed").GetDouble(), 0.01, Environment.ProcessorCount + 0.5);
         Assert.True(layer.GetProperty("firstMlpOneOffSeconds").GetDouble() > 0);
         Assert.True(report.GetProperty("benchPeakMemoryBytes").GetInt64() > 1L << 20);
 
