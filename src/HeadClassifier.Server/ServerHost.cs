@@ -29,6 +29,7 @@ public static class ServerHost
         ["--max-upload-bytes"] = "HeadClassifier:MaxUploadBytes",
         ["--demo"] = "HeadClassifier:Demo",
         ["--cluster-checkin-ms"] = "HeadClassifier:ClusterCheckinMs",
+        ["--poll-ms"] = "HeadClassifier:PollMs",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -94,6 +95,7 @@ public static class ServerHost
             {
                 o.InstanceName = "HeadClassifier";
                 o.InstanceId = "AUTO";
+                o.IdleWaitTime = TimeSpan.FromMilliseconds(options.PollMs);
             });
             // One thread beyond the classification limit, so watch scans never wait behind a long job.
             q.UseDefaultThreadPool(tp => tp.MaxConcurrency = options.WorkerConcurrency + 1);
