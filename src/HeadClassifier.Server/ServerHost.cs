@@ -96,6 +96,8 @@ public static class ServerHost
                 o.InstanceName = "HeadClassifier";
                 o.InstanceId = "AUTO";
                 o.IdleWaitTime = TimeSpan.FromMilliseconds(options.PollMs);
+                // A stopping worker asks its running jobs to stop; they are handed back and resume after restart.
+                o.ShutdownJobInterruption = ShutdownJobInterruption.Always;
             });
             // One thread beyond the classification limit, so watch scans never wait behind a long job.
             q.UseDefaultThreadPool(tp => tp.MaxConcurrency = options.WorkerConcurrency + 1);
@@ -116,6 +118,7 @@ public static class ServerHost
                     store.UseSqlite(db.ConnectionString);
                 }
                 store.ProvisionSchema();
+                store.ConfigureStore(o => o.RecoverFiringsCancelledByShutdown = true);
                 store.UseSystemTextJsonSerializer();
             });
         });

@@ -131,6 +131,16 @@ public sealed class JobStore(Database db)
         });
     }
 
+    /// <summary>The worker stopped while running it: back to queued, to be resumed by Quartz's recovery.</summary>
+    public void Interrupt(string id, string runId)
+    {
+        db.InTransaction((c, tx) =>
+        {
+            c.Execute("UPDATE jobs SET status = 'queued', stage = 'interrupted by a worker shutdown; will resume', progress = 0 WHERE id = @id AND status = 'running'", new { id }, tx);
+            FinishRun(c, tx, runId, "interrupted");
+        });
+    }
+
     private static void DeleteOutputs(DbConnection c, DbTransaction tx, string id)
     {
         c.Execute("DELETE FROM results WHERE job_id = @id", new { id }, tx);

@@ -42,4 +42,24 @@ public sealed class RecoveryTests
         Assert.Equal(48, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM head_labels WHERE job_id = @jobId", new { jobId }));
         Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM jobs"));
     }
+
+    [Fact]
+    public async Task AJobInterruptedByAGracefulStopResumesAfterRestart()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var slow = ServerModels.Slow(Path.Combine(tmp.Path, "models", "slow"));
+        string jobId;
+        await using (var first = await InProcessServer.Start(tmp.Path))
+        {
+            var model = await first.Client.RegisterModel(slow, minPairs: 5);
+            jobId = await first.Client.Submit(new { modelId = model, dense = true, suppression = true, minPairs = 5 });
+            await first.Client.WaitFor(jobId, j => j.Status() == "running" && j.GetProperty("progress").GetDouble() > 0);
+        }
+
+        await using var second = await InProcessServer.Start(tmp.Path);
+        var job = await second.Client.WaitFinished(jobId, 120);
+        Assert.Equal("succeeded", job.Status());
+        var runs = (await second.Client.Get($"/api/jobs/{jobId}/runs").Ok()).EnumerateArray().Select(r => r.GetProperty("outcome").GetString()).ToList();
+        Assert.Equal(["interrupted", "succeeded"], runs);
+    }
 }
