@@ -110,6 +110,7 @@ public sealed class ApiTests
         Assert.Equal(JsonValueKind.Null, t.GetProperty("reusedFrom").ValueKind);
 
         Assert.Equal(3, (await c.Get($"/api/jobs?status=succeeded&modelId={model}").Ok()).GetArrayLength());
+        Assert.Equal(1, (await c.Get($"/api/jobs/{first}/runs").Ok()).GetArrayLength());
         Assert.Equal(0, (await c.Get("/api/jobs?status=failed").Ok()).GetArrayLength());
         Assert.Equal(1, (await c.Get("/api/jobs?limit=1").Ok()).GetArrayLength());
 
@@ -119,6 +120,13 @@ public sealed class ApiTests
         Assert.Contains(zip.Entries, e => e.FullName.StartsWith("figures/model-grid", StringComparison.Ordinal));
         Assert.Equal(2, zip.Entries.Count(e => e.Name == "scores.csv"));
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(tmp.Path, "tmp")));
+
+        // Deleting the model keeps its finished jobs and their results.
+        await c.Delete($"/api/models/{model}").Ok(HttpStatusCode.NoContent);
+        await c.Get($"/api/models/{model}").Fails(HttpStatusCode.NotFound, "no model");
+        await c.Post("/api/jobs", new { modelId = model }).Fails(HttpStatusCode.BadRequest, "no model");
+        Assert.Equal("succeeded", (await c.Get($"/api/jobs/{first}").Ok()).Status());
+        Assert.StartsWith("layer,", await c.Text($"/api/jobs/{first}/results/heads.csv"));
     }
 
     [Fact]
@@ -153,7 +161,7 @@ public sealed class ApiTests
         using var tmp = TestPaths.NewTempDir();
         var models = Path.Combine(tmp.Path, "models");
         Directory.CreateDirectory(models);
-        await using var server = await InProcessServer.Start(tmp.Path);
+        await using var server = await InProcessServer.Start(tmp.Path, "--max-upload-bytes", "1500000");
         var c = server.Client;
 
         await c.Post("/api/models", new { path = Stories }, key: null).Fails(HttpStatusCode.Unauthorized, "X-Api-Key");
@@ -200,6 +208,8 @@ public sealed class ApiTests
         await Upload(c, Encoding.ASCII.GetBytes("plain text")).Fails(HttpStatusCode.BadRequest, "not a zip");
         await Upload(c, Zip(("../../evil.txt", "x"u8.ToArray()))).Fails(HttpStatusCode.BadRequest, "outside the model folder");
         await Upload(c, [], key: null).Fails(HttpStatusCode.Unauthorized, "API key");
+        await Upload(c, new byte[2_000_000]).Fails(HttpStatusCode.BadRequest, "larger than the limit of 1500000 bytes");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(tmp.Path, "uploads")));
         var storiesZip = Zip(("stories/stories260K.bin", File.ReadAllBytes(Stories)), ("stories/tok512.bin", File.ReadAllBytes(Path.Combine(TestPaths.Stories260K, "tok512.bin"))));
         var uploaded = await Upload(c, storiesZip, query: "?name=uploaded&minPairs=5").Ok(HttpStatusCode.Created);
         Assert.Equal("uploaded", uploaded.GetProperty("name").GetString());

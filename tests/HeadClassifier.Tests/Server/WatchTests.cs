@@ -81,6 +81,26 @@ public sealed class WatchTests
     }
 
     [Fact]
+    public async Task TheCronTriggerScansWithoutBeingAsked()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var folder = Path.Combine(tmp.Path, "models", "run2");
+        CopyDir(ServerModels.Planted(Path.Combine(tmp.Path, "src"), seed: 3), Path.Combine(folder, "step5"));
+        await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "src", "operations"));
+        var c = server.Client;
+        var watch = await c.Post("/api/watches", new { folder, cron = "* * * * * ?", parameters = new { operationSet = "planted" } }).Ok(HttpStatusCode.Created);
+        var id = watch.GetProperty("id").GetString()!;
+        // Every second: the first scan sees it, the next enqueues it, and the job runs.
+        var jobs = await Api.Eventually(() => c.Get($"/api/jobs?watchId={id}").Ok(), j => j.GetArrayLength() > 0);
+        var job = await c.WaitFinished(jobs[0].GetProperty("id").GetString()!);
+        Assert.Equal("succeeded", job.Status());
+        Assert.Equal(5, job.GetProperty("checkpointStep").GetInt64());
+        await Task.Delay(2500, TestContext.Current.CancellationToken);
+        Assert.Equal(1, (await c.Get($"/api/jobs?watchId={id}").Ok()).GetArrayLength());
+        Assert.NotNull((await c.Get($"/api/watches/{id}").Ok()).GetProperty("lastScanAt").GetString());
+    }
+
+    [Fact]
     public void StepsComeFromTheLastNumberInTheName()
     {
         Assert.Equal(1000, WatchScanner.StepOf("step1000"));
