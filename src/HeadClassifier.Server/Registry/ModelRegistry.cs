@@ -32,7 +32,7 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
         {
             report = ModelReport.Build(realPath, sets.DirectoryOf(ServerOptions.DefaultOperationSet), minPairs);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
         {
             throw new InvalidInputException(realPath, "cannot be read as a model: " + e.Message);
         }

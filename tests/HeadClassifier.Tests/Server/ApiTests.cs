@@ -182,6 +182,8 @@ public sealed class ApiTests
         File.Copy(Path.Combine(ServerModels.Planted(Path.Combine(tmp.Path, "planted")), "config.json"), Path.Combine(corrupt, "config.json"));
         File.WriteAllBytes(Path.Combine(corrupt, "model.safetensors"), Encoding.ASCII.GetBytes("not a safetensors file at all"));
         await c.Post("/api/models", new { path = corrupt }).Fails(HttpStatusCode.BadRequest, "model.safetensors");
+        File.WriteAllText(Path.Combine(corrupt, "config.json"), "{ \"model_type\": ");
+        await c.Post("/api/models", new { path = corrupt }).Fails(HttpStatusCode.BadRequest, "config.json");
         await c.Post("/api/models", new { path = Stories, minPairs = 0 }).Fails(HttpStatusCode.BadRequest, "minPairs");
         await c.Post("/api/models", new { path = Stories }).Fails(HttpStatusCode.BadRequest, "cannot be scored");
 
