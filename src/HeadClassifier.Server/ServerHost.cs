@@ -139,7 +139,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         }
         catch (InvalidInputException e) when (!http.Response.HasStarted)
         {
-            await Write(http, StatusCodes.Status400BadRequest, e.Message);
+            await Write(http, StatusCodes.Status400BadRequest, e.Message, e.SourcePath);
         }
         catch (BadHttpRequestException e) when (!http.Response.HasStarted)
         {
@@ -152,9 +152,9 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         }
     }
 
-    private static Task Write(HttpContext http, int status, string message)
+    private static Task Write(HttpContext http, int status, string message, string? field = null)
     {
         http.Response.StatusCode = status;
-        return http.Response.WriteAsJsonAsync(new ErrorView(message));
+        return http.Response.WriteAsJsonAsync(new ErrorView(message, field));
     }
 }

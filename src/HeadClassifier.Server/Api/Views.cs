@@ -62,7 +62,8 @@ public sealed record WatchView(string Id, string Name, string Folder, string Pre
             w.LastScanJson is null ? null : JsonDocument.Parse(w.LastScanJson).RootElement.Clone(), checkpoints, series);
 }
 
-public sealed record ErrorView(string Error);
+/// <summary>An error: the message, and for bad input the field or file at fault (so a form can show it beside the field).</summary>
+public sealed record ErrorView(string Error, string? Field = null);
 
 /// <summary>POST /api/jobs: a model, an optional preset, and fields that override it.</summary>
 public sealed record JobRequest(string? ModelId, string? Preset, string? OperationSet, IReadOnlyList<string>? Operations, double? Threshold, int? KCopying,

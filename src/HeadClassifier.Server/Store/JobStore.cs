@@ -60,7 +60,13 @@ public sealed class JobStore(Database db)
         {
             var n = c.Execute("UPDATE jobs SET status = 'running', started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL " +
                               "WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 0", new { id, worker, now = Database.Now() }, tx);
-            if (n == 0) return false;
+            if (n == 0)
+            {
+                // Cancelled while its worker was dying: the recovered firing settles it instead of leaving it running.
+                c.Execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = @now WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 1",
+                    new { id, now = Database.Now() }, tx);
+                return false;
+            }
             c.Execute("INSERT INTO job_runs (id, job_id, worker, started_at) VALUES (@runId, @id, @worker, @now)", new { runId, id, worker, now = Database.Now() }, tx);
             return true;
         });

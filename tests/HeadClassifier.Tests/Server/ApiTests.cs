@@ -189,7 +189,9 @@ public sealed class ApiTests
 
         var model = await c.RegisterModel(Stories, minPairs: 5);
         await c.Post("/api/jobs", new { modelId = "nope" }).Fails(HttpStatusCode.BadRequest, "modelId: no model");
-        await c.Post("/api/jobs", new { modelId = model, threshold = 2.0 }).Fails(HttpStatusCode.BadRequest, "threshold: must be in (0, 1]");
+        var bad = await c.Post("/api/jobs", new { modelId = model, threshold = 2.0 });
+        Assert.Equal("threshold", (await bad.ReadJson()).GetProperty("field").GetString());
+        await Task.FromResult(bad).Fails(HttpStatusCode.BadRequest, "threshold: must be in (0, 1]");
         await c.Post("/api/jobs", new { modelId = model, kCopying = 0 }).Fails(HttpStatusCode.BadRequest, "kCopying");
         await c.Post("/api/jobs", new { modelId = model, operations = new[] { "copying", "no_such_op" } }).Fails(HttpStatusCode.BadRequest, "no_such_op");
         await c.Post("/api/jobs", new { modelId = model, operationSet = "nope" }).Fails(HttpStatusCode.BadRequest, "unknown operation set 'nope'");
