@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using HeadClassifier.Models.Architectures;
+using HeadClassifier.Scoring.Kernels;
+
+namespace HeadClassifier.Scoring.Static;
+
+/// <summary>Timing helpers for benchmarks and the CLI: GEMM throughput, and pruned against dense scoring.</summary>
+public static class StaticScoringBench
+{
+    /// <summary>GFLOP/s (2 flops per multiply-add) of C[m x n] = A[m x k] · B[k x n] on random data, rows split over threads.</summary>
+    public static double GemmGflops(int m, int n, int k, int threads, VectorWidth width = VectorWidth.Auto, int repeats = 3)
+    {
+        var random = new Random(1);
+        var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var b = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var c = new float[(long)m * n];
+        ParallelGemm.Multiply(m, n, k, a, b, c, threads, width);
+        var best = double.MaxValue;
+        for (var r = 0; r < repeats; r++)
+        {
+            var watch = Stopwatch.StartNew();
+            ParallelGemm.Multiply(m, n, k, a, b, c, threads, width);
+            best = Math.Min(best, watch.Elapsed.TotalSeconds);
+        }
+        return 2.0 * m * n * k / best / 1e9;
+    }
+
+    /// <summary>Scores once pruned and once dense, checks that the hits agree, and describes time and work of both.</summary>
+    public static string Compare(ITransformerWeights model, IReadOnlyList<ScoringOperation> operations, StaticScoringOptions options)
+    {
+        var pruned = StaticScorer.Run(model, operations, options with { Dense = false });
+        var dense = StaticScorer.Run(model, operations, options with { Dense = true });
+        var disagreements = 0;
+        for (var h = 0; h < pruned.Heads.Count; h++)
+            for (var o = 0; o < operations.Count; o++)
+                if (pruned[h, o].Hits != dense[h, o].Hits) disagreements++;
+        return $"pruned: {Describe(pruned)}\ndense:  {Describe(dense)}\nhead x operation hit counts that differ: {disagreements}";
+    }
+
+    public static string Describe(StaticScores scores)
+    {
+        var c = scores.Counters;
+        var t = scores.Timings;
+        return $"{t.Total.TotalSeconds:F2} s (embeddings {t.Embeddings.TotalSeconds:F2}, first MLP {t.FirstMlp.TotalSeconds:F2}, " +
+               $"layer loads {t.LayerLoads.TotalSeconds:F2}, heads {t.Heads.TotalSeconds:F2}, residual sweep {t.ResidualSweep.TotalSeconds:F2}); GMAC: first MLP {c.FirstMlpMacs / 1e9:F2}, " +
+               $"A {c.ValueProjectionMacs / 1e9:F2}, targets {c.TargetMacs / 1e9:F2}, block GEMM {c.BlockGemmMacs / 1e9:F2}, " +
+               $"residual sweep {c.ResidualSweepMacs / 1e9:F2}, total {c.TotalMacs / 1e9:F2}; blocks {c.BlocksSwept}, residual switches {c.ResidualSwitches}";
+    }
+}
