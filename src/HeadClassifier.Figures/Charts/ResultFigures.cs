@@ -11,7 +11,7 @@ public static class FigureNames
     /// <summary>The model's name: the last part of its checkpoint path.</summary>
     public static string Model(RunResults r)
     {
-        var name = Path.GetFileName(r.Manifest.Model.Path.TrimEnd('/', '\\'));
+        var name = r.Manifest.Model.Name;
         return name.Length > 0 ? name : Path.GetFileName(r.Directory);
     }
 

@@ -33,7 +33,7 @@ public static class ResultsWriter
             w.WriteLine("model,weights_sha256,layer,head,head_id,operation,category,k,n_pairs,score,suppression_score");
             foreach (var s in scores)
             {
-                WriteRow(w, model.Path, model.WeightsSha256, I(s.Head.Layer), I(s.Head.Head), s.Head.ToString(), s.Operation, s.Category,
+                WriteRow(w, model.Name, model.WeightsSha256, I(s.Head.Layer), I(s.Head.Head), s.Head.ToString(), s.Operation, s.Category,
                     I(s.K), I(s.NPairs), F(s.Score), s.SuppressionScore is { } ss ? F(ss) : "");
             }
         });

@@ -31,7 +31,11 @@ public sealed record ModelSummary(
     int DHead,
     int VocabSize,
     string Tokenizer,
-    string WeightsSha256);
+    string WeightsSha256)
+{
+    /// <summary>The model's short name: the last part of its checkpoint path (a directory or a file name).</summary>
+    public string Name => System.IO.Path.GetFileName(Path.TrimEnd('/', '\\'));
+}
 
 public sealed record RunParameters(
     double Threshold,

@@ -172,7 +172,7 @@ internal sealed class ScoringRun
         progress?.Report(new ScoringProgress(fraction, layer, headsDone, headsTotal, stageName));
 
     /// <summary>One head's scores on every operation, in one pass over its pairs.</summary>
-    private HeadOperationScore[] Summarise(HeadTally tally)
+    private HeadOperationResult[] Summarise(HeadTally tally)
     {
         var hits = new int[operations.Count];
         var suppressionHits = new int[operations.Count];
@@ -190,8 +190,8 @@ internal sealed class ScoringRun
         {
             double n = plan.OperationSizes[o];
             return options.Suppression
-                ? new HeadOperationScore(hits[o], suppressionHits[o], (int)n, hits[o] / n, suppressionHits[o] / n, ranks?[o], suppressionRanks?[o])
-                : new HeadOperationScore(hits[o], null, (int)n, hits[o] / n, null, ranks?[o], null);
+                ? new HeadOperationResult(hits[o], suppressionHits[o], (int)n, hits[o] / n, suppressionHits[o] / n, ranks?[o], suppressionRanks?[o])
+                : new HeadOperationResult(hits[o], null, (int)n, hits[o] / n, null, ranks?[o], null);
         }).ToArray();
     }
 

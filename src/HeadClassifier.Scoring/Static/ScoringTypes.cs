@@ -45,7 +45,7 @@ public sealed record ScoringProgress(double Fraction, int Layer, int HeadsDone, 
 /// unembedding entries strictly greater (Ranks) or strictly smaller (SuppressionRanks) than the target's, so a
 /// pair is a hit when its rank is below K.
 /// </summary>
-public sealed record HeadOperationScore(
+public sealed record HeadOperationResult(
     int Hits, int? SuppressionHits, int N, double Score, double? SuppressionScore, int[]? Ranks, int[]? SuppressionRanks);
 
 /// <summary>Multiply-adds by path, so a benchmark can compare the pruned sweep with the dense one.</summary>
@@ -62,10 +62,10 @@ public sealed record StaticScoringTimings(TimeSpan Embeddings, TimeSpan FirstMlp
 
 public sealed class StaticScores
 {
-    private readonly HeadOperationScore[] scores;
+    private readonly HeadOperationResult[] scores;
 
     internal StaticScores(IReadOnlyList<HeadId> heads, IReadOnlyList<ScoringOperation> operations,
-        HeadOperationScore[] scores, StaticScoringCounters counters, StaticScoringTimings timings)
+        HeadOperationResult[] scores, StaticScoringCounters counters, StaticScoringTimings timings)
     {
         Heads = heads;
         Operations = operations;
@@ -84,9 +84,9 @@ public sealed class StaticScores
     public StaticScoringTimings Timings { get; }
 
     /// <summary>The score of head index <paramref name="head"/> (into <see cref="Heads"/>) on operation <paramref name="operation"/>.</summary>
-    public HeadOperationScore this[int head, int operation] => scores[head * Operations.Count + operation];
+    public HeadOperationResult this[int head, int operation] => scores[head * Operations.Count + operation];
 
-    public HeadOperationScore Get(HeadId head, int operation)
+    public HeadOperationResult Get(HeadId head, int operation)
     {
         var index = Heads.Count == 0 ? -1 : head.Layer * (Heads[^1].Head + 1) + head.Head;
         if (index < 0 || index >= Heads.Count || Heads[index] != head)

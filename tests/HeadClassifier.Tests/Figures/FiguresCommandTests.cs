@@ -25,7 +25,7 @@ public class FiguresCommandTests
             Directory.GetFiles(tmp.File("out")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.True(File.Exists(tmp.File("b.zip")));
         var png = RasterImage.LoadPng(tmp.File("out/category-map.png"));
-        var map = ResultFigures.CategoryMap(Scoring.Results.ResultsReader.Read(dir), ResultFigures.Palette([Scoring.Results.ResultsReader.Read(dir)]), transpose: true);
+        var map = ResultFigures.CategoryMap(HeadClassifier.Scoring.Results.ResultsReader.Read(dir), ResultFigures.Palette([HeadClassifier.Scoring.Results.ResultsReader.Read(dir)]), transpose: true);
         Assert.Equal((int)Math.Ceiling(map.Width), png.Width);
 
         // Default output: <results-dir>/figures.

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using HeadClassifier.Core;
+using HeadClassifier.Figures;
+using HeadClassifier.Scoring.Runs;
+using HeadClassifier.Scoring.Static;
+using Spectre.Console;
+
+namespace HeadClassifier.Cli.Commands;
+
+public static class ClassifyCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "A Hugging Face model directory or a llama2.c .bin file" };
+        var operations = CliOptions.Operations();
+        var threshold = new Option<double>("--threshold") { Description = "τ: a head implements an operation when its score reaches this", DefaultValueFactory = _ => 0.15 };
+        var k = new Option<int?>("--k") { Description = "k for non-copying operations (default: 10, or 25 for vocabularies >= 128,000)" };
+        var kCopying = new Option<int?>("--k-copying") { Description = "k for copying operations (default: 1, or 3 for vocabularies >= 128,000)" };
+        var suppression = new Option<bool>("--suppression") { Description = "Also compute suppression scores and count them towards labels" };
+        var firstMlp = new Option<string>("--first-mlp") { Description = "Pass embeddings through block 0's MLP for layers >= 1 (on|off)", DefaultValueFactory = _ => "on" };
+        firstMlp.AcceptOnlyFromAmong("on", "off");
+        var dense = new Option<bool>("--dense") { Description = "Compute the full rank of every target (slower; no early exit)" };
+        var minPairs = new Option<int>("--min-pairs") { Description = "Operations need at least this many single-token pairs", DefaultValueFactory = _ => 30 };
+        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
+        var output = new Option<string?>("--out") { Description = "Results directory (default: results/<model name>)" };
+        var noFigures = new Option<bool>("--no-figures") { Description = "Skip rendering the run's figures (PNG, SVG, PDF, HTML) into <out>/figures" };
+        var cmd = new Command("classify", "Score every head against every usable operation from the weights alone and label it")
+        {
+            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noFigures,
+        };
+        cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
+        {
+            var modelPath = parse.GetValue(model)!;
+            var outDir = parse.GetValue(output) ?? Path.Combine("results", Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(modelPath)));
+            var options = new ClassificationOptions
+            {
+                Threshold = parse.GetValue(threshold),
+                KOther = parse.GetValue(k),
+                KCopying = parse.GetValue(kCopying),
+                Suppression = parse.GetValue(suppression),
+                FirstMlp = parse.GetValue(firstMlp) == "on",
+                Dense = parse.GetValue(dense),
+                MinPairs = parse.GetValue(minPairs),
+                MaxDegreeOfParallelism = parse.GetValue(threads),
+            };
+            if (options.Threshold is <= 0 or > 1 || double.IsNaN(options.Threshold))
+                throw new InvalidInputException("--threshold", $"must be in (0, 1], got {options.Threshold}");
+            ClassificationResult? result = null;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("loading", maxValue: 1.0);
+                    var progress = new Progress<ScoringProgress>(p =>
+                    {
+                        task.Value = p.Fraction;
+                        task.Description = $"{p.Stage} layer {p.Layer} ({p.HeadsDone}/{p.HeadsTotal} heads)";
+                    });
+                    result = ClassificationRun.Run(modelPath, CliOptions.OperationsDir(parse.GetValue(operations)), outDir, options, progress, token);
+                    task.Value = 1.0;
+                });
+            if (!parse.GetValue(noFigures))
+                FigureSet.RenderAll([outDir], Path.Combine(outDir, "figures"), FigureFormats.All);
+            PrintSummary(result!);
+            return Task.FromResult(0);
+        }, ct));
+        return cmd;
+    }
+
+    private static void PrintSummary(ClassificationResult r)
+    {
+        var m = r.Manifest;
+        foreach (var w in m.Warnings)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] {w}");
+        var usable = m.Operations.Where(o => o.Usable).ToList();
+        AnsiConsole.MarkupLineInterpolated($"{m.Model.Family} model, {m.Model.Layers} layers × {m.Model.Heads} heads; {usable.Count} of {m.Operations.Count} operations usable ({usable.Sum(o => o.ValidPairs)} pairs); τ = {m.Parameters.Threshold}, k = {m.Parameters.KOther} (copying {m.Parameters.KCopying})");
+        var table = new Table().AddColumns("class", "heads", "share");
+        var total = r.Labels.Count;
+        foreach (var g in r.Labels.GroupBy(l => l.Class).OrderByDescending(g => g.Count()))
+            table.AddRow(Markup.Escape(g.Key), g.Count().ToString(), $"{100.0 * g.Count() / total:0.0}%");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"results in {Path.GetFullPath(r.OutputDir)} (scoring {m.TimingsSeconds.GetValueOrDefault("score"):0.00} s, peak memory {m.PeakMemoryBytes / (1024.0 * 1024):0} MiB)");
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Reflection;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Architectures;
+using HeadClassifier.Models.Checkpoints;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Scoring.Labels;
+using HeadClassifier.Scoring.Results;
+using HeadClassifier.Scoring.Static;
+
+namespace HeadClassifier.Scoring.Runs;
+
+/// <summary>Every choice of a classification run; the defaults are the paper's.</summary>
+public sealed record ClassificationOptions
+{
+    public double Threshold { get; init; } = HeadLabeler.DefaultThreshold;
+
+    /// <summary>Null: the paper's rule for the model's vocabulary (<see cref="KRule.ForVocabulary"/>).</summary>
+    public int? KCopying { get; init; }
+
+    public int? KOther { get; init; }
+
+    public bool FirstMlp { get; init; } = true;
+    public bool Suppression { get; init; }
+    public bool Dense { get; init; }
+    public int MinPairs { get; init; } = OperationFilter.DefaultMinPairs;
+    public int? MaxDegreeOfParallelism { get; init; }
+}
+
+/// <summary>A finished run: what was written and the verdicts, for the CLI summary and the job server.</summary>
+public sealed record ClassificationResult(string OutputDir, RunManifest Manifest, IReadOnlyList<HeadOperationScore> Scores, IReadOnlyList<HeadLabel> Labels);
+
+/// <summary>
+/// model + operations + options → scores.csv, heads.csv, run.json. The CLI's `classify` and the job server both run
+/// this, with their own progress sinks and cancellation.
+/// </summary>
+public static class ClassificationRun
+{
+    public static ClassificationResult Run(
+        string modelPath,
+        string operationsDir,
+        string outputDir,
+        ClassificationOptions options,
+        IProgress<ScoringProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var timings = new Dictionary<string, double>();
+        var clock = Stopwatch.StartNew();
+        void Lap(string stage)
+        {
+            timings[stage] = Math.Round(clock.Elapsed.TotalSeconds, 3);
+            clock.Restart();
+        }
+
+        var operations = OperationLoader.LoadDirectory(operationsDir);
+        using var model = ModelLoader.Open(modelPath);
+        var tokenizer = TokenizerLoader.Load(modelPath);
+        var config = model.Config;
+        var defaults = KRule.ForVocabulary(config.VocabSize);
+        var kRule = new KRule(options.KCopying ?? defaults.Copying, options.KOther ?? defaults.Other);
+        if (kRule.Copying < 1 || kRule.Other < 1)
+            throw new InvalidInputException("--k", $"k must be at least 1 (got {kRule})");
+        Lap("load");
+
+        var hash = WeightsHash.ComputeWeightsSha256(model.Checkpoint);
+        Lap("hash");
+
+        var tokenized = operations.Select(op => OperationFilter.Tokenize(op, tokenizer, options.MinPairs)).ToList();
+        foreach (var t in tokenized)
+        {
+            var outOfRange = t.Sources.Concat(t.Targets).FirstOrDefault(id => id >= config.VocabSize, -1);
+            if (outOfRange >= 0)
+                throw new InvalidInputException(modelPath, $"tokenizer id {outOfRange} (operation {t.Operation.Name}) is outside the embedding's {config.VocabSize} rows: tokenizer and weights do not match");
+        }
+        var usable = tokenized.Where(t => t.Usable).ToList();
+        Lap("tokenize");
+
+        var scoringOps = usable.Select(t => new ScoringOperation(t.Operation.Name, t.Sources, t.Targets, kRule.For(t.Operation))).ToList();
+        var scoringOptions = new StaticScoringOptions
+        {
+            FirstMlp = options.FirstMlp,
+            Suppression = options.Suppression,
+            Dense = options.Dense,
+            MaxDegreeOfParallelism = options.MaxDegreeOfParallelism,
+        };
+        var raw = StaticScorer.Run(model, scoringOps, scoringOptions, progress, ct);
+        Lap("score");
+
+        var scores = new List<HeadOperationScore>();
+        foreach (var head in raw.Heads)
+        {
+            for (var o = 0; o < usable.Count; o++)
+            {
+                var r = raw.Get(head, o);
+                scores.Add(new HeadOperationScore(head, usable[o].Operation.Name, usable[o].Operation.Category, scoringOps[o].K, r.N, r.Score,
+                    options.Suppression ? r.SuppressionScore : null));
+            }
+        }
+        var labels = HeadLabeler.Label(scores, options.Threshold, options.Suppression);
+
+        var manifest = new RunManifest
+        {
+            ToolVersion = ToolVersion,
+            StartedAt = started,
+            Model = new ModelSummary(Path.GetFullPath(modelPath), config.Family, config.ModelType, config.NLayers, config.NHeads, config.NKvHeads,
+                config.DModel, config.DHead, config.VocabSize, tokenizer.Kind, hash),
+            Parameters = new RunParameters(options.Threshold, kRule.Copying, kRule.Other,
+                options.KCopying is null && options.KOther is null ? $"paper rule for vocabulary {config.VocabSize}" : "overridden",
+                options.FirstMlp, options.Suppression, options.Dense, options.MinPairs),
+            Operations = tokenized.Select(t => new OperationSummary(t.Operation.Name, t.Operation.DisplayName, t.Operation.Category, t.Operation.File,
+                t.Operation.ContentSha256, t.Operation.Pairs.Count, t.ValidPairs, t.Operation.DuplicatePairs, t.Usable, kRule.For(t.Operation))).ToList(),
+            TimingsSeconds = timings,
+            PeakMemoryBytes = PeakMemoryBytes(),
+            Work = WorkOf(raw.Counters),
+        };
+        ResultsWriter.Write(outputDir, manifest, scores, labels);
+        return new ClassificationResult(outputDir, manifest, scores, labels);
+    }
+
+    /// <summary>Multiply-adds by path, so run.json shows how much the early exit saved.</summary>
+    private static Dictionary<string, long> WorkOf(StaticScoringCounters c) => new()
+    {
+        ["firstMlpMacs"] = c.FirstMlpMacs,
+        ["valueProjectionMacs"] = c.ValueProjectionMacs,
+        ["targetMacs"] = c.TargetMacs,
+        ["blockGemmMacs"] = c.BlockGemmMacs,
+        ["residualSweepMacs"] = c.ResidualSweepMacs,
+        ["totalMacs"] = c.TotalMacs,
+        ["blocksSwept"] = c.BlocksSwept,
+        ["residualSwitches"] = c.ResidualSwitches,
+    };
+
+    public static string ToolVersion { get; } =
+        typeof(ClassificationRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    /// <summary>The process's peak resident set (VmHWM on Linux), else the peak working set.</summary>
+    public static long PeakMemoryBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException)
+        {
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64;
+    }
+}
