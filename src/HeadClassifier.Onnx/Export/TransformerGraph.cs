@@ -12,7 +12,7 @@ namespace HeadClassifier.Onnx.Export;
 /// <see cref="ReferenceForward"/>, batched, with padding. Inputs input_ids and attention_mask [batch, seq] (int64);
 /// outputs logits [batch, seq, V], and per layer attn_probs.{l} [batch, H, seq, seq] and z.{l} [batch, seq, H, d_head].
 /// Positions count real tokens (cumsum of the mask - 1), so left padding leaves every real token's position as in an
-/// unpadded run; masked keys, and every key of a padded query, get exactly zero attention.
+/// unpadded run; masked keys, and every key of a padded query (either side), get exactly zero attention.
 /// Initializers keep TransformerLens names and orientation (<see cref="OnnxNames"/>), so the weights read back as they went in.
 /// </summary>
 internal sealed class TransformerGraph
@@ -55,8 +55,10 @@ internal sealed class TransformerGraph
         var seqLen = _g.Node("Gather", [_g.Node("Shape", [OnnxNames.InputIds]), _g.Int64Scalar(1)], null, Int("axis", 0));
         var index = _g.Node("Range", [_g.Int64Scalar(0), seqLen, _g.Int64Scalar(1)]);
         var causal = _g.Node("LessOrEqual", [_g.Node("Unsqueeze", [index, _g.Int64s(0)]), _g.Node("Unsqueeze", [index, _g.Int64s(1)])]);
-        var keys = _g.Node("Unsqueeze", [_g.Node("Cast", [OnnxNames.AttentionMask], null, Int("to", (long)DT.Bool)), _g.Int64s(1, 2)]);
-        _allowed = _g.Node("And", [keys, causal]);
+        var real = _g.Node("Cast", [OnnxNames.AttentionMask], null, Int("to", (long)DT.Bool));
+        var keys = _g.Node("Unsqueeze", [real, _g.Int64s(1, 2)]);    // [batch, 1, 1, seq]
+        var queries = _g.Node("Unsqueeze", [real, _g.Int64s(1, 3)]); // [batch, 1, seq, 1]: padded queries attend nowhere
+        _allowed = _g.Node("And", [_g.Node("And", [keys, queries]), causal]);
         _allowedF = _g.Node("Cast", [_allowed], null, Int("to", (long)DT.Float));
 
         var x = _g.Node("Gather", [Weight(OnnxNames.W_E, "W_E", w.W_E()), OnnxNames.InputIds], null, Int("axis", 0));
