@@ -73,7 +73,7 @@ internal sealed unsafe class OrtNative
         Env = Create(p =>
         {
             fixed (byte* id = logId)
-                return ((delegate* unmanaged<int, byte*, IntPtr*, IntPtr>)_api[Slot.CreateEnv])(3 /* ORT_LOGGING_LEVEL_ERROR */, id, p);
+                return ((delegate* unmanaged<int, byte*, IntPtr*, IntPtr>)_api[Slot.CreateEnv])(4 /* FATAL: errors come back as statuses (and warnings) instead of stderr lines */, id, p);
         }, h => new OrtHandle(this, h, Slot.ReleaseEnv));
         CpuMemory = Create(p => ((delegate* unmanaged<int, int, IntPtr*, IntPtr>)_api[Slot.CreateCpuMemoryInfo])(0 /* device allocator */, 0 /* default */, p),
             h => new OrtHandle(this, h, Slot.ReleaseMemoryInfo));
