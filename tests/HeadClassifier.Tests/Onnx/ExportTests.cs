@@ -4,6 +4,7 @@ using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx;
 using HeadClassifier.Onnx.Export;
+using HeadClassifier.Onnx.Protos;
 using HeadClassifier.Scoring.Inference;
 using HeadClassifier.Scoring.Static;
 using HeadClassifier.Tests.Inference;
@@ -119,5 +120,59 @@ public class ExportedModelTests(ExportedStories stories) : IClassFixture<Exporte
         using var model = OnnxLanguageModel.Open(stories.Result.Directory);
         var e = Assert.Throws<InvalidInputException>(() => model.Run([new int[513]], cancellationToken: Ct));
         Assert.Contains("513 tokens exceed the model's context of 512", e.Message);
+    }
+}
+
+public class ExportCliTests
+{
+    [Fact]
+    public void Export_and_generate_verbs_reproduce_the_stories260K_text()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var dir = tmp.File("onnx-models/stories260K");
+        var export = CliProcess.Run("export", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--out", dir);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        Assert.Contains("llama2c (llama), 5 layers x 8 heads", export.Stdout);
+        var gen = CliProcess.Run("generate", dir, "--steps", "45", "--providers", "cuda:0,cpu");
+        Assert.True(gen.ExitCode == 0, gen.Stderr);
+        Assert.StartsWith(ReferenceForwardTests.StoriesText, gen.Stdout);
+        Assert.Contains("warning: execution provider cuda:0 unavailable", gen.Stderr);
+        Assert.Contains("45 tokens on cpu, ONNX Runtime 1.30.0", gen.Stderr);
+    }
+
+    [Fact]
+    public void Generate_on_a_non_onnx_file_exits_2_naming_it()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        File.Copy(Path.Combine(TestPaths.Stories260K, "tok512.bin"), tmp.File("tok512.bin"));
+        File.WriteAllText(tmp.File("model.onnx"), "not onnx");
+        var gen = CliProcess.Run("generate", tmp.Path);
+        Assert.Equal(2, gen.ExitCode);
+        Assert.Contains("error: " + tmp.File("model.onnx") + ": ONNX Runtime cannot load this model", gen.Stderr);
+    }
+
+    [Fact]
+    public void External_data_export_gives_the_same_model()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        string checkpoint = FamilyModels.Write("qwen2", tmp.File("ckpt"));
+        var inline = OnnxExporter.Export(checkpoint, tmp.File("inline"));
+        var external = OnnxExporter.Export(checkpoint, tmp.File("external"), externalThreshold: 0);
+        Assert.Null(inline.ExternalDataFile);
+        Assert.True(File.Exists(external.ExternalDataFile));
+        // Every weight left model.onnx for the data file.
+        var floats = OnnxModelFile.Open(external.ModelFile).Model.Graph.Initializer.Where(t => !t.Name.StartsWith("const_")).ToList();
+        Assert.All(floats, t => Assert.True(t.RawData.IsEmpty && t.DataLocation == TensorProto.Types.DataLocation.External, t.Name));
+        Assert.True(new FileInfo(external.ExternalDataFile!).Length >= external.InitializerBytes);
+        int[][] prompts = [[3, 1, 4, 1, 5]];
+        using var a = OnnxLanguageModel.Open(inline.Directory);
+        using var b = OnnxLanguageModel.Open(external.Directory);
+        Assert.Equal(a.Run(prompts, cancellationToken: TestContext.Current.CancellationToken).Outputs["logits"].Data,
+            b.Run(prompts, cancellationToken: TestContext.Current.CancellationToken).Outputs["logits"].Data);
+        using var source = ModelLoader.Open(checkpoint);
+        using var onnx = OnnxModelFile.Open(external.Directory).Weights();
+        Assert.Equal(source.Layer(1).W_V.Data, onnx.Layer(1).W_V.Data);
+        Assert.Equal(source.W_U().Data, onnx.W_U().Data);
+        Assert.Equal(2, OnnxModelFile.Open(external.Directory).WeightFiles.Count);
     }
 }
