@@ -176,3 +176,29 @@ public class ExportCliTests
         Assert.Equal(2, OnnxModelFile.Open(external.Directory).WeightFiles.Count);
     }
 }
+
+public class DynamicClassifyTests
+{
+    [Fact]
+    public void Classify_dynamic_adds_dynamic_columns_and_correlations()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var res = CliProcess.Run("classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--out", tmp.File("res"), "--no-figures",
+            "--dynamic", "--suppression", "--min-pairs", "5");
+        Assert.True(res.ExitCode == 0, res.Stderr + res.Stdout);
+        Assert.Contains("pearson r", res.Stdout);
+        var scores = File.ReadAllLines(tmp.File("res/scores.csv"));
+        Assert.EndsWith(",dynamic_score,dynamic_suppression_score,attention_share", scores[0]);
+        Assert.All(scores.Skip(1), line => Assert.Equal(14, line.Split(',').Length));
+        var correlations = File.ReadAllLines(tmp.File("res/correlations.csv"));
+        Assert.Equal("operation,category,k,n_pairs,n_points,pearson_r,mean_attention_share", correlations[0]);
+        Assert.True(correlations.Length > 1);
+        // Points: 40 heads × 4 templates per operation.
+        Assert.All(correlations.Skip(1), line => Assert.Equal("160", line.Split(',')[4]));
+        var read = HeadClassifier.Scoring.Results.ResultsReader.Read(tmp.File("res"));
+        Assert.NotNull(read);
+        var json = JsonNode.Parse(File.ReadAllText(tmp.File("res/dynamic.json")))!;
+        Assert.Equal(1, (int)json["bos"]!);
+        Assert.Equal("cpu", (string)json["provider"]!);
+    }
+}
