@@ -131,7 +131,22 @@ public sealed class OrtSession : IDisposable
     /// ORT's buffers). Cancelling the token terminates the run.
     /// </summary>
     public unsafe Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, OrtInput> inputs, IReadOnlyList<string> outputNames,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        RunCore(inputs, outputNames, cancellationToken, OrtElementType.Float, (shape, data) =>
+        {
+            var copy = new float[shape.Aggregate(1L, (a, d) => a * d)];
+            new ReadOnlySpan<float>((void*)data, copy.Length).CopyTo(copy);
+            return new Tensor(copy, shape.Select(d => checked((int)d)).ToArray());
+        });
+
+    /// <summary>As <see cref="Run"/> for int64 outputs, returned flat.</summary>
+    public unsafe Dictionary<string, long[]> RunInt64(IReadOnlyDictionary<string, OrtInput> inputs, IReadOnlyList<string> outputNames,
+        CancellationToken cancellationToken = default) =>
+        RunCore(inputs, outputNames, cancellationToken, OrtElementType.Int64, (shape, data) =>
+            new ReadOnlySpan<long>((void*)data, checked((int)shape.Aggregate(1L, (a, d) => a * d))).ToArray());
+
+    private unsafe Dictionary<string, T> RunCore<T>(IReadOnlyDictionary<string, OrtInput> inputs, IReadOnlyList<string> outputNames,
+        CancellationToken cancellationToken, OrtElementType expected, Func<long[], IntPtr, T> read)
     {
         foreach (var name in outputNames)
             if (Outputs.All(o => o.Name != name))
@@ -166,16 +181,13 @@ public sealed class OrtSession : IDisposable
                     throw new OperationCanceledException(cancellationToken);
                 }
             }
-            var outputs = new Dictionary<string, Tensor>();
+            var outputs = new Dictionary<string, T>();
             for (int i = 0; i < outputNames.Count; i++)
             {
                 var (type, shape, data) = _api.Describe(results[i]);
-                if (type != OrtElementType.Float)
-                    throw new InvalidInputException(Source, $"output '{outputNames[i]}' is {type}, only float outputs are read");
-                var ints = shape.Select(d => checked((int)d)).ToArray();
-                var copy = new float[shape.Aggregate(1L, (a, d) => a * d)];
-                new ReadOnlySpan<float>((void*)data, copy.Length).CopyTo(copy);
-                outputs[outputNames[i]] = new Tensor(copy, ints);
+                if (type != expected)
+                    throw new InvalidInputException(Source, $"output '{outputNames[i]}' is {type}, expected {expected}");
+                outputs[outputNames[i]] = read(shape, data);
             }
             return outputs;
         }
