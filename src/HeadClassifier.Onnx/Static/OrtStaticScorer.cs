@@ -48,7 +48,7 @@ public sealed record OrtStaticScores(IReadOnlyList<HeadId> Heads, IReadOnlyList<
 
 /// <summary>
 /// The static score (MAPS) computed by ONNX Runtime, so a worker with a GPU provider scores there: per head, the
-/// graph takes A = E'[sources] · W_V[v(h)] and W_O[h], forms the logits against W_U (an initializer) in row chunks,
+/// graph takes A = E'[sources] · W_V[v(h)] and W_O[h], forms the logits A · (W_O · W_U) (W_U an initializer) in row chunks,
 /// and counts the entries strictly above and below each target's logit. Dense, without early exit: a GPU does the
 /// whole product faster than the CPU prunes it. E' and A come from the same kernels as the SIMD scorer.
 /// </summary>
@@ -76,7 +76,8 @@ public sealed class OrtStaticScorer : IDisposable
         g.Input(WO, DT.Float, dHead, "d_model");
         g.Input(Targets, DT.Int64, "rows");
         var w = g.Initializer(OnnxNames.W_U, wU.Data, wU.Shape[0], wU.Shape[1]);
-        var logits = g.Node("MatMul", [g.Node("MatMul", [A, WO]), w]);
+        // Factorised as in the SIMD scorer: B = W_O · W_U [d_head, V] first, so the rows multiply over d_head, not d_model.
+        var logits = g.Node("MatMul", [A, g.Node("MatMul", [WO, w])]);
         var target = g.Node("GatherElements", [logits, g.Node("Unsqueeze", [Targets, g.Int64s(1)])], null, Int("axis", 1));
         string Count(string op, string output) =>
             g.Node("ReduceSum", [g.Node("Cast", [g.Node(op, [logits, target])], null, Int("to", (long)DT.Int64)), g.Int64s(1)], output, Int("keepdims", 0));
