@@ -11,11 +11,15 @@ namespace HeadClassifier.Scoring.Results;
 /// and run.json. Each file is written beside its final name and renamed into place, so a crash never leaves a
 /// half-written file where a complete one stood.
 /// </summary>
+/// <summary>How many unembedding entries beat a target (strictly greater; strictly smaller for suppression): a hit is rank &lt; k.</summary>
+public sealed record PairRank(HeadClassifier.Core.HeadId Head, string Operation, string Source, string Target, int Rank, int? SuppressionRank);
+
 public static class ResultsWriter
 {
     public const string ScoresFile = "scores.csv";
     public const string HeadsFile = "heads.csv";
     public const string ManifestFile = "run.json";
+    public const string RanksFile = "ranks.csv";
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -24,7 +28,9 @@ public static class ResultsWriter
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static void Write(string dir, RunManifest manifest, IReadOnlyList<HeadOperationScore> scores, IReadOnlyList<HeadLabel> labels)
+    /// <param name="ranks">Dense runs only: every target's rank per head, written to ranks.csv.</param>
+    public static void Write(string dir, RunManifest manifest, IReadOnlyList<HeadOperationScore> scores, IReadOnlyList<HeadLabel> labels,
+        IReadOnlyList<PairRank>? ranks = null)
     {
         Directory.CreateDirectory(dir);
         var model = manifest.Model;
@@ -47,6 +53,15 @@ public static class ResultsWriter
                     string.Join(';', l.ImplementedOperations), string.Join(';', l.SuppressedOperations));
             }
         });
+        if (ranks != null)
+        {
+            WriteAtomically(Path.Combine(dir, RanksFile), w =>
+            {
+                w.WriteLine("head_id,operation,source,target,rank,suppression_rank");
+                foreach (var r in ranks)
+                    WriteRow(w, r.Head.ToString(), r.Operation, r.Source, r.Target, I(r.Rank), r.SuppressionRank is { } sr ? I(sr) : "");
+            });
+        }
         WriteAtomically(Path.Combine(dir, ManifestFile), w => w.Write(JsonSerializer.Serialize(manifest, JsonOptions)));
     }
 

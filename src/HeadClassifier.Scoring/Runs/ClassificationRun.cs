@@ -75,6 +75,21 @@ public static class ClassificationRun
                 throw new InvalidInputException(modelPath, $"tokenizer id {outOfRange} (operation {t.Operation.Name}) is outside the embedding's {config.VocabSize} rows: tokenizer and weights do not match");
         }
         var usable = tokenized.Where(t => t.Usable).ToList();
+        var warnings = new List<string>();
+        foreach (var t in tokenized)
+        {
+            if (t.Operation.DuplicatePairs > 0)
+                warnings.Add($"{t.Operation.File}: {t.Operation.DuplicatePairs} duplicate pair(s), kept as the paper's code keeps them");
+            if (!t.Usable)
+                warnings.Add($"operation {t.Operation.Name}: only {t.ValidPairs} of {t.Operation.Pairs.Count} pairs are single tokens for this tokenizer (at least {options.MinPairs} needed); not scored");
+        }
+        if (usable.Count == 0)
+        {
+            var best = tokenized.MaxBy(t => t.ValidPairs)!;
+            throw new InvalidInputException(modelPath,
+                $"none of the {tokenized.Count} operations has {options.MinPairs} single-token pairs under this model's {tokenizer.Kind} tokenizer " +
+                $"(best: {best.Operation.Name} with {best.ValidPairs}); lower --min-pairs or use operations that fit this vocabulary");
+        }
         Lap("tokenize");
 
         var scoringOps = usable.Select(t => new ScoringOperation(t.Operation.Name, t.Sources, t.Targets, kRule.For(t.Operation))).ToList();
@@ -89,13 +104,21 @@ public static class ClassificationRun
         Lap("score");
 
         var scores = new List<HeadOperationScore>();
+        var ranks = options.Dense ? new List<PairRank>() : null;
         foreach (var head in raw.Heads)
         {
             for (var o = 0; o < usable.Count; o++)
             {
                 var r = raw.Get(head, o);
-                scores.Add(new HeadOperationScore(head, usable[o].Operation.Name, usable[o].Operation.Category, scoringOps[o].K, r.N, r.Score,
+                var op = usable[o];
+                scores.Add(new HeadOperationScore(head, op.Operation.Name, op.Operation.Category, scoringOps[o].K, r.N, r.Score,
                     options.Suppression ? r.SuppressionScore : null));
+                if (ranks is null || r.Ranks is null) continue;
+                for (var p = 0; p < r.Ranks.Length; p++)
+                {
+                    var pair = op.Operation.Pairs[op.PairIndices[p]];
+                    ranks.Add(new PairRank(head, op.Operation.Name, pair.Source, pair.Target, r.Ranks[p], r.SuppressionRanks?[p]));
+                }
             }
         }
         var labels = HeadLabeler.Label(scores, options.Threshold, options.Suppression);
@@ -114,8 +137,9 @@ public static class ClassificationRun
             TimingsSeconds = timings,
             PeakMemoryBytes = PeakMemoryBytes(),
             Work = WorkOf(raw.Counters),
+            Warnings = warnings,
         };
-        ResultsWriter.Write(outputDir, manifest, scores, labels);
+        ResultsWriter.Write(outputDir, manifest, scores, labels, ranks);
         return new ClassificationResult(outputDir, manifest, scores, labels);
     }
 

@@ -105,18 +105,29 @@ public static class PlantedModelBuilder
     private static TokenizedOperation Lookup(Dictionary<string, TokenizedOperation> byName, string name) =>
         byName.TryGetValue(name, out var op) ? op : throw new ArgumentException($"operation '{name}' is not among those given");
 
-    /// <summary>The first pairs of each operation whose sources no earlier operation of the head already uses.</summary>
+    /// <summary>
+    /// The first pairs of each operation whose source and target the head uses nowhere else: planted sources must be
+    /// linearly independent rows and targets independent columns.
+    /// </summary>
     private static Dictionary<string, (int, int)[]> ChoosePairs(PlantedHead head, Dictionary<string, TokenizedOperation> byName, int perOperation)
     {
-        var used = new HashSet<int>();
+        var sources = new HashSet<int>();
+        var targets = new HashSet<int>();
         var chosen = new Dictionary<string, (int, int)[]>();
         foreach (var name in head.Operations)
         {
             var op = Lookup(byName, name);
-            var pairs = op.Sources.Zip(op.Targets).Where(p => used.Add(p.First)).Take(perOperation).ToArray();
-            if (pairs.Length < perOperation)
-                throw new ArgumentException($"{head.Head}: operation '{name}' has only {pairs.Length} pairs with distinct sources");
-            chosen[name] = pairs;
+            var pairs = new List<(int, int)>();
+            for (var i = 0; i < op.ValidPairs && pairs.Count < perOperation; i++)
+            {
+                if (sources.Contains(op.Sources[i]) || targets.Contains(op.Targets[i])) continue;
+                sources.Add(op.Sources[i]);
+                targets.Add(op.Targets[i]);
+                pairs.Add((op.Sources[i], op.Targets[i]));
+            }
+            if (pairs.Count < perOperation)
+                throw new ArgumentException($"{head.Head}: operation '{name}' has only {pairs.Count} pairs with distinct sources and targets");
+            chosen[name] = [.. pairs];
         }
         return chosen;
     }
