@@ -33,6 +33,9 @@ public sealed record DynamicOptions
 
     public PaddingSide Padding { get; init; } = PaddingSide.Right;
 
+    /// <summary>Threads for the rank sweep (heads in parallel); null = all cores.</summary>
+    public int? MaxDegreeOfParallelism { get; init; }
+
     /// <summary>Unembedding columns per block of the rank sweep.</summary>
     public int BlockColumns { get; init; } = 1024;
 }
@@ -147,17 +150,19 @@ public static class DynamicScorer
         foreach (var p in prompts) counts[p.Operation * T + p.Template]++;
 
         var wU = weights.W_U().Data;
-        var rows = new float[prompts.Count * dh];
-        var residual = new float[prompts.Count * d];
         var targets = prompts.Select(p => p.Target).ToArray();
         var k = prompts.Select(p => operations[p.Operation].K).ToArray();
+        int done = 0;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount, CancellationToken = ct };
         for (int l = 0; l < L; l++)
         {
             var wO = weights.Layer(l).W_O;
-            for (int h = 0; h < H; h++)
+            // Heads are independent and write disjoint result cells.
+            Parallel.For(0, H, parallel, h =>
             {
-                ct.ThrowIfCancellationRequested();
                 int head = l * H + h;
+                var rows = new float[prompts.Count * dh];
+                var residual = new float[prompts.Count * d];
                 for (int n = 0; n < prompts.Count; n++)
                 {
                     z.AsSpan((n * L + l) * H * dh + h * dh, dh).CopyTo(rows.AsSpan(n * dh, dh));
@@ -172,8 +177,8 @@ public static class DynamicScorer
                     if (hit[n]) score[i]++;
                     if (suppressed != null && suppressed[n]) suppression![i]++;
                 }
-                progress?.Report(new DynamicProgress(0.5 + 0.5 * (head + 1) / heads.Count, $"layer {l}"));
-            }
+                progress?.Report(new DynamicProgress(0.5 + 0.5 * Interlocked.Increment(ref done) / heads.Count, $"layer {l}"));
+            });
         }
         for (int i = 0; i < score.Length; i++)
         {
