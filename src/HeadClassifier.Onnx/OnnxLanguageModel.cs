@@ -36,7 +36,12 @@ public sealed class OnnxLanguageModel : IDisposable
         Session = session;
         Source = source;
         MaxPositions = maxPositions;
+        var logits = session.Outputs.Single(o => o.Name == OnnxNames.Logits);
+        VocabSize = logits.Shape.Length == 3 && logits.Shape[2] > 0 ? (int)logits.Shape[2] : null;
     }
+
+    /// <summary>The logits' width when the graph declares it.</summary>
+    public int? VocabSize { get; }
 
     public OrtSession Session { get; }
 
@@ -88,6 +93,8 @@ public sealed class OnnxLanguageModel : IDisposable
         if (sequences.Any(s => s.Length == 0)) throw new InvalidInputException("prompt", "an empty token sequence");
         if (MaxPositions is int max && length > max)
             throw new InvalidInputException("prompt", $"{length} tokens exceed the model's context of {max}");
+        if (VocabSize is int v && sequences.SelectMany(s => s).FirstOrDefault(t => (uint)t >= (uint)v, -1) is var bad and not -1)
+            throw new InvalidInputException(Source, $"token id {bad} is outside the model's vocabulary of {v}: tokenizer and model do not match");
         var ids = new long[batch * length];
         var mask = new long[batch * length];
         var offsets = new int[batch];

@@ -115,11 +115,13 @@ public class ExportedModelTests(ExportedStories stories) : IClassFixture<Exporte
     }
 
     [Fact]
-    public void Prompt_longer_than_the_context_is_bad_input()
+    public void Prompts_longer_than_the_context_or_outside_the_vocabulary_are_bad_input()
     {
         using var model = OnnxLanguageModel.Open(stories.Result.Directory);
         var e = Assert.Throws<InvalidInputException>(() => model.Run([new int[513]], cancellationToken: Ct));
         Assert.Contains("513 tokens exceed the model's context of 512", e.Message);
+        var ids = Assert.Throws<InvalidInputException>(() => model.Run([[1, 2, 512]], cancellationToken: Ct));
+        Assert.Contains("token id 512 is outside the model's vocabulary of 512: tokenizer and model do not match", ids.Message);
     }
 }
 
