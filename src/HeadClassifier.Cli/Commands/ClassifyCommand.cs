@@ -1,6 +1,8 @@
 using System.CommandLine;
 using HeadClassifier.Core;
 using HeadClassifier.Figures;
+using HeadClassifier.Onnx.Dynamic;
+using HeadClassifier.Onnx.Runtime;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
 using Spectre.Console;
@@ -24,9 +26,12 @@ public static class ClassifyCommand
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var output = new Option<string?>("--out") { Description = "Results directory (default: results/<model name>)" };
         var noFigures = new Option<bool>("--no-figures") { Description = "Skip rendering the run's figures (PNG, SVG, PDF, HTML) into <out>/figures" };
+        var dynamic = new Option<bool>("--dynamic") { Description = "Also score heads at inference time (the paper's prompts through ONNX Runtime) and correlate with the static scores" };
+        var onnx = new Option<string?>("--onnx") { Description = "With --dynamic: an exported model directory (default: export the checkpoint to a temporary one)" };
+        var providers = new Option<string>("--providers") { Description = "With --dynamic: ORT execution providers in order of preference", DefaultValueFactory = _ => "cpu" };
         var cmd = new Command("classify", "Score every head against every usable operation from the weights alone and label it")
         {
-            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noFigures,
+            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noFigures, dynamic, onnx, providers,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
         {
@@ -59,12 +64,50 @@ public static class ClassifyCommand
                     result = ClassificationRun.Run(modelPath, CliOptions.OperationsDir(parse.GetValue(operations)), outDir, options, progress, token);
                     task.Value = 1.0;
                 });
+            if (parse.GetValue(dynamic))
+                RunDynamic(result!, modelPath, CliOptions.OperationsDir(parse.GetValue(operations)), parse.GetValue(onnx), parse.GetValue(providers)!,
+                    options, token);
             if (!parse.GetValue(noFigures))
                 FigureSet.RenderAll([outDir], Path.Combine(outDir, "figures"), FigureFormats.All);
             PrintSummary(result!);
             return Task.FromResult(0);
         }, ct));
         return cmd;
+    }
+
+    private static void RunDynamic(ClassificationResult result, string modelPath, string operationsDir, string? onnx, string providers,
+        ClassificationOptions options, CancellationToken token)
+    {
+        IReadOnlyList<ExecutionProvider> list;
+        try
+        {
+            list = ExecutionProvider.ParseList(providers);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidInputException("--providers", e.Message);
+        }
+        var ort = new OrtOptions { Providers = list, IntraOpThreads = options.MaxDegreeOfParallelism ?? 0 };
+        IReadOnlyList<OperationCorrelation>? correlations = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("dynamic", maxValue: 1.0);
+                var progress = new Progress<DynamicProgress>(p =>
+                {
+                    task.Value = p.Fraction;
+                    task.Description = "dynamic " + p.Stage;
+                });
+                correlations = DynamicRun.Run(result, modelPath, operationsDir, onnx, null, ort, progress, token);
+                task.Value = 1.0;
+            });
+        var table = new Table().AddColumns("operation", "category", "pearson r (static vs dynamic)", "attention to subject");
+        foreach (var c in correlations!)
+            table.AddRow(Markup.Escape(c.Operation), Markup.Escape(c.Category), double.IsNaN(c.PearsonR) ? "n/a" : $"{c.PearsonR:0.00}", $"{c.MeanAttentionShare:0.00}");
+        AnsiConsole.Write(table);
+        var valid = correlations!.Where(c => !double.IsNaN(c.PearsonR)).ToList();
+        if (valid.Count > 0) AnsiConsole.MarkupLineInterpolated($"mean r over {valid.Count} operations: {valid.Average(c => c.PearsonR):0.00}");
     }
 
     private static void PrintSummary(ClassificationResult r)

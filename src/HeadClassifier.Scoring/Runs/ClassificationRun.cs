@@ -26,6 +26,9 @@ public sealed record ClassificationOptions
     public bool Dense { get; init; }
     public int MinPairs { get; init; } = OperationFilter.DefaultMinPairs;
     public int? MaxDegreeOfParallelism { get; init; }
+
+    /// <summary>Training step of the checkpoint, recorded in run.json (checkpoint series from the job server's watches).</summary>
+    public long? CheckpointStep { get; init; }
 }
 
 /// <summary>A finished run: what was written and the verdicts, for the CLI summary and the job server.</summary>
@@ -138,6 +141,7 @@ public static class ClassificationRun
             PeakMemoryBytes = PeakMemoryBytes(),
             Work = WorkOf(raw.Counters),
             Warnings = warnings,
+            CheckpointStep = options.CheckpointStep,
         };
         ResultsWriter.Write(outputDir, manifest, scores, labels, ranks);
         return new ClassificationResult(outputDir, manifest, scores, labels);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
@@ -13,13 +12,7 @@ public static class PlantedModels
     public const int PairsPerOperation = 40;
     public const int PlantedPerOperation = 8;
 
-    public static ModelConfig Gpt2Config => new()
-    {
-        Family = "gpt2", ModelType = "gpt2", NLayers = 3, NHeads = 4, NKvHeads = 4, DModel = 64, DHead = 16, DMlp = 256, VocabSize = 50257,
-        MaxPositions = 64, Norm = NormKind.LayerNorm, NormEps = 1e-5f, Activation = MlpActivation.GeluNew, GatedMlp = false,
-        LearnedPositions = true, RotaryDim = 0, RotaryBase = 10000, RotaryInterleaved = false, ParallelResidual = false,
-        SharedBlockNorm = false, TiedEmbeddings = true,
-    };
+    public static ModelConfig Gpt2Config => OperationSubset.SmallGpt2;
 
     public static ModelConfig LlamaGqaConfig => new()
     {
@@ -33,23 +26,8 @@ public static class PlantedModels
     /// An operations folder of the first <see cref="PairsPerOperation"/> single-token pairs of each shipped operation
     /// (those with that many), so <see cref="PlantedPerOperation"/> planted pairs score 0.2, above τ = 0.15.
     /// </summary>
-    public static IReadOnlyList<string> WriteOperationSubset(string dir, ITokenizer tokenizer)
-    {
-        Directory.CreateDirectory(dir);
-        var written = new List<string>();
-        foreach (var op in OperationLoader.LoadDirectory(TestPaths.Operations))
-        {
-            var valid = OperationFilter.Tokenize(op, tokenizer);
-            if (valid.ValidPairs < PairsPerOperation) continue;
-            var pairs = valid.PairIndices.Take(PairsPerOperation).Select(i => new[] { op.Pairs[i].Source, op.Pairs[i].Target }).ToArray();
-            File.WriteAllText(Path.Combine(dir, op.Name + ".json"), JsonSerializer.Serialize(new
-            {
-                name = op.Name, displayName = op.DisplayName, category = op.Category, pairs,
-            }));
-            written.Add(op.Name);
-        }
-        return written;
-    }
+    public static IReadOnlyList<string> WriteOperationSubset(string dir, ITokenizer tokenizer) =>
+        OperationSubset.Write(TestPaths.Operations, dir, tokenizer, PairsPerOperation);
 
     /// <summary>Writes the checkpoint and the tokenizer files into <paramref name="modelDir"/>; returns what was planted.</summary>
     public static PlantedModel Write(string modelDir, string operationsDir, ModelConfig config, string[] tokenizerFiles,

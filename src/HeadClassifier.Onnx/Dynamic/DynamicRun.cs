@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text.Json;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Onnx.Export;
+using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Scoring.Results;
+using HeadClassifier.Scoring.Runs;
+
+namespace HeadClassifier.Onnx.Dynamic;
+
+/// <summary>The correlation of static and dynamic scores of one operation over heads × templates.</summary>
+public sealed record OperationCorrelation(string Operation, string Category, int K, int Pairs, int Points, double PearsonR, double MeanAttentionShare);
+
+/// <summary>
+/// The dynamic half of `classify --dynamic`: after a static run, scores the same usable operations at inference time
+/// on the model exported to ONNX, adds dynamic_score, dynamic_suppression_score and attention_share (means over the
+/// templates) to scores.csv, and writes correlations.csv (Pearson r per operation over heads × templates) and dynamic.json.
+/// </summary>
+public static class DynamicRun
+{
+    public const string CorrelationsFile = "correlations.csv";
+    public const string ParametersFile = "dynamic.json";
+
+    /// <param name="onnxModel">An exported model directory; null exports <paramref name="checkpoint"/> to a temporary one.</param>
+    /// <param name="options">Null: the paper's templates, the static run's suppression setting, BOS for llama-family models.</param>
+    public static IReadOnlyList<OperationCorrelation> Run(ClassificationResult staticRun, string checkpoint, string operationsDir, string? onnxModel,
+        DynamicOptions? options, OrtOptions? ortOptions, IProgress<DynamicProgress>? progress = null, CancellationToken ct = default)
+    {
+        string? temporary = null;
+        try
+        {
+            if (onnxModel == null)
+            {
+                temporary = Path.Combine(Path.GetTempPath(), "hc-onnx-" + Guid.NewGuid().ToString("N")[..12]);
+                onnxModel = OnnxExporter.Export(checkpoint, temporary).Directory;
+            }
+            using var file = OnnxModelFile.Open(onnxModel);
+            using var weights = file.Weights();
+            var sha = file.Metadata.GetValueOrDefault(OnnxNames.MetaSourceSha256);
+            if (sha != null && sha != staticRun.Manifest.Model.WeightsSha256)
+                throw new InvalidInputException(onnxModel, $"exported from weights {sha[..12]}…, but the static run scored {staticRun.Manifest.Model.WeightsSha256[..12]}…");
+            var tokenizer = TokenizerLoader.Load(checkpoint);
+            var c = weights.Config;
+            // Default: the static run's suppression choice; llama-family prompts start with BOS (Llama-3's is 128000).
+            options ??= new DynamicOptions
+            {
+                Bos = c.Family == "llama" ? (c.VocabSize >= 128000 ? 128000 : 1) : null,
+                Suppression = staticRun.Manifest.Parameters.Suppression,
+            };
+
+            var used = staticRun.Manifest.Operations.Where(o => o.Usable).ToDictionary(o => o.Name);
+            var ops = OperationLoader.LoadDirectory(operationsDir).Where(o => used.ContainsKey(o.Name)).Select(o =>
+            {
+                var t = OperationFilter.Tokenize(o, tokenizer, staticRun.Manifest.Parameters.MinPairs);
+                return new DynamicOperation(o.Name, t.PairIndices.Select(i => o.Pairs[i].Source).ToArray(), t.Targets, used[o.Name].K);
+            }).ToList();
+            if (ops.Count != used.Count)
+                throw new InvalidInputException(operationsDir, $"holds {ops.Count} of the static run's {used.Count} usable operations");
+
+            using var model = OnnxLanguageModel.Open(onnxModel, ortOptions);
+            var scores = DynamicScorer.Run(model, weights, tokenizer, ops, options, progress, ct);
+            var correlations = Write(staticRun, scores, ops, options, model.Session.Provider,
+                temporary != null ? "(exported to a temporary directory)" : Path.GetFullPath(onnxModel));
+            return correlations;
+        }
+        finally
+        {
+            if (temporary != null && Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
+        }
+    }
+
+    private static List<OperationCorrelation> Write(ClassificationResult staticRun, DynamicScores dyn, List<DynamicOperation> ops,
+        DynamicOptions options, ExecutionProvider provider, string onnxSource)
+    {
+        int T = dyn.Templates.Count;
+        var headIndex = dyn.Heads.Select((h, i) => (h, i)).ToDictionary(x => x.h, x => x.i);
+        var opIndex = ops.Select((o, i) => (o.Name, i)).ToDictionary(x => x.Name, x => x.i);
+        double Mean(Func<int, double> f) => Enumerable.Range(0, T).Average(f);
+
+        // scores.csv rows are in staticRun.Scores order: append the dynamic columns row by row.
+        string scoresPath = Path.Combine(staticRun.OutputDir, ResultsWriter.ScoresFile);
+        var lines = File.ReadAllLines(scoresPath);
+        if (lines.Length != staticRun.Scores.Count + 1)
+            throw new InvalidOperationException($"{scoresPath} has {lines.Length - 1} rows, the run produced {staticRun.Scores.Count}");
+        var output = new List<string> { lines[0] + ",dynamic_score,dynamic_suppression_score,attention_share" };
+        for (int i = 0; i < staticRun.Scores.Count; i++)
+        {
+            var s = staticRun.Scores[i];
+            int h = headIndex[s.Head], o = opIndex[s.Operation];
+            string supp = options.Suppression ? F(Mean(t => dyn.Suppression(h, o, t)!.Value)) : "";
+            output.Add($"{lines[i + 1]},{F(Mean(t => dyn.Score(h, o, t)))},{supp},{F(Mean(t => dyn.AttentionShare(h, o, t)))}");
+        }
+        File.WriteAllLines(scoresPath + ".tmp", output);
+        File.Move(scoresPath + ".tmp", scoresPath, overwrite: true);
+
+        var correlations = new List<OperationCorrelation>();
+        foreach (var (op, o) in ops.Select((op, o) => (op, o)))
+        {
+            var xs = new List<double>();
+            var ys = new List<double>();
+            foreach (var s in staticRun.Scores.Where(s => s.Operation == op.Name))
+                for (int t = 0; t < T; t++)
+                {
+                    xs.Add(s.Score);
+                    ys.Add(dyn.Score(headIndex[s.Head], o, t));
+                }
+            var category = staticRun.Scores.First(s => s.Operation == op.Name).Category;
+            var share = Enumerable.Range(0, dyn.Heads.Count).Average(h => Mean(t => dyn.AttentionShare(h, o, t)));
+            correlations.Add(new OperationCorrelation(op.Name, category, op.K, op.Pairs, xs.Count, DynamicScorer.Pearson(xs, ys), share));
+        }
+        var csv = new List<string> { "operation,category,k,n_pairs,n_points,pearson_r,mean_attention_share" };
+        csv.AddRange(correlations.Select(c => string.Join(',', ResultsWriter.Csv(c.Operation), ResultsWriter.Csv(c.Category), c.K, c.Pairs, c.Points,
+            double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare))));
+        File.WriteAllLines(Path.Combine(staticRun.OutputDir, CorrelationsFile), csv);
+        File.WriteAllText(Path.Combine(staticRun.OutputDir, ParametersFile), JsonSerializer.Serialize(new
+        {
+            onnx_model = onnxSource,
+            provider = provider.ToString(),
+            templates = options.Templates,
+            bos = options.Bos,
+            suppression = options.Suppression,
+            padding = options.Padding.ToString(),
+            batch_size = dyn.BatchSize,
+            mean_pearson_r = correlations.Where(c => !double.IsNaN(c.PearsonR)).Select(c => c.PearsonR).DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? (double?)null : m,
+        }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        return correlations;
+    }
+
+    private static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
+}

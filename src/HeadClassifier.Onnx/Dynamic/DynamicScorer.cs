@@ -1,0 +1,261 @@
+using HeadClassifier.Core;
+using HeadClassifier.Models.Architectures;
+using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Onnx.Export;
+using HeadClassifier.Scoring.Kernels;
+
+namespace HeadClassifier.Onnx.Dynamic;
+
+/// <summary>An operation's usable pairs for dynamic scoring: the source as a word (it goes into the prompts) and the target's token id.</summary>
+public sealed record DynamicOperation(string Name, string[] SourceWords, int[] Targets, int K)
+{
+    public int Pairs => Targets.Length;
+}
+
+public sealed record DynamicOptions
+{
+    /// <summary>The paper's four prompt templates; &lt;X&gt; is replaced by the source word.</summary>
+    public static readonly IReadOnlyList<string> PaperTemplates =
+        ["No <X> means no", "The story of <X> contains", "This is a document about <X>", "When I think about <X> I think about"];
+
+    public IReadOnlyList<string> Templates { get; init; } = PaperTemplates;
+
+    /// <summary>Token id put before every prompt (llama-style BOS); null: none (GPT-2 style).</summary>
+    public int? Bos { get; init; }
+
+    /// <summary>Also the suppression score: the target among the k smallest entries.</summary>
+    public bool Suppression { get; init; }
+
+    /// <summary>Bytes the ORT outputs of one batch may take; picks the batch size unless <see cref="BatchSize"/> is set.</summary>
+    public long MemoryBudgetBytes { get; init; } = 512L << 20;
+
+    public int? BatchSize { get; init; }
+
+    public PaddingSide Padding { get; init; } = PaddingSide.Right;
+
+    /// <summary>Threads for the rank sweep (heads in parallel); null = all cores.</summary>
+    public int? MaxDegreeOfParallelism { get; init; }
+
+    /// <summary>Unembedding columns per block of the rank sweep.</summary>
+    public int BlockColumns { get; init; } = 1024;
+}
+
+public sealed record DynamicProgress(double Fraction, string Stage);
+
+/// <summary>
+/// Per (head, operation, template): the fraction of prompts whose target is in the top k of the head's output at the
+/// last position projected to the vocabulary (z · W_O[h] · W_U: no final norm, no biases), the suppression score,
+/// and the mean attention the last position pays to the subject's tokens.
+/// </summary>
+public sealed class DynamicScores
+{
+    private readonly double[] _score, _share;
+    private readonly double[]? _suppression;
+
+    internal DynamicScores(IReadOnlyList<HeadId> heads, IReadOnlyList<DynamicOperation> operations, IReadOnlyList<string> templates,
+        double[] score, double[]? suppression, double[] share, int batchSize)
+    {
+        Heads = heads;
+        Operations = operations;
+        Templates = templates;
+        _score = score;
+        _suppression = suppression;
+        _share = share;
+        BatchSize = batchSize;
+    }
+
+    public IReadOnlyList<HeadId> Heads { get; }
+
+    public IReadOnlyList<DynamicOperation> Operations { get; }
+
+    public IReadOnlyList<string> Templates { get; }
+
+    /// <summary>The batch size the prompts were run with.</summary>
+    public int BatchSize { get; }
+
+    private int Index(int head, int op, int template) => (head * Operations.Count + op) * Templates.Count + template;
+
+    public double Score(int head, int op, int template) => _score[Index(head, op, template)];
+
+    public double? Suppression(int head, int op, int template) => _suppression?[Index(head, op, template)];
+
+    public double AttentionShare(int head, int op, int template) => _share[Index(head, op, template)];
+}
+
+/// <summary>Runs the paper's prompts through ONNX Runtime and scores every head on every operation (see <see cref="DynamicScores"/>).</summary>
+public static class DynamicScorer
+{
+    public static DynamicScores Run(OnnxLanguageModel model, ITransformerWeights weights, ITokenizer tokenizer,
+        IReadOnlyList<DynamicOperation> operations, DynamicOptions options, IProgress<DynamicProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        var c = weights.Config;
+        int L = c.NLayers, H = c.NHeads, dh = c.DHead, d = c.DModel, V = c.VocabSize;
+        var needed = Enumerable.Range(0, L).SelectMany(l => new[] { OnnxNames.AttnProbs(l), OnnxNames.Z(l) }).ToList();
+        var missing = model.Missing(needed);
+        if (missing.Count > 0)
+            throw new InvalidInputException(model.Source,
+                $"dynamic scoring needs per-layer outputs the graph lacks: {string.Join(", ", missing.Take(6))}{(missing.Count > 6 ? ", ..." : "")} (re-export with `export`)");
+        foreach (var op in operations)
+            if (op.SourceWords.Length != op.Targets.Length || op.Targets.Any(t => (uint)t >= (uint)V))
+                throw new InvalidInputException(op.Name, $"sources/targets do not fit the model's vocabulary of {V}");
+
+        // Every (operation, template, pair) prompt, with where its subject's tokens are.
+        var prompts = new List<Prompt>();
+        foreach (var (op, oi) in operations.Select((o, i) => (o, i)))
+            for (int ti = 0; ti < options.Templates.Count; ti++)
+                for (int p = 0; p < op.Pairs; p++)
+                    prompts.Add(MakePrompt(tokenizer, options, options.Templates[ti], op.SourceWords[p], oi, ti, op.Targets[p]));
+
+        // Batches from the memory budget: per prompt, every layer's attention and z plus the logits, as float32.
+        int maxLen = prompts.Count == 0 ? 1 : prompts.Max(p => p.Tokens.Length);
+        long perPrompt = 4L * (L * ((long)H * maxLen * maxLen + (long)maxLen * H * dh) + (long)maxLen * V) * 2;
+        int batch = Math.Max(1, options.BatchSize ?? (int)Math.Min(256, options.MemoryBudgetBytes / perPrompt));
+
+        // Per prompt: z at its last position for every head [L, H, dh], and the attention share to its subject [L, H].
+        var z = new float[prompts.Count * L * H * dh];
+        var share = new float[prompts.Count * L * H];
+        for (int start = 0; start < prompts.Count; start += batch)
+        {
+            ct.ThrowIfCancellationRequested();
+            var part = prompts.GetRange(start, Math.Min(batch, prompts.Count - start));
+            var r = model.Run(part.Select(p => p.Tokens).ToList(), needed, options.Padding, ct);
+            int S = r.PaddedLength;
+            for (int b = 0; b < part.Count; b++)
+            {
+                int last = r.Offsets[b] + r.Lengths[b] - 1, n = start + b;
+                for (int l = 0; l < L; l++)
+                {
+                    var zl = r.Outputs[OnnxNames.Z(l)].Data;
+                    zl.AsSpan((b * S + last) * H * dh, H * dh).CopyTo(z.AsSpan((n * L + l) * H * dh, H * dh));
+                    var pl = r.Outputs[OnnxNames.AttnProbs(l)].Data;
+                    for (int h = 0; h < H; h++)
+                    {
+                        double sum = 0;
+                        for (int j = part[b].SubjectStart; j < part[b].SubjectEnd; j++)
+                            sum += pl[((b * H + h) * S + last) * S + r.Offsets[b] + j];
+                        share[(n * L + l) * H + h] = (float)sum;
+                    }
+                }
+            }
+            progress?.Report(new DynamicProgress(0.5 * (start + part.Count) / prompts.Count, "prompts"));
+        }
+
+        var heads = Enumerable.Range(0, L).SelectMany(l => Enumerable.Range(0, H).Select(h => new HeadId(l, h))).ToList();
+        int T = options.Templates.Count, O = operations.Count;
+        var score = new double[heads.Count * O * T];
+        var suppression = options.Suppression ? new double[heads.Count * O * T] : null;
+        var meanShare = new double[heads.Count * O * T];
+        var counts = new int[O * T];
+        foreach (var p in prompts) counts[p.Operation * T + p.Template]++;
+
+        var wU = weights.W_U().Data;
+        var targets = prompts.Select(p => p.Target).ToArray();
+        var k = prompts.Select(p => operations[p.Operation].K).ToArray();
+        int done = 0;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount, CancellationToken = ct };
+        for (int l = 0; l < L; l++)
+        {
+            var wO = weights.Layer(l).W_O;
+            // Heads are independent and write disjoint result cells.
+            Parallel.For(0, H, parallel, h =>
+            {
+                int head = l * H + h;
+                var rows = new float[prompts.Count * dh];
+                var residual = new float[prompts.Count * d];
+                for (int n = 0; n < prompts.Count; n++)
+                {
+                    z.AsSpan((n * L + l) * H * dh + h * dh, dh).CopyTo(rows.AsSpan(n * dh, dh));
+                    meanShare[(head * O + prompts[n].Operation) * T + prompts[n].Template] += share[(n * L + l) * H + h];
+                }
+                // The head's output in the residual stream, then its vocabulary ranks with early exit.
+                Gemm.Multiply(prompts.Count, d, dh, rows, dh, wO.Slice0(h), d, residual, d);
+                var (hit, suppressed) = TopK(residual, prompts.Count, d, wU, V, targets, k, options.Suppression, options.BlockColumns);
+                for (int n = 0; n < prompts.Count; n++)
+                {
+                    int i = (head * O + prompts[n].Operation) * T + prompts[n].Template;
+                    if (hit[n]) score[i]++;
+                    if (suppressed != null && suppressed[n]) suppression![i]++;
+                }
+                progress?.Report(new DynamicProgress(0.5 + 0.5 * Interlocked.Increment(ref done) / heads.Count, $"layer {l}"));
+            });
+        }
+        for (int i = 0; i < score.Length; i++)
+        {
+            int n = counts[i % (O * T)];
+            score[i] = n == 0 ? 0 : score[i] / n;
+            if (suppression != null) suppression[i] = n == 0 ? 0 : suppression[i] / n;
+            meanShare[i] = n == 0 ? 0 : meanShare[i] / n;
+        }
+        return new DynamicScores(heads, operations, options.Templates, score, suppression, meanShare, batch);
+    }
+
+    /// <summary>
+    /// For each row (a residual vector): is its target among the top k of row · W_U (fewer than k entries strictly
+    /// greater), and among the bottom k (suppression)? Columns are swept in blocks and a row drops out once both
+    /// answers are decided. The target's logit is the same FMA chain as the GEMM's elements, so ties compare exactly.
+    /// </summary>
+    internal static (bool[] Hit, bool[]? Suppressed) TopK(float[] rows, int n, int d, float[] wU, int V, int[] targets, int[] k,
+        bool suppression, int blockColumns)
+    {
+        var target = new float[n];
+        for (int i = 0; i < n; i++) target[i] = Gemm.ChainDot(rows.AsSpan(i * d, d), wU.AsSpan(targets[i]), V, d);
+        var greater = new int[n];
+        var less = new int[n];
+        bool Open(int i) => greater[i] < k[i] || (suppression && less[i] < k[i]);
+        var alive = Enumerable.Range(0, n).ToList();
+        var packed = new float[n * d];
+        var logits = new float[n * blockColumns];
+        for (int j0 = 0; j0 < V && alive.Count > 0; j0 += blockColumns)
+        {
+            int nb = Math.Min(blockColumns, V - j0), m = alive.Count;
+            for (int a = 0; a < m; a++) rows.AsSpan(alive[a] * d, d).CopyTo(packed.AsSpan(a * d, d));
+            Gemm.Multiply(m, nb, d, packed, d, wU.AsSpan(j0), V, logits, nb);
+            for (int a = 0; a < m; a++)
+            {
+                var (g, s) = RankCount.CountBeyond(logits.AsSpan(a * nb, nb), target[alive[a]]);
+                greater[alive[a]] += g;
+                less[alive[a]] += s;
+            }
+            alive.RemoveAll(i => !Open(i));
+        }
+        var hit = new bool[n];
+        var suppressed = suppression ? new bool[n] : null;
+        for (int i = 0; i < n; i++)
+        {
+            hit[i] = greater[i] < k[i];
+            if (suppressed != null) suppressed[i] = less[i] < k[i];
+        }
+        return (hit, suppressed);
+    }
+
+    /// <summary>Pearson's r, or NaN when either side is constant.</summary>
+    public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        if (x.Count != y.Count) throw new ArgumentException("Pearson: lengths differ");
+        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
+        for (int i = 0; i < x.Count; i++)
+        {
+            sxy += (x[i] - mx) * (y[i] - my);
+            sxx += (x[i] - mx) * (x[i] - mx);
+            syy += (y[i] - my) * (y[i] - my);
+        }
+        return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
+    }
+
+    private sealed record Prompt(int[] Tokens, int SubjectStart, int SubjectEnd, int Operation, int Template, int Target);
+
+    /// <summary>The template with the word in place; the subject's tokens are those the word adds to the prefix's encoding.</summary>
+    private static Prompt MakePrompt(ITokenizer tokenizer, DynamicOptions options, string template, string word, int op, int t, int target)
+    {
+        int at = template.IndexOf("<X>", StringComparison.Ordinal);
+        if (at < 0) throw new InvalidInputException("template", $"'{template}' has no <X>");
+        string prefix = template[..at].TrimEnd();
+        var lead = options.Bos is int bos ? new[] { bos } : [];
+        var before = prefix.Length == 0 ? [] : tokenizer.Encode(prefix);
+        var withSubject = tokenizer.Encode(prefix.Length == 0 ? word : prefix + " " + word);
+        var all = tokenizer.Encode(template.Replace("<X>", word));
+        int subjectStart = lead.Length + before.Length, subjectEnd = lead.Length + withSubject.Length;
+        return new Prompt([.. lead, .. all], subjectStart, Math.Max(subjectStart, Math.Min(subjectEnd, lead.Length + all.Length)), op, t, target);
+    }
+}

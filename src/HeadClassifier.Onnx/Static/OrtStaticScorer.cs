@@ -1,0 +1,147 @@
+using Google.Protobuf;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Architectures;
+using HeadClassifier.Onnx.Export;
+using HeadClassifier.Onnx.Protos;
+using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Scoring.Kernels;
+using HeadClassifier.Scoring.Static;
+using static HeadClassifier.Onnx.Export.GraphBuilder;
+using DT = HeadClassifier.Onnx.Protos.TensorProto.Types.DataType;
+
+namespace HeadClassifier.Onnx.Static;
+
+/// <summary>Which engine computes static scores: the SIMD kernels, ONNX Runtime, or ORT only when it runs on a GPU.</summary>
+public enum StaticBackend
+{
+    Auto,
+    Simd,
+    Ort,
+}
+
+/// <summary>Per head (layer-major) and operation: pairs whose target is in the top k, and in the bottom k (suppression).</summary>
+public sealed record OrtStaticScores(IReadOnlyList<HeadId> Heads, IReadOnlyList<ScoringOperation> Operations, int[][] Greater, int[][] Less,
+    ExecutionProvider Provider)
+{
+    /// <summary>Entries strictly greater than the target, per pair of operation <paramref name="op"/> for head index <paramref name="head"/>.</summary>
+    public ReadOnlySpan<int> GreaterCounts(int head, int op) => Slice(Greater[head], op);
+
+    public ReadOnlySpan<int> LessCounts(int head, int op) => Slice(Less[head], op);
+
+    public double Score(int head, int op) => Fraction(GreaterCounts(head, op), Operations[op].K);
+
+    public double SuppressionScore(int head, int op) => Fraction(LessCounts(head, op), Operations[op].K);
+
+    private static double Fraction(ReadOnlySpan<int> counts, int k)
+    {
+        int hits = 0;
+        foreach (var c in counts) if (c < k) hits++;
+        return counts.Length == 0 ? 0 : (double)hits / counts.Length;
+    }
+
+    private ReadOnlySpan<int> Slice(int[] all, int op)
+    {
+        int start = Operations.Take(op).Sum(o => o.Sources.Length);
+        return all.AsSpan(start, Operations[op].Sources.Length);
+    }
+}
+
+/// <summary>
+/// The static score (MAPS) computed by ONNX Runtime, so a worker with a GPU provider scores there: per head, the
+/// graph takes A = E'[sources] · W_V[v(h)] and W_O[h], forms the logits A · (W_O · W_U) (W_U an initializer) in row chunks,
+/// and counts the entries strictly above and below each target's logit. Dense, without early exit: a GPU does the
+/// whole product faster than the CPU prunes it. E' and A come from the same kernels as the SIMD scorer.
+/// </summary>
+public sealed class OrtStaticScorer : IDisposable
+{
+    private const string A = "a", WO = "w_o", Targets = "targets", GreaterOut = "greater", LessOut = "less";
+    private readonly OrtSession _session;
+
+    private OrtStaticScorer(OrtSession session) => _session = session;
+
+    public ExecutionProvider Provider => _session.Provider;
+
+    /// <summary>Builds the rank-count graph over <paramref name="weights"/>' unembedding and opens it with <paramref name="options"/>.</summary>
+    public static OrtStaticScorer Create(ITransformerWeights weights, OrtOptions? options = null) =>
+        new(OrtSession.FromBytes(RankGraph(weights.W_U(), weights.Config.DHead), options));
+
+    /// <summary><see cref="StaticBackend.Auto"/>: ORT when the preferred providers give a GPU session, SIMD otherwise.</summary>
+    public static StaticBackend Resolve(StaticBackend requested, ExecutionProvider provider) =>
+        requested != StaticBackend.Auto ? requested : provider.Name == "cpu" ? StaticBackend.Simd : StaticBackend.Ort;
+
+    internal static byte[] RankGraph(Tensor wU, int dHead)
+    {
+        var g = new GraphBuilder("static_rank_counts", null);
+        g.Input(A, DT.Float, "rows", dHead);
+        g.Input(WO, DT.Float, dHead, "d_model");
+        g.Input(Targets, DT.Int64, "rows");
+        var w = g.Initializer(OnnxNames.W_U, wU.Data, wU.Shape[0], wU.Shape[1]);
+        // Factorised as in the SIMD scorer: B = W_O · W_U [d_head, V] first, so the rows multiply over d_head, not d_model.
+        var logits = g.Node("MatMul", [A, g.Node("MatMul", [WO, w])]);
+        var target = g.Node("GatherElements", [logits, g.Node("Unsqueeze", [Targets, g.Int64s(1)])], null, Int("axis", 1));
+        string Count(string op, string output) =>
+            g.Node("ReduceSum", [g.Node("Cast", [g.Node(op, [logits, target])], null, Int("to", (long)DT.Int64)), g.Int64s(1)], output, Int("keepdims", 0));
+        Count("Greater", GreaterOut);
+        Count("Less", LessOut);
+        g.Output(GreaterOut, DT.Int64, "rows");
+        g.Output(LessOut, DT.Int64, "rows");
+        var model = new ModelProto { IrVersion = 8, ProducerName = "headclassifier", Graph = g.Graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = TransformerGraph.Opset });
+        return model.ToByteArray();
+    }
+
+    /// <summary>Counts for every head and pair; <paramref name="rowChunk"/> bounds the [rows, V] logits ORT holds at once.</summary>
+    public OrtStaticScores Run(ITransformerWeights weights, IReadOnlyList<ScoringOperation> operations, bool firstMlp = true, int rowChunk = 512,
+        CancellationToken ct = default)
+    {
+        var c = weights.Config;
+        int d = c.DModel, dh = c.DHead;
+        var sources = operations.SelectMany(o => o.Sources).ToArray();
+        var targets = operations.SelectMany(o => o.Targets).Select(t => (long)t).ToArray();
+        int n = sources.Length;
+        var wE = weights.W_E();
+        var embedded = new float[n * d];
+        for (int i = 0; i < n; i++) wE.Slice0(sources[i]).CopyTo(embedded.AsSpan(i * d, d));
+        var layer0 = weights.Layer(0);
+        float[]? afterMlp = null;
+
+        var heads = new List<HeadId>();
+        var greater = new List<int[]>();
+        var less = new List<int[]>();
+        var a = new float[n * dh];
+        for (int l = 0; l < c.NLayers; l++)
+        {
+            var layer = l == 0 ? layer0 : weights.Layer(l);
+            var input = l == 0 || !firstMlp ? embedded : afterMlp ??= FirstMlp.Apply(c, layer0, embedded, n, Environment.ProcessorCount);
+            for (int h = 0; h < c.NHeads; h++)
+            {
+                ct.ThrowIfCancellationRequested();
+                Gemm.Multiply(n, dh, d, input, d, layer.W_V.Slice0(c.KvHeadOf(h)), dh, a, dh);
+                var wO = layer.W_O.Slice0(h).ToArray();
+                var g = new int[n];
+                var s = new int[n];
+                for (int start = 0; start < n; start += rowChunk)
+                {
+                    int m = Math.Min(rowChunk, n - start);
+                    var outputs = _session.RunInt64(new Dictionary<string, OrtInput>
+                    {
+                        [A] = OrtInput.Float(a[(start * dh)..((start + m) * dh)], m, dh),
+                        [WO] = OrtInput.Float(wO, dh, d),
+                        [Targets] = OrtInput.Int64(targets[start..(start + m)], m),
+                    }, [GreaterOut, LessOut], ct);
+                    for (int i = 0; i < m; i++)
+                    {
+                        g[start + i] = checked((int)outputs[GreaterOut][i]);
+                        s[start + i] = checked((int)outputs[LessOut][i]);
+                    }
+                }
+                heads.Add(new HeadId(l, h));
+                greater.Add(g);
+                less.Add(s);
+            }
+        }
+        return new OrtStaticScores(heads, operations, greater.ToArray(), less.ToArray(), Provider);
+    }
+
+    public void Dispose() => _session.Dispose();
+}

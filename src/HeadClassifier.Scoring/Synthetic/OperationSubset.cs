@@ -1,0 +1,45 @@
+using System.Text.Json;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Models.Tokenizers;
+
+namespace HeadClassifier.Scoring.Synthetic;
+
+/// <summary>
+/// Operation sets and shapes for small models with planted heads (the service's demo, the tests): each operation is
+/// cut to its first single-token pairs, so a head planted on a few of them scores well above τ.
+/// </summary>
+public static class OperationSubset
+{
+    /// <summary>
+    /// Writes, for every operation in <paramref name="from"/> with at least <paramref name="pairsPerOperation"/>
+    /// single-token pairs under <paramref name="tokenizer"/>, its first that many pairs to <paramref name="to"/>;
+    /// returns the operations written.
+    /// </summary>
+    public static IReadOnlyList<string> Write(string from, string to, ITokenizer tokenizer, int pairsPerOperation)
+    {
+        Directory.CreateDirectory(to);
+        var written = new List<string>();
+        foreach (var op in OperationLoader.LoadDirectory(from))
+        {
+            var valid = OperationFilter.Tokenize(op, tokenizer);
+            if (valid.ValidPairs < pairsPerOperation) continue;
+            var pairs = valid.PairIndices.Take(pairsPerOperation).Select(i => new[] { op.Pairs[i].Source, op.Pairs[i].Target }).ToArray();
+            File.WriteAllText(Path.Combine(to, op.Name + ".json"), JsonSerializer.Serialize(new
+            {
+                name = op.Name, displayName = op.DisplayName, category = op.Category, pairs,
+            }));
+            written.Add(op.Name);
+        }
+        return written;
+    }
+
+    /// <summary>A small GPT-2-layout shape over GPT-2's real vocabulary: 3 layers x 4 heads, d_model 64, d_head 16.</summary>
+    public static ModelConfig SmallGpt2 => new()
+    {
+        Family = "gpt2", ModelType = "gpt2", NLayers = 3, NHeads = 4, NKvHeads = 4, DModel = 64, DHead = 16, DMlp = 256, VocabSize = 50257,
+        MaxPositions = 64, Norm = NormKind.LayerNorm, NormEps = 1e-5f, Activation = MlpActivation.GeluNew, GatedMlp = false,
+        LearnedPositions = true, RotaryDim = 0, RotaryBase = 10000, RotaryInterleaved = false, ParallelResidual = false,
+        SharedBlockNorm = false, TiedEmbeddings = true,
+    };
+}

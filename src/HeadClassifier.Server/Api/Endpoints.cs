@@ -1,0 +1,250 @@
+using Dapper;
+using HeadClassifier.Core;
+using HeadClassifier.Figures;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Scoring.Results;
+using HeadClassifier.Server.Jobs;
+using HeadClassifier.Server.Registry;
+using HeadClassifier.Server.Store;
+using HeadClassifier.Server.Watches;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace HeadClassifier.Server.Api;
+
+/// <summary>The REST API under /api and GET /health. Reads are open; anything that changes state needs the API key.</summary>
+public static class Endpoints
+{
+    private static readonly Dictionary<string, string> ContentTypes = new(StringComparer.Ordinal)
+    {
+        ["png"] = "image/png",
+        ["svg"] = "image/svg+xml",
+        ["pdf"] = "application/pdf",
+        ["html"] = "text/html; charset=utf-8",
+        ["csv"] = "text/csv; charset=utf-8",
+        ["json"] = "application/json",
+    };
+
+    public static void MapHealth(this WebApplication app) =>
+        app.MapGet("/health", (Database db, ServerOptions options, SchedulerHost scheduler) =>
+        {
+            try
+            {
+                using var c = db.Open();
+                c.ExecuteScalar<int>("SELECT 1");
+            }
+            catch (Exception e)
+            {
+                return Results.Json(new { status = "unhealthy", reason = "database: " + e.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            return Results.Ok(new
+            {
+                status = "ok",
+                role = options.Role.ToString().ToLowerInvariant(),
+                database = options.DatabaseKind,
+                workerRunning = scheduler.Started,
+                version = Scoring.Runs.ClassificationRun.ToolVersion,
+            });
+        }).WithTags("health");
+
+    public static void MapApi(this WebApplication app)
+    {
+        var api = app.MapGroup("/api");
+        var write = api.MapGroup("").AddEndpointFilter(async (ctx, next) =>
+        {
+            var key = ctx.HttpContext.RequestServices.GetRequiredService<ApiKey>();
+            return key.Matches(ctx.HttpContext.Request.Headers[ApiKey.Header].FirstOrDefault())
+                ? await next(ctx)
+                : Results.Json(new ErrorView($"this call changes state: send the API key in the {ApiKey.Header} header"), statusCode: StatusCodes.Status401Unauthorized);
+        });
+
+        MapCatalog(api);
+        MapModels(api, write);
+        MapJobs(api, write);
+        MapWatches(api, write);
+    }
+
+    private static void MapCatalog(RouteGroupBuilder api)
+    {
+        api.MapGet("/operation-sets", (OperationSets sets) => sets.Available.Select(name => new
+        {
+            name,
+            operations = sets.Load(name).Select(o => new { o.Name, o.DisplayName, o.Category, pairs = o.Pairs.Count }),
+        })).WithTags("catalog");
+        api.MapGet("/presets", (Presets presets) => presets.All()).WithTags("catalog");
+    }
+
+    private static void MapModels(RouteGroupBuilder api, RouteGroupBuilder write)
+    {
+        api.MapGet("/models", (ModelStore models) => models.List().Select(m => ModelView.Of(m))).WithTags("models");
+        api.MapGet("/models/{id}", (string id, ModelStore models) =>
+            models.Get(id) is { } m ? Results.Ok(ModelView.Of(m, withReport: true)) : NotFound($"no model with id '{id}'")).WithTags("models");
+        write.MapPost("/models", (RegisterModelRequest request, ModelRegistry registry) =>
+        {
+            var model = registry.RegisterPath(request.Path ?? "", request.Name, request.MinPairs ?? OperationFilter.DefaultMinPairs);
+            return Results.Created($"/api/models/{model.Id}", ModelView.Of(model, withReport: true));
+        }).WithTags("models");
+        write.MapPost("/models/upload", async (HttpContext http, string? name, int? minPairs, ModelRegistry registry, ServerOptions options) =>
+        {
+            if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = options.MaxUploadBytes;
+            var model = await registry.RegisterUploadAsync(http.Request.Body, name, minPairs ?? OperationFilter.DefaultMinPairs, http.RequestAborted);
+            return Results.Created($"/api/models/{model.Id}", ModelView.Of(model, withReport: true));
+        }).WithTags("models").Accepts<Stream>("application/zip");
+        write.MapDelete("/models/{id}", (string id, ModelStore models, JobStore jobs, ServerOptions options) =>
+        {
+            var model = models.Get(id);
+            if (model is null) return NotFound($"no model with id '{id}'");
+            var active = JobStatus.All.Where(s => !JobStatus.IsFinal(s)).Sum(s => jobs.List(new JobFilter(Status: s, ModelId: id)).Count);
+            if (active > 0) return Results.Json(new ErrorView($"model '{model.Name}' has {active} queued or running job(s); cancel them first"), statusCode: StatusCodes.Status409Conflict);
+            models.Delete(id);
+            return Results.NoContent();
+        }).WithTags("models");
+    }
+
+    private static void MapJobs(RouteGroupBuilder api, RouteGroupBuilder write)
+    {
+        api.MapGet("/jobs", (string? status, string? modelId, string? watchId, int? limit, int? offset, JobStore jobs) =>
+        {
+            if (status is not null && !JobStatus.All.Contains(status))
+                throw new InvalidInputException("status", $"must be one of {string.Join(", ", JobStatus.All)} (got '{status}')");
+            if (limit is < 1 or > 1000) throw new InvalidInputException("limit", $"must be between 1 and 1000 (got {limit})");
+            if (offset is < 0) throw new InvalidInputException("offset", $"must not be negative (got {offset})");
+            return jobs.List(new JobFilter(status, modelId, watchId, limit ?? 100, offset ?? 0)).Select(JobView.Of);
+        }).WithTags("jobs");
+        api.MapGet("/jobs/{id}", (string id, JobStore jobs) => jobs.Get(id) is { } j ? Results.Ok(JobView.Of(j)) : NotFound($"no job with id '{id}'")).WithTags("jobs");
+        api.MapGet("/jobs/{id}/runs", (string id, JobStore jobs) => jobs.Get(id) is null ? NotFound($"no job with id '{id}'") : Results.Ok(jobs.Runs(id))).WithTags("jobs");
+        write.MapPost("/jobs", async (JobRequest request, Presets presets, JobQueue queue, CancellationToken ct) =>
+        {
+            if (string.IsNullOrEmpty(request.ModelId)) throw new InvalidInputException("modelId", "is required");
+            var baseline = request.Preset is null ? new JobParameters() : presets.Get(request.Preset).Parameters;
+            var job = await queue.SubmitAsync(request.ModelId, request.Merge(baseline), ct);
+            return Results.Accepted($"/api/jobs/{job.Id}", JobView.Of(job));
+        }).WithTags("jobs");
+        write.MapPost("/jobs/{id}/cancel", async (string id, JobQueue queue, JobStore jobs, CancellationToken ct) =>
+        {
+            var status = await queue.CancelAsync(id, ct);
+            if (status is null) return NotFound($"no job with id '{id}'");
+            if (status is JobStatus.Succeeded or JobStatus.Failed)
+                return Results.Json(new ErrorView($"job {id} has already {status}"), statusCode: StatusCodes.Status409Conflict);
+            return Results.Accepted($"/api/jobs/{id}", JobView.Of(jobs.Get(id)!));
+        }).WithTags("jobs");
+        write.MapPost("/jobs/{id}/retry", async (string id, JobStore jobs, JobQueue queue, CancellationToken ct) =>
+        {
+            var old = jobs.Get(id);
+            if (old is null) return NotFound($"no job with id '{id}'");
+            var job = await queue.SubmitAsync(old.ModelId, JobParameters.FromJson(old.ParametersJson), ct);
+            return Results.Accepted($"/api/jobs/{job.Id}", JobView.Of(job));
+        }).WithTags("jobs");
+
+        api.MapGet("/jobs/{id}/results", (string id, JobStore jobs) =>
+            Finished(jobs, id, out var job, out var problem) ? Results.Ok(new ResultsView(JobView.Of(job!), jobs.Labels(id).Select(HeadView.Of).ToList(),
+                jobs.Scores(id).Select(ScoreView.Of).ToList())) : problem!).WithTags("results");
+        api.MapGet("/jobs/{id}/results/{file}", (string id, string file, JobStore jobs) =>
+        {
+            if (!Finished(jobs, id, out var job, out var problem)) return problem!;
+            if (file is not (ResultsWriter.ScoresFile or ResultsWriter.HeadsFile or ResultsWriter.ManifestFile or ResultsWriter.RanksFile))
+                return NotFound($"no result file '{file}' (scores.csv, heads.csv, run.json, ranks.csv)");
+            var path = Path.Combine(job!.ResultDir!, file);
+            return File.Exists(path) ? Results.File(path, ContentTypes[Path.GetExtension(file).TrimStart('.')], file) : NotFound($"job {id} has no {file}");
+        }).WithTags("results");
+        api.MapGet("/jobs/{id}/figures", (string id, JobStore jobs) =>
+            Finished(jobs, id, out _, out var problem)
+                ? Results.Ok(jobs.Figures(id).Select(f => new FigureView(f.Kind, f.Format, $"/api/jobs/{id}/figures/{f.Kind}.{f.Format}")))
+                : problem!).WithTags("figures");
+        api.MapGet("/jobs/{id}/figures/{file}", (string id, string file, JobStore jobs) =>
+        {
+            if (!Finished(jobs, id, out _, out var problem)) return problem!;
+            var dot = file.LastIndexOf('.');
+            var (kind, format) = dot > 0 ? (file[..dot], file[(dot + 1)..]) : (file, "png");
+            var figure = jobs.Figures(id).FirstOrDefault(f => f.Kind == kind && f.Format == format);
+            return figure is null
+                ? NotFound($"job {id} has no figure '{kind}' as {format} (see /api/jobs/{id}/figures)")
+                : Results.File(figure.Path, ContentTypes.GetValueOrDefault(format, "application/octet-stream"));
+        }).WithTags("figures");
+        api.MapGet("/jobs/{id}/bundle", (string id, JobStore jobs) =>
+        {
+            if (!Finished(jobs, id, out var job, out var problem)) return problem!;
+            // The bundle is deterministic, so it is built once and kept beside the job's results.
+            var zip = Path.Combine(Path.GetDirectoryName(job!.ResultDir!)!, "bundle.zip");
+            if (!File.Exists(zip)) BundleWriter.Write([job.ResultDir!], zip);
+            return Results.File(zip, "application/zip", $"headclassifier-{job.ModelName.Split(' ')[0]}-{id[..8]}.zip");
+        }).WithTags("bundles");
+        api.MapGet("/compare/bundle", (string? jobs, JobStore store, ServerOptions options) => Compare(jobs?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), store, options)).WithTags("bundles");
+        api.MapPost("/compare/bundle", (CompareRequest request, JobStore store, ServerOptions options) => Compare(request.JobIds, store, options)).WithTags("bundles");
+    }
+
+    /// <summary>The multi-model comparison bundle of several finished jobs, streamed from a temporary file that deletes itself.</summary>
+    private static IResult Compare(IReadOnlyList<string>? ids, JobStore store, ServerOptions options)
+    {
+        if (ids is null || ids.Count < 2) throw new InvalidInputException("jobs", "name at least two finished jobs to compare");
+        var dirs = new List<string>();
+        foreach (var id in ids)
+        {
+            if (!Finished(store, id, out var job, out var problem)) return problem!;
+            dirs.Add(job!.ResultDir!);
+        }
+        var tmp = Path.Combine(options.DataDir, "tmp");
+        Directory.CreateDirectory(tmp);
+        var zip = Path.Combine(tmp, $"compare-{Guid.NewGuid():N}.zip");
+        BundleWriter.Write(dirs, zip);
+        var stream = new FileStream(zip, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.DeleteOnClose);
+        return Results.File(stream, "application/zip", "headclassifier-comparison.zip");
+    }
+
+    private static void MapWatches(RouteGroupBuilder api, RouteGroupBuilder write)
+    {
+        api.MapGet("/watches", (WatchStore watches) => watches.List().Select(w => WatchView.Of(w))).WithTags("watches");
+        api.MapGet("/watches/{id}", (string id, WatchStore watches, JobStore jobs) =>
+            watches.Get(id) is { } w ? Results.Ok(WatchView.Of(w, watches.Checkpoints(id), Series(jobs, id).Select(JobView.Of).ToList())) : NotFound($"no watch with id '{id}'"))
+            .WithTags("watches");
+        write.MapPost("/watches", async (WatchRequest request, WatchService service, CancellationToken ct) =>
+        {
+            var watch = await service.CreateAsync(request, ct);
+            return Results.Created($"/api/watches/{watch.Id}", WatchView.Of(watch));
+        }).WithTags("watches");
+        write.MapPost("/watches/{id}/scan", async (string id, WatchStore watches, WatchScanner scanner, CancellationToken ct) =>
+            watches.Get(id) is null ? NotFound($"no watch with id '{id}'") : Results.Ok(await scanner.ScanAsync(id, ct))).WithTags("watches");
+        write.MapDelete("/watches/{id}", async (string id, WatchService service, CancellationToken ct) =>
+            await service.DeleteAsync(id, ct) ? Results.NoContent() : NotFound($"no watch with id '{id}'")).WithTags("watches");
+        api.MapGet("/watches/{id}/figures/{file}", (string id, string file, WatchStore watches, JobStore jobs, ServerOptions options) =>
+        {
+            if (watches.Get(id) is null) return NotFound($"no watch with id '{id}'");
+            var dot = file.LastIndexOf('.');
+            var format = dot > 0 ? file[(dot + 1)..] : "png";
+            if (dot > 0 && file[..dot] != "checkpoint-evolution" || !Enum.TryParse<FigureFormats>(format, ignoreCase: true, out var flag) || flag is not (FigureFormats.Png or FigureFormats.Svg or FigureFormats.Pdf))
+                return NotFound("watches have one figure: checkpoint-evolution.png, .svg or .pdf");
+            var done = Series(jobs, id).Where(j => j.Status == JobStatus.Succeeded && j.ResultDir is not null).ToList();
+            if (done.Count < 2)
+                return Results.Json(new ErrorView($"the checkpoint-evolution figure needs at least two finished checkpoints (this watch has {done.Count})"), statusCode: StatusCodes.Status409Conflict);
+            var outDir = Path.Combine(options.DataDir, "tmp", "watch-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                var written = FigureSet.RenderAll(done.Select(j => j.ResultDir!).ToList(), outDir, flag);
+                var path = written.FirstOrDefault(p => Path.GetFileNameWithoutExtension(p) == "checkpoint-evolution");
+                if (path is null) return NotFound("no checkpoint-evolution figure: the finished results carry no checkpoint steps");
+                return Results.File(File.ReadAllBytes(path), ContentTypes[format]);
+            }
+            finally
+            {
+                if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
+            }
+        }).WithTags("watches");
+    }
+
+    /// <summary>A watch's jobs ordered by checkpoint step.</summary>
+    private static List<JobRow> Series(JobStore jobs, string watchId) =>
+        jobs.List(new JobFilter(WatchId: watchId, Limit: 1000)).OrderBy(j => j.CheckpointStep ?? long.MaxValue).ThenBy(j => j.CreatedAt, StringComparer.Ordinal).ToList();
+
+    private static bool Finished(JobStore jobs, string id, out JobRow? job, out IResult? problem)
+    {
+        job = jobs.Get(id);
+        problem = job switch
+        {
+            null => NotFound($"no job with id '{id}'"),
+            { Status: JobStatus.Succeeded, ResultDir: not null } => null,
+            _ => Results.Json(new ErrorView($"job {id} is {job.Status}; results exist once it has succeeded"), statusCode: StatusCodes.Status409Conflict),
+        };
+        return problem is null;
+    }
+
+    private static IResult NotFound(string message) => Results.NotFound(new ErrorView(message));
+}

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json;
+using HeadClassifier.Server.Jobs;
+using HeadClassifier.Server.Store;
+
+namespace HeadClassifier.Server.Api;
+
+// What the API returns: the rows, with JSON columns parsed and links the dashboard follows.
+
+public sealed record ModelView(string Id, string Name, string Path, string Source, bool Synthetic, string Family, string ModelType, int Layers, int Heads,
+    int KvHeads, int DModel, int DHead, int VocabSize, string Tokenizer, string WeightsSha256, int UsableOperations, string CreatedAt, JsonElement? Report)
+{
+    public static ModelView Of(ModelRow m, bool withReport = false) => new(m.Id, m.Name, m.Path, m.Source, m.Synthetic, m.Family, m.ModelType, m.Layers, m.Heads,
+        m.KvHeads, m.DModel, m.DHead, m.VocabSize, m.Tokenizer, m.WeightsSha256, m.UsableOperations, m.CreatedAt,
+        withReport ? JsonDocument.Parse(m.ReportJson).RootElement.Clone() : null);
+}
+
+public sealed record JobLinks(string Self, string Results, string Scores, string Heads, string Manifest, string Figures, string Bundle);
+
+public sealed record JobView(string Id, string ModelId, string ModelName, string WeightsSha256, string Status, double Progress, int Percent, string? Stage, int? Layer,
+    JobParameters Parameters, int Attempts, string? Worker, string? Provider, string CreatedAt, string? StartedAt, string? FinishedAt, double? DurationSeconds,
+    JsonElement? TimingsSeconds, long? PeakMemoryBytes, string? Error, string? ReusedFrom, string? WatchId, long? CheckpointStep, JobLinks Links)
+{
+    public static JobView Of(JobRow j)
+    {
+        var prefix = "/api/jobs/" + j.Id;
+        double? duration = j.StartedAt is not null && j.FinishedAt is not null
+            ? Math.Round((DateTimeOffset.Parse(j.FinishedAt, CultureInfo.InvariantCulture) - DateTimeOffset.Parse(j.StartedAt, CultureInfo.InvariantCulture)).TotalSeconds, 3)
+            : null;
+        return new JobView(j.Id, j.ModelId, j.ModelName, j.WeightsSha256, j.Status, j.Progress, (int)Math.Floor(j.Progress * 100), j.Stage, j.Layer,
+            JobParameters.FromJson(j.ParametersJson), j.Attempts, j.Worker, j.Provider, j.CreatedAt, j.StartedAt, j.FinishedAt, duration,
+            j.TimingsJson is null ? null : JsonDocument.Parse(j.TimingsJson).RootElement.Clone(), j.PeakMemoryBytes, j.Error, j.ReusedFrom, j.WatchId,
+            j.CheckpointStep,
+            new JobLinks(prefix, prefix + "/results", prefix + "/results/scores.csv", prefix + "/results/heads.csv", prefix + "/results/run.json",
+                prefix + "/figures", prefix + "/bundle"));
+    }
+}
+
+public sealed record HeadView(string Head, int Layer, int Index, string Class, IReadOnlyList<string> Labels, IReadOnlyList<string> Implemented,
+    IReadOnlyList<string> Suppressed, string? BestOperation, double BestScore)
+{
+    public static HeadView Of(HeadLabelRow r) => new($"L{r.Layer}H{r.Head}", r.Layer, r.Head, r.Class, Split(r.Labels), Split(r.Implemented), Split(r.Suppressed),
+        r.BestOperation, r.BestScore);
+
+    private static IReadOnlyList<string> Split(string s) => s.Split(';', StringSplitOptions.RemoveEmptyEntries);
+}
+
+public sealed record ScoreView(string Head, int Layer, int Index, string Operation, string Category, int K, int NPairs, double Score, double? SuppressionScore)
+{
+    public static ScoreView Of(ScoreRow r) => new($"L{r.Layer}H{r.Head}", r.Layer, r.Head, r.Operation, r.Category, r.K, r.NPairs, r.Score, r.SuppressionScore);
+}
+
+public sealed record ResultsView(JobView Job, IReadOnlyList<HeadView> Heads, IReadOnlyList<ScoreView> Scores);
+
+public sealed record FigureView(string Kind, string Format, string Url);
+
+public sealed record WatchView(string Id, string Name, string Folder, string Preset, JobParameters Parameters, string Cron, string CreatedAt, string? LastScanAt,
+    JsonElement? LastScan, IReadOnlyList<WatchCheckpointRow>? Checkpoints, IReadOnlyList<JobView>? Series)
+{
+    public static WatchView Of(WatchRow w, IReadOnlyList<WatchCheckpointRow>? checkpoints = null, IReadOnlyList<JobView>? series = null) =>
+        new(w.Id, w.Name, w.Folder, w.Preset, JobParameters.FromJson(w.ParametersJson), w.Cron, w.CreatedAt, w.LastScanAt,
+            w.LastScanJson is null ? null : JsonDocument.Parse(w.LastScanJson).RootElement.Clone(), checkpoints, series);
+}
+
+/// <summary>An error: the message, and for bad input the field or file at fault (so a form can show it beside the field).</summary>
+public sealed record ErrorView(string Error, string? Field = null);
+
+/// <summary>POST /api/jobs: a model, an optional preset, and fields that override it.</summary>
+public sealed record JobRequest(string? ModelId, string? Preset, string? OperationSet, IReadOnlyList<string>? Operations, double? Threshold, int? KCopying,
+    int? KOther, bool? FirstMlp, bool? Suppression, bool? Dense, int? MinPairs, string? Mode, string? Backend)
+{
+    public JobParameters Merge(JobParameters baseline) => baseline with
+    {
+        OperationSet = OperationSet ?? baseline.OperationSet,
+        Operations = Operations ?? baseline.Operations,
+        Threshold = Threshold ?? baseline.Threshold,
+        KCopying = KCopying ?? baseline.KCopying,
+        KOther = KOther ?? baseline.KOther,
+        FirstMlp = FirstMlp ?? baseline.FirstMlp,
+        Suppression = Suppression ?? baseline.Suppression,
+        Dense = Dense ?? baseline.Dense,
+        MinPairs = MinPairs ?? baseline.MinPairs,
+        Mode = Mode ?? baseline.Mode,
+        Backend = Backend ?? baseline.Backend,
+    };
+}
+
+public sealed record RegisterModelRequest(string? Path, string? Name, int? MinPairs);
+
+public sealed record CompareRequest(IReadOnlyList<string>? JobIds);

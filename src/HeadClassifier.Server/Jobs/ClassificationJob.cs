@@ -1,0 +1,151 @@
+using System.Text.Json;
+using HeadClassifier.Core;
+using HeadClassifier.Figures;
+using HeadClassifier.Scoring.Results;
+using HeadClassifier.Scoring.Runs;
+using HeadClassifier.Scoring.Static;
+using HeadClassifier.Server.Store;
+using Quartz;
+
+namespace HeadClassifier.Server.Jobs;
+
+/// <summary>
+/// Runs one classification job on a worker. Requests recovery, so a job whose worker died is fired again (on the
+/// restarted node, or on another node of the cluster) and completes there; the results transaction replaces
+/// whatever a killed run may have left.
+/// </summary>
+public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerOptions options, JobQueue queue, ILogger<ClassificationJob> log) : IJob
+{
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken stopping)
+    {
+        var jobId = context.MergedJobDataMap.GetString(JobQueue.JobIdKey)!;
+        var runId = Guid.NewGuid().ToString("N");
+        if (!jobs.TryStart(jobId, queue.WorkerName, runId))
+        {
+            log.LogInformation("job {Job}: not started (cancelled or already finished)", jobId);
+            return;
+        }
+        if (context.Recovering) log.LogWarning("job {Job}: recovered after its worker stopped; running it again", jobId);
+        var job = jobs.Get(jobId)!;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        // Cancellation is a flag in the database, so a cancel sent to any web node reaches the worker running the job.
+        await using var watcher = new Timer(_ =>
+        {
+            try
+            {
+                if (jobs.IsCancelRequested(jobId)) cts.Cancel();
+            }
+            catch (Exception e)
+            {
+                log.LogWarning(e, "job {Job}: cancel check failed", jobId);
+            }
+        }, null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
+        try
+        {
+            var output = await Task.Run(() => Run(job, cts.Token), cts.Token);
+            jobs.Succeed(jobId, runId, output);
+            log.LogInformation("job {Job}: succeeded{Reuse}", jobId, output.ReusedFrom is null ? "" : " (reused " + output.ReusedFrom + ")");
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            // A worker shutting down is not a user's cancel: the job goes back to the queue, and rethrowing hands the
+            // firing back to Quartz for recovery (after restart, or on another node).
+            if (stopping.IsCancellationRequested && !jobs.IsCancelRequested(jobId))
+            {
+                jobs.Interrupt(jobId, runId);
+                throw;
+            }
+            jobs.Finish(jobId, runId, JobStatus.Cancelled, null);
+        }
+        catch (InvalidInputException e)
+        {
+            jobs.Finish(jobId, runId, JobStatus.Failed, e.Message);
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "job {Job} failed", jobId);
+            jobs.Finish(jobId, runId, JobStatus.Failed, $"internal error ({e.GetType().Name}): {e.Message}");
+        }
+    }
+
+    private JobOutput Run(JobRow job, CancellationToken ct)
+    {
+        var parameters = JobParameters.FromJson(job.ParametersJson);
+        var jobDir = Path.Combine(options.JobsDir, job.Id);
+        var resultDir = Path.Combine(jobDir, "results");
+        var figuresDir = Path.Combine(jobDir, "figures");
+        // A recovered job starts from a clean folder: nothing of the killed run is mixed into this one.
+        if (Directory.Exists(jobDir)) Directory.Delete(jobDir, recursive: true);
+        Directory.CreateDirectory(jobDir);
+
+        if (jobs.FindReusable(job.WeightsSha256, job.ParamsKey, job.Id) is { ResultDir: { } earlierDir } earlier && Directory.Exists(earlierDir))
+        {
+            jobs.ReportProgress(job.Id, 0.5, "reusing " + earlier.Id, null);
+            CopyDirectory(earlierDir, resultDir);
+            if (job.CheckpointStep != earlier.CheckpointStep) StampStep(resultDir, job.CheckpointStep);
+            var reused = ResultsReader.Read(resultDir);
+            return Finish(job, resultDir, figuresDir, reused.Scores, reused.Labels, reused.Manifest, earlier.Id, ct);
+        }
+
+        var opsDir = Path.Combine(jobDir, "operations");
+        Directory.CreateDirectory(opsDir);
+        foreach (var op in parameters.SelectOperations(sets))
+            File.Copy(op.File, Path.Combine(opsDir, Path.GetFileName(op.File)));
+        var categories = Path.Combine(sets.DirectoryOf(parameters.OperationSet), Models.Operations.OperationLoader.CategoryMapFile);
+        if (File.Exists(categories)) File.Copy(categories, Path.Combine(opsDir, Path.GetFileName(categories)));
+
+        var last = DateTime.MinValue;
+        var gate = new object();
+        var progress = new SyncProgress<ScoringProgress>(p =>
+        {
+            lock (gate)
+            {
+                var now = DateTime.UtcNow;
+                if (now - last < ProgressInterval && p.Fraction < 1) return;
+                last = now;
+                jobs.ReportProgress(job.Id, Math.Round(p.Fraction * 0.9, 4), p.Stage, p.Layer);
+            }
+        });
+        jobs.ReportProgress(job.Id, 0, "loading", null);
+        var result = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep), progress, ct);
+        return Finish(job, resultDir, figuresDir, result.Scores, result.Labels, result.Manifest, null, ct);
+    }
+
+    private JobOutput Finish(JobRow job, string resultDir, string figuresDir, IReadOnlyList<Scoring.Labels.HeadOperationScore> scores,
+        IReadOnlyList<Scoring.Labels.HeadLabel> labels, RunManifest manifest, string? reusedFrom, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        jobs.ReportProgress(job.Id, 0.92, "figures", null);
+        var files = FigureSet.RenderAll([resultDir], figuresDir, FigureFormats.All);
+        var figures = files.Select(f => new FigureRow
+        {
+            Kind = Path.GetFileNameWithoutExtension(f),
+            Format = Path.GetExtension(f).TrimStart('.'),
+            Path = f,
+        }).ToList();
+        return new JobOutput(scores, labels, figures, resultDir, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom);
+    }
+
+    // A reused result on another checkpoint of a series keeps its own step in run.json.
+    private static void StampStep(string resultDir, long? step)
+    {
+        var path = Path.Combine(resultDir, ResultsWriter.ManifestFile);
+        var manifest = ResultsReader.ReadManifest(path) with { CheckpointStep = step };
+        File.WriteAllText(path, JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from))
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+    }
+
+    /// <summary>Calls the handler on the reporting thread (Progress&lt;T&gt; would post it elsewhere, out of order).</summary>
+    private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
+    {
+        public void Report(T value) => handler(value);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Scoring.Runs;
+
+namespace HeadClassifier.Server.Jobs;
+
+/// <summary>
+/// What a job computes besides the model: the operation set (all of a named set, or a subset by name) and the
+/// scoring options. Null fields take the paper's defaults. A preset (jobs/presets/*.yaml) is a stored instance.
+/// </summary>
+public sealed record JobParameters
+{
+    public string OperationSet { get; init; } = ServerOptions.DefaultOperationSet;
+
+    /// <summary>Null: every operation of the set.</summary>
+    public IReadOnlyList<string>? Operations { get; init; }
+
+    public double Threshold { get; init; } = 0.15;
+    public int? KCopying { get; init; }
+    public int? KOther { get; init; }
+    public bool FirstMlp { get; init; } = true;
+    public bool Suppression { get; init; }
+    public bool Dense { get; init; }
+    public int MinPairs { get; init; } = OperationFilter.DefaultMinPairs;
+
+    /// <summary>Static scores only in this build (dynamic scoring and the ONNX backend come with the ONNX module).</summary>
+    public string Mode { get; init; } = "static";
+
+    public string Backend { get; init; } = "cpu";
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    /// <summary>Checks every field; the message names the field, so the API can answer 400 with it.</summary>
+    public void Validate(OperationSets sets)
+    {
+        if (!(Threshold > 0 && Threshold <= 1))
+            throw new InvalidInputException("threshold", $"must be in (0, 1] (got {Threshold})");
+        if (KCopying is < 1) throw new InvalidInputException("kCopying", $"must be at least 1 (got {KCopying})");
+        if (KOther is < 1) throw new InvalidInputException("kOther", $"must be at least 1 (got {KOther})");
+        if (MinPairs < 1) throw new InvalidInputException("minPairs", $"must be at least 1 (got {MinPairs})");
+        if (Mode != "static")
+            throw new InvalidInputException("mode", $"'{Mode}' is not available in this build; use 'static'");
+        if (Backend != "cpu")
+            throw new InvalidInputException("backend", $"'{Backend}' is not available in this build; use 'cpu'");
+        var ops = sets.Load(OperationSet);
+        if (Operations is { } names)
+        {
+            if (names.Count == 0) throw new InvalidInputException("operations", "is empty; leave it out to use the whole set");
+            var known = ops.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+            var unknown = names.Where(n => !known.Contains(n)).ToList();
+            if (unknown.Count > 0)
+                throw new InvalidInputException("operations", $"unknown in set '{OperationSet}': {string.Join(", ", unknown)}");
+        }
+    }
+
+    /// <summary>The operations this job scores, in the set's order.</summary>
+    public IReadOnlyList<Operation> SelectOperations(OperationSets sets)
+    {
+        var ops = sets.Load(OperationSet);
+        return Operations is null ? ops : ops.Where(o => Operations.Contains(o.Name)).ToList();
+    }
+
+    public ClassificationOptions ToClassificationOptions(int? threads, long? checkpointStep) => new()
+    {
+        Threshold = Threshold,
+        KCopying = KCopying,
+        KOther = KOther,
+        FirstMlp = FirstMlp,
+        Suppression = Suppression,
+        Dense = Dense,
+        MinPairs = MinPairs,
+        MaxDegreeOfParallelism = threads,
+        CheckpointStep = checkpointStep,
+    };
+
+    /// <summary>
+    /// Identity of the computation apart from the weights: the options and the content of every operation scored.
+    /// Two jobs with the same key on the same weights hash give the same scores, so the later reuses the earlier.
+    /// </summary>
+    public string ReuseKey(OperationSets sets)
+    {
+        var canonical = new
+        {
+            Threshold, KCopying, KOther, FirstMlp, Suppression, Dense, MinPairs, Mode, Backend,
+            Operations = SelectOperations(sets).Select(o => o.Name + ":" + o.ContentSha256).Order(StringComparer.Ordinal).ToList(),
+        };
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(canonical, Json))));
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static JobParameters FromJson(string json) => JsonSerializer.Deserialize<JobParameters>(json, Json)!;
+}

@@ -1,0 +1,4 @@
+using HeadClassifier.Server;
+
+var app = ServerHost.Build(args);
+app.Run();

@@ -1,0 +1,147 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Inspection;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Server.Jobs;
+using HeadClassifier.Server.Store;
+
+namespace HeadClassifier.Server.Registry;
+
+/// <summary>Registers models: by a path below the model roots, or by an uploaded zip of a model folder.</summary>
+public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, ModelStore store, OperationSets sets)
+{
+    /// <summary>
+    /// Inspects the model (architecture, dims, tokenizer, weights hash, usable operations of the default set) and
+    /// stores it; a model that cannot be opened, or has no operation with <paramref name="minPairs"/> single-token
+    /// pairs, is refused with the reason.
+    /// </summary>
+    public ModelRow RegisterPath(string path, string? name, int minPairs = OperationFilter.DefaultMinPairs, string source = "path", bool synthetic = false)
+    {
+        var real = paths.Resolve(path);
+        var model = Inspect(real, name ?? DefaultName(real), source, synthetic, minPairs);
+        store.Insert(model);
+        return model;
+    }
+
+    public ModelRow Inspect(string realPath, string name, string source, bool synthetic, int minPairs = OperationFilter.DefaultMinPairs)
+    {
+        if (minPairs < 1) throw new InvalidInputException("minPairs", $"must be at least 1 (got {minPairs})");
+        ModelReport report;
+        try
+        {
+            report = ModelReport.Build(realPath, sets.DirectoryOf(ServerOptions.DefaultOperationSet), minPairs);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            throw new InvalidInputException(realPath, "cannot be read as a model: " + e.Message);
+        }
+        if (!report.Operations.Any(o => o.Usable))
+        {
+            var best = report.Operations.MaxBy(o => o.ValidPairs);
+            throw new InvalidInputException(realPath,
+                $"cannot be scored: no operation of the default set has {minPairs} single-token pairs under its {report.Tokenizer} tokenizer" +
+                (best is null ? "" : $" (best: {best.Name} with {best.ValidPairs}); register with a lower minPairs"));
+        }
+        return ModelStore.FromReport(report, name, source, synthetic);
+    }
+
+    /// <summary>
+    /// Streams a zip of a model folder to disk (at most <see cref="ServerOptions.MaxUploadBytes"/>, hashed on the
+    /// way), unpacks it below uploads/&lt;sha256&gt;/ refusing entries that would land outside, and registers it.
+    /// </summary>
+    public async Task<ModelRow> RegisterUploadAsync(Stream body, string? name, int minPairs, CancellationToken ct)
+    {
+        Directory.CreateDirectory(options.UploadsDir);
+        var partial = Path.Combine(options.UploadsDir, $".upload-{Guid.NewGuid():N}.zip");
+        try
+        {
+            string sha;
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                var buffer = new byte[1 << 16];
+                long total = 0;
+                int n;
+                while ((n = await body.ReadAsync(buffer, ct)) > 0)
+                {
+                    total += n;
+                    if (total > options.MaxUploadBytes)
+                        throw new InvalidInputException("upload", $"is larger than the limit of {options.MaxUploadBytes} bytes");
+                    hash.AppendData(buffer, 0, n);
+                    await file.WriteAsync(buffer.AsMemory(0, n), ct);
+                }
+                if (total == 0) throw new InvalidInputException("upload", "is empty");
+                sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+            var dir = Path.Combine(options.UploadsDir, sha);
+            if (!Directory.Exists(dir))
+            {
+                var staging = dir + ".partial-" + Guid.NewGuid().ToString("N")[..8];
+                try
+                {
+                    Unzip(partial, staging);
+                    Directory.Move(staging, dir);
+                }
+                finally
+                {
+                    if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+                }
+            }
+            var model = Inspect(ModelPathIn(SingleTopFolder(dir)), name ?? "upload-" + sha[..12], "upload", synthetic: false, minPairs);
+            store.Insert(model);
+            return model;
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+    }
+
+    private void Unzip(string zipPath, string target)
+    {
+        ZipArchive zip;
+        try
+        {
+            zip = ZipFile.OpenRead(zipPath);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidInputException("upload", "is not a zip archive of a model folder: " + e.Message);
+        }
+        using (zip)
+        {
+            var root = Path.GetFullPath(target) + Path.DirectorySeparatorChar;
+            long unpacked = 0;
+            foreach (var entry in zip.Entries)
+            {
+                var dest = Path.GetFullPath(Path.Combine(target, entry.FullName));
+                if (!dest.StartsWith(root, StringComparison.Ordinal))
+                    throw new InvalidInputException("upload", $"entry '{entry.FullName}' would be written outside the model folder");
+                unpacked += entry.Length;
+                if (unpacked > options.MaxUploadBytes * 4)
+                    throw new InvalidInputException("upload", "unpacks to more than four times the upload limit");
+                if (entry.FullName.EndsWith('/')) { Directory.CreateDirectory(dest); continue; }
+                Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+                entry.ExtractToFile(dest);
+            }
+        }
+    }
+
+    // A zip made from a folder usually holds that folder; the model is then inside it.
+    private static string SingleTopFolder(string dir)
+    {
+        var entries = Directory.GetFileSystemEntries(dir);
+        return entries.Length == 1 && Directory.Exists(entries[0]) ? entries[0] : dir;
+    }
+
+    // An HF folder is the model; a llama2.c upload is its one model .bin (beside a tok*.bin tokenizer).
+    private static string ModelPathIn(string dir)
+    {
+        if (File.Exists(Path.Combine(dir, "config.json"))) return dir;
+        var bins = Directory.GetFiles(dir, "*.bin").Where(f => !Path.GetFileName(f).StartsWith("tok", StringComparison.Ordinal)).ToList();
+        return bins.Count == 1 ? bins[0] : dir;
+    }
+
+    public static string DefaultName(string path) => Path.GetFileName(path.TrimEnd('/', '\\'));
+}

@@ -1,0 +1,126 @@
+namespace HeadClassifier.Server;
+
+public enum ServerRole
+{
+    All,
+    Web,
+    Worker,
+}
+
+/// <summary>
+/// Everything the server reads at start: command line (--data, --role, --db, ...), environment (HEADCLASSIFIER_*) and
+/// appsettings, in that order of precedence. Paths are absolute once resolved.
+/// </summary>
+public sealed class ServerOptions
+{
+    /// <summary>SQLite file, uploads, job results and figures live here.</summary>
+    public required string DataDir { get; init; }
+
+    public ServerRole Role { get; init; } = ServerRole.All;
+
+    /// <summary>Null: SQLite at &lt;data&gt;/headclassifier.db. A PostgreSQL connection string selects PostgreSQL.</summary>
+    public string? Database { get; init; }
+
+    /// <summary>Null: read &lt;data&gt;/api-key, generating it on first start.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Models may be registered (and watched) only below these directories.</summary>
+    public required IReadOnlyList<string> ModelRoots { get; init; }
+
+    /// <summary>Named operation sets a job can use; "default" is the shipped set.</summary>
+    public required IReadOnlyDictionary<string, string> OperationSets { get; init; }
+
+    public required string PresetsDir { get; init; }
+
+    /// <summary>Classification jobs one worker process runs at once (each uses every core it is given).</summary>
+    public int WorkerConcurrency { get; init; } = 1;
+
+    /// <summary>Threads of each scoring run; null = all cores.</summary>
+    public int? ScoringThreads { get; init; }
+
+    public long MaxUploadBytes { get; init; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>Register the synthetic demo model and run its job on first start.</summary>
+    public bool Demo { get; init; } = true;
+
+    /// <summary>How often a clustered node checks in; a dead node's jobs are recovered after a few missed check-ins.</summary>
+    public int ClusterCheckinMs { get; init; } = 7500;
+
+    /// <summary>
+    /// How long an idle worker waits before asking the database for due jobs again. Jobs submitted on another node
+    /// reach it no later than this (Quartz's own default of 30 s is meant for rare timers, not a job queue).
+    /// </summary>
+    public int PollMs { get; init; } = 1000;
+
+    public bool IsPostgres => Database is not null;
+
+    public string DatabaseKind => IsPostgres ? "postgres" : "sqlite";
+
+    public string SqlitePath => Path.Combine(DataDir, "headclassifier.db");
+
+    public string JobsDir => Path.Combine(DataDir, "jobs");
+
+    public string UploadsDir => Path.Combine(DataDir, "uploads");
+
+    public string DemoDir => Path.Combine(DataDir, "demo");
+
+    public bool RunsWorker => Role is ServerRole.All or ServerRole.Worker;
+
+    public bool ServesApi => Role is ServerRole.All or ServerRole.Web;
+
+    public const string DefaultOperationSet = "default";
+
+    public const string DemoOperationSet = "demo";
+
+    /// <summary>Reads configuration keys (HeadClassifier:Data, ...) that command-line switches and HEADCLASSIFIER_ variables map onto.</summary>
+    public static ServerOptions From(IConfiguration config)
+    {
+        var section = config.GetSection("HeadClassifier");
+        var data = section["Data"] ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "headclassifier");
+        data = Path.GetFullPath(data);
+        var roleText = section["Role"] ?? "all";
+        if (!Enum.TryParse<ServerRole>(roleText, ignoreCase: true, out var role))
+            throw new ArgumentException($"--role must be web, worker or all (got '{roleText}')");
+
+        var roots = section.GetSection("ModelRoots").Get<string[]>() ?? [];
+        var rootList = roots.Concat(SplitList(section["ModelRoot"])).Select(Path.GetFullPath).ToList();
+        rootList.Add(Path.Combine(data, "models"));
+        rootList.Add(Path.Combine(data, "uploads"));
+        rootList.Add(Path.Combine(data, "demo"));
+
+        var sets = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [DefaultOperationSet] = Path.GetFullPath(section["Operations"] ?? Path.Combine(AppContext.BaseDirectory, "operations")),
+            [DemoOperationSet] = Path.Combine(data, "demo", "operations"),
+        };
+        foreach (var child in section.GetSection("OperationSets").GetChildren())
+            if (child.Value is { Length: > 0 } dir) sets[child.Key] = Path.GetFullPath(dir);
+
+        return new ServerOptions
+        {
+            DataDir = data,
+            Role = role,
+            Database = section["Db"] is { Length: > 0 } db ? db : null,
+            ApiKey = section["ApiKey"] is { Length: > 0 } key ? key : null,
+            ModelRoots = rootList.Distinct().ToList(),
+            OperationSets = sets,
+            PresetsDir = Path.GetFullPath(section["Presets"] ?? Path.Combine(AppContext.BaseDirectory, "presets")),
+            WorkerConcurrency = Positive(section, "Concurrency", 1),
+            ScoringThreads = section["ScoringThreads"] is { Length: > 0 } t ? Positive(section, "ScoringThreads", 1) : null,
+            MaxUploadBytes = section.GetValue("MaxUploadBytes", 2L * 1024 * 1024 * 1024),
+            Demo = section.GetValue("Demo", true),
+            ClusterCheckinMs = Positive(section, "ClusterCheckinMs", 7500),
+            PollMs = Positive(section, "PollMs", 1000),
+        };
+    }
+
+    private static int Positive(IConfigurationSection section, string key, int fallback)
+    {
+        var v = section.GetValue(key, fallback);
+        if (v < 1) throw new ArgumentException($"{key} must be at least 1 (got {v})");
+        return v;
+    }
+
+    private static IEnumerable<string> SplitList(string? value) =>
+        value is null ? [] : value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -1,0 +1,191 @@
+using System.Data.Common;
+using Dapper;
+using HeadClassifier.Scoring.Labels;
+
+namespace HeadClassifier.Server.Store;
+
+public sealed record JobFilter(string? Status = null, string? ModelId = null, string? WatchId = null, int Limit = 100, int Offset = 0);
+
+/// <summary>What a finished job leaves: scores per head and operation, labels per head, figure files.</summary>
+public sealed record JobOutput(
+    IReadOnlyList<HeadOperationScore> Scores,
+    IReadOnlyList<HeadLabel> Labels,
+    IReadOnlyList<FigureRow> Figures,
+    string ResultDir,
+    string TimingsJson,
+    long PeakMemoryBytes,
+    string? ReusedFrom);
+
+public sealed class JobStore(Database db)
+{
+    private const string Columns = "id, model_id, model_name, model_path, weights_sha256, parameters_json, params_key, status, progress, stage, layer, attempts, cancel_requested, worker, provider, created_at, started_at, finished_at, timings_json, peak_memory_bytes, error, result_dir, reused_from, watch_id, checkpoint_step";
+
+    public void Insert(JobRow j, DbConnection? c = null, DbTransaction? tx = null)
+    {
+        const string sql = "INSERT INTO jobs (id, model_id, model_name, model_path, weights_sha256, parameters_json, params_key, status, created_at, watch_id, checkpoint_step) " +
+                           "VALUES (@Id, @ModelId, @ModelName, @ModelPath, @WeightsSha256, @ParametersJson, @ParamsKey, @Status, @CreatedAt, @WatchId, @CheckpointStep)";
+        if (c is not null)
+        {
+            c.Execute(sql, j, tx);
+            return;
+        }
+        using var conn = db.Open();
+        conn.Execute(sql, j);
+    }
+
+    public JobRow? Get(string id)
+    {
+        using var c = db.Open();
+        return c.QuerySingleOrDefault<JobRow>($"SELECT {Columns} FROM jobs WHERE id = @id", new { id });
+    }
+
+    public IReadOnlyList<JobRow> List(JobFilter f)
+    {
+        using var c = db.Open();
+        var where = new List<string>();
+        if (f.Status is not null) where.Add("status = @Status");
+        if (f.ModelId is not null) where.Add("model_id = @ModelId");
+        if (f.WatchId is not null) where.Add("watch_id = @WatchId");
+        var sql = $"SELECT {Columns} FROM jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY created_at DESC, id LIMIT @Limit OFFSET @Offset";
+        return c.Query<JobRow>(sql, f).ToList();
+    }
+
+    /// <summary>
+    /// Claims the job for this worker: queued → running, or running → running again when a crashed run is recovered.
+    /// False when it was cancelled or already finished (a recovered trigger of a job that completed before the crash).
+    /// </summary>
+    public bool TryStart(string id, string worker, string runId)
+    {
+        return db.InTransaction((c, tx) =>
+        {
+            var n = c.Execute("UPDATE jobs SET status = 'running', started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL " +
+                              "WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 0", new { id, worker, now = Database.Now() }, tx);
+            if (n == 0)
+            {
+                // Cancelled while its worker was dying: the recovered firing settles it instead of leaving it running.
+                c.Execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = @now WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 1",
+                    new { id, now = Database.Now() }, tx);
+                return false;
+            }
+            c.Execute("INSERT INTO job_runs (id, job_id, worker, started_at) VALUES (@runId, @id, @worker, @now)", new { runId, id, worker, now = Database.Now() }, tx);
+            return true;
+        });
+    }
+
+    public void ReportProgress(string id, double progress, string stage, int? layer)
+    {
+        using var c = db.Open();
+        c.Execute("UPDATE jobs SET progress = @progress, stage = @stage, layer = @layer WHERE id = @id AND status = 'running'", new { id, progress, stage, layer });
+    }
+
+    public bool IsCancelRequested(string id)
+    {
+        using var c = db.Open();
+        return c.ExecuteScalar<long>("SELECT cancel_requested FROM jobs WHERE id = @id", new { id }) != 0;
+    }
+
+    /// <summary>Marks a queued job cancelled at once; a running one is flagged and its worker stops at the next check.</summary>
+    public string? RequestCancel(string id)
+    {
+        return db.InTransaction((c, tx) =>
+        {
+            var status = c.ExecuteScalar<string?>("SELECT status FROM jobs WHERE id = @id", new { id }, tx);
+            if (status is null || JobStatus.IsFinal(status)) return status;
+            if (status == JobStatus.Queued)
+            {
+                c.Execute("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, finished_at = @now, stage = 'cancelled' WHERE id = @id", new { id, now = Database.Now() }, tx);
+                return JobStatus.Cancelled;
+            }
+            c.Execute("UPDATE jobs SET cancel_requested = 1 WHERE id = @id", new { id }, tx);
+            return status;
+        });
+    }
+
+    /// <summary>
+    /// Writes everything a successful run produced in one transaction keyed by the job id: earlier rows of the job
+    /// (a run interrupted after writing, or a rerun) are replaced, never added to.
+    /// </summary>
+    public void Succeed(string id, string runId, JobOutput output)
+    {
+        db.InTransaction((c, tx) =>
+        {
+            DeleteOutputs(c, tx, id);
+            c.Execute("INSERT INTO results (job_id, layer, head, operation, category, k, n_pairs, score, suppression_score) VALUES (@JobId, @Layer, @Head, @Operation, @Category, @K, @NPairs, @Score, @SuppressionScore)",
+                output.Scores.Select(s => new { JobId = id, s.Head.Layer, Head = s.Head.Head, s.Operation, s.Category, s.K, s.NPairs, s.Score, s.SuppressionScore }), tx);
+            c.Execute("INSERT INTO head_labels (job_id, layer, head, class, labels, implemented, suppressed, best_operation, best_score) VALUES (@JobId, @Layer, @Head, @Class, @Labels, @Implemented, @Suppressed, @BestOperation, @BestScore)",
+                output.Labels.Select(l => new
+                {
+                    JobId = id, l.Head.Layer, Head = l.Head.Head, l.Class, Labels = string.Join(';', l.Labels),
+                    Implemented = string.Join(';', l.ImplementedOperations), Suppressed = string.Join(';', l.SuppressedOperations), l.BestOperation, l.BestScore,
+                }), tx);
+            c.Execute("INSERT INTO figures (job_id, kind, format, path) VALUES (@JobId, @Kind, @Format, @Path)", output.Figures.Select(f => new { JobId = id, f.Kind, f.Format, f.Path }), tx);
+            c.Execute("UPDATE jobs SET status = 'succeeded', progress = 1, stage = 'done', layer = NULL, finished_at = @now, timings_json = @TimingsJson, peak_memory_bytes = @PeakMemoryBytes, " +
+                      "result_dir = @ResultDir, reused_from = @ReusedFrom, provider = 'cpu' WHERE id = @id",
+                new { id, now = Database.Now(), output.TimingsJson, output.PeakMemoryBytes, output.ResultDir, output.ReusedFrom }, tx);
+            FinishRun(c, tx, runId, JobStatus.Succeeded);
+        });
+    }
+
+    /// <summary>Failed or cancelled: no partial results stay behind.</summary>
+    public void Finish(string id, string runId, string status, string? error)
+    {
+        db.InTransaction((c, tx) =>
+        {
+            DeleteOutputs(c, tx, id);
+            c.Execute("UPDATE jobs SET status = @status, stage = @status, finished_at = @now, error = @error WHERE id = @id", new { id, status, error, now = Database.Now() }, tx);
+            FinishRun(c, tx, runId, status);
+        });
+    }
+
+    /// <summary>The worker stopped while running it: back to queued, to be resumed by Quartz's recovery.</summary>
+    public void Interrupt(string id, string runId)
+    {
+        db.InTransaction((c, tx) =>
+        {
+            c.Execute("UPDATE jobs SET status = 'queued', stage = 'interrupted by a worker shutdown; will resume', progress = 0 WHERE id = @id AND status = 'running'", new { id }, tx);
+            FinishRun(c, tx, runId, "interrupted");
+        });
+    }
+
+    private static void DeleteOutputs(DbConnection c, DbTransaction tx, string id)
+    {
+        c.Execute("DELETE FROM results WHERE job_id = @id", new { id }, tx);
+        c.Execute("DELETE FROM head_labels WHERE job_id = @id", new { id }, tx);
+        c.Execute("DELETE FROM figures WHERE job_id = @id", new { id }, tx);
+    }
+
+    private static void FinishRun(DbConnection c, DbTransaction tx, string runId, string outcome) =>
+        c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome WHERE id = @runId", new { runId, outcome, now = Database.Now() }, tx);
+
+    /// <summary>An earlier successful job on the same weights with the same parameters and operations.</summary>
+    public JobRow? FindReusable(string weightsSha256, string paramsKey, string exceptId)
+    {
+        using var c = db.Open();
+        return c.QueryFirstOrDefault<JobRow>($"SELECT {Columns} FROM jobs WHERE weights_sha256 = @weightsSha256 AND params_key = @paramsKey AND status = 'succeeded' AND id <> @exceptId ORDER BY finished_at",
+            new { weightsSha256, paramsKey, exceptId });
+    }
+
+    public IReadOnlyList<ScoreRow> Scores(string id)
+    {
+        using var c = db.Open();
+        return c.Query<ScoreRow>("SELECT layer, head, operation, category, k, n_pairs, score, suppression_score FROM results WHERE job_id = @id ORDER BY layer, head, operation", new { id }).ToList();
+    }
+
+    public IReadOnlyList<HeadLabelRow> Labels(string id)
+    {
+        using var c = db.Open();
+        return c.Query<HeadLabelRow>("SELECT layer, head, class, labels, implemented, suppressed, best_operation, best_score FROM head_labels WHERE job_id = @id ORDER BY layer, head", new { id }).ToList();
+    }
+
+    public IReadOnlyList<FigureRow> Figures(string id)
+    {
+        using var c = db.Open();
+        return c.Query<FigureRow>("SELECT job_id, kind, format, path FROM figures WHERE job_id = @id ORDER BY kind, format", new { id }).ToList();
+    }
+
+    public IReadOnlyList<JobRunRow> Runs(string id)
+    {
+        using var c = db.Open();
+        return c.Query<JobRunRow>("SELECT id, job_id, worker, started_at, finished_at, outcome FROM job_runs WHERE job_id = @id ORDER BY started_at", new { id }).ToList();
+    }
+}

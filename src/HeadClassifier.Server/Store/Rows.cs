@@ -1,0 +1,149 @@
+namespace HeadClassifier.Server.Store;
+
+// Rows as Dapper reads them (snake_case columns onto these properties); the API returns them as JSON.
+
+public sealed class ModelRow
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Path { get; set; } = "";
+    /// <summary>path, upload, demo or watch.</summary>
+    public string Source { get; set; } = "";
+    public string Family { get; set; } = "";
+    public string ModelType { get; set; } = "";
+    public int Layers { get; set; }
+    public int Heads { get; set; }
+    public int KvHeads { get; set; }
+    public int DModel { get; set; }
+    public int DHead { get; set; }
+    public int VocabSize { get; set; }
+    public string Tokenizer { get; set; } = "";
+    public string WeightsSha256 { get; set; } = "";
+    public int UsableOperations { get; set; }
+    public string ReportJson { get; set; } = "";
+    public bool Synthetic { get; set; }
+    public string CreatedAt { get; set; } = "";
+}
+
+public static class JobStatus
+{
+    public const string Queued = "queued";
+    public const string Running = "running";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    public static readonly string[] All = [Queued, Running, Succeeded, Failed, Cancelled];
+
+    public static bool IsFinal(string status) => status is Succeeded or Failed or Cancelled;
+}
+
+public sealed class JobRow
+{
+    public string Id { get; set; } = "";
+    public string ModelId { get; set; } = "";
+    public string ModelName { get; set; } = "";
+    public string ModelPath { get; set; } = "";
+    public string WeightsSha256 { get; set; } = "";
+    public string ParametersJson { get; set; } = "";
+    public string ParamsKey { get; set; } = "";
+    public string Status { get; set; } = "";
+    public double Progress { get; set; }
+    public string? Stage { get; set; }
+    public int? Layer { get; set; }
+    public int Attempts { get; set; }
+    public bool CancelRequested { get; set; }
+    public string? Worker { get; set; }
+    public string? Provider { get; set; }
+    public string CreatedAt { get; set; } = "";
+    public string? StartedAt { get; set; }
+    public string? FinishedAt { get; set; }
+    public string? TimingsJson { get; set; }
+    public long? PeakMemoryBytes { get; set; }
+    public string? Error { get; set; }
+    public string? ResultDir { get; set; }
+    public string? ReusedFrom { get; set; }
+    public string? WatchId { get; set; }
+    public long? CheckpointStep { get; set; }
+}
+
+public sealed class JobRunRow
+{
+    public string Id { get; set; } = "";
+    public string JobId { get; set; } = "";
+    public string Worker { get; set; } = "";
+    public string StartedAt { get; set; } = "";
+    public string? FinishedAt { get; set; }
+    public string? Outcome { get; set; }
+}
+
+public sealed class ScoreRow
+{
+    public int Layer { get; set; }
+    public int Head { get; set; }
+    public string Operation { get; set; } = "";
+    public string Category { get; set; } = "";
+    public int K { get; set; }
+    public int NPairs { get; set; }
+    public double Score { get; set; }
+    public double? SuppressionScore { get; set; }
+}
+
+public sealed class HeadLabelRow
+{
+    public int Layer { get; set; }
+    public int Head { get; set; }
+    public string Class { get; set; } = "";
+    /// <summary>Semicolon-separated, as in heads.csv.</summary>
+    public string Labels { get; set; } = "";
+    public string Implemented { get; set; } = "";
+    public string Suppressed { get; set; } = "";
+    public string? BestOperation { get; set; }
+    public double BestScore { get; set; }
+}
+
+public sealed class FigureRow
+{
+    public string JobId { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public string Format { get; set; } = "";
+    public string Path { get; set; } = "";
+}
+
+public sealed class WatchRow
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Folder { get; set; } = "";
+    public string Preset { get; set; } = "";
+    public string ParametersJson { get; set; } = "";
+    public string Cron { get; set; } = "";
+    public string CreatedAt { get; set; } = "";
+    public string? LastScanAt { get; set; }
+    public string? LastScanJson { get; set; }
+}
+
+public static class CheckpointState
+{
+    /// <summary>Seen once, or changed since the last scan: may still be being written.</summary>
+    public const string Pending = "pending";
+    public const string Enqueued = "enqueued";
+    /// <summary>Same weights as a checkpoint already enqueued for this watch.</summary>
+    public const string Duplicate = "duplicate";
+    public const string Rejected = "rejected";
+}
+
+public sealed class WatchCheckpointRow
+{
+    public string WatchId { get; set; } = "";
+    public string Entry { get; set; } = "";
+    public string Fingerprint { get; set; } = "";
+    public string State { get; set; } = "";
+    public long? Step { get; set; }
+    public string? WeightsSha256 { get; set; }
+    public string? ModelId { get; set; }
+    public string? JobId { get; set; }
+    public string? Reason { get; set; }
+    public string FirstSeenAt { get; set; } = "";
+    public string UpdatedAt { get; set; } = "";
+}

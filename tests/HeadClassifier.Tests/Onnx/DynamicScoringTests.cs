@@ -1,0 +1,158 @@
+using Google.Protobuf;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Onnx;
+using HeadClassifier.Onnx.Dynamic;
+using HeadClassifier.Onnx.Export;
+using HeadClassifier.Onnx.Protos;
+using HeadClassifier.Scoring.Kernels;
+using HeadClassifier.Tests.Support;
+
+namespace HeadClassifier.Tests.Onnx;
+
+public class DynamicScoringTests(ExportedStories stories) : IClassFixture<ExportedStories>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly string[] Words = ["cat", "dog", "Lily", "ball", "park", "sun", "tree", "girl", "boy", "mom", "red"];
+
+    private DynamicOperation[] Operations(ITokenizer tokenizer)
+    {
+        // Targets: the word's own token (copying-like, k = 1) and a fixed unrelated token set (k = 10).
+        var own = Words.Select(w => OperationFilterSingle(tokenizer, w)).ToArray();
+        return
+        [
+            new DynamicOperation("copy", Words, own, 1),
+            new DynamicOperation("other", Words, own.Select((t, i) => (t * 7 + i * 13) % 512).ToArray(), 10),
+        ];
+    }
+
+    private static int OperationFilterSingle(ITokenizer tokenizer, string w)
+    {
+        var ids = tokenizer.Encode(w);
+        return ids[^1];
+    }
+
+    [Fact]
+    public void Scores_equal_a_dense_projection_of_each_prompts_z()
+    {
+        using var model = OnnxLanguageModel.Open(stories.Result.Directory);
+        using var weights = OnnxModelFile.Open(stories.Result.Directory).Weights();
+        var tokenizer = TokenizerLoader.Load(stories.Result.Directory);
+        var ops = Operations(tokenizer);
+        var options = new DynamicOptions { Bos = 1, Suppression = true, BatchSize = 1, BlockColumns = 64 };
+        var got = DynamicScorer.Run(model, weights, tokenizer, ops, options, null, Ct);
+
+        var c = weights.Config;
+        var wU = weights.W_U().Data;
+        int d = c.DModel, V = c.VocabSize, dh = c.DHead;
+        int nonZero = 0;
+        var zNames = Enumerable.Range(0, c.NLayers).Select(OnnxNames.Z).ToList();
+        var runs = options.Templates.Select(tpl => Words.Select(w =>
+        {
+            var tokens = new[] { 1 }.Concat(tokenizer.Encode(tpl.Replace("<X>", w))).ToArray();
+            return (tokens.Length, model.Run([tokens], zNames, cancellationToken: Ct).Outputs);
+        }).ToArray()).ToArray();
+        for (int l = 0; l < c.NLayers; l++)
+        {
+            var wO = weights.Layer(l).W_O;
+            for (int h = 0; h < c.NHeads; h++)
+                for (int o = 0; o < ops.Length; o++)
+                    for (int t = 0; t < options.Templates.Count; t++)
+                    {
+                        int hits = 0, suppressed = 0;
+                        for (int p = 0; p < Words.Length; p++)
+                        {
+                            var (length, outputs) = runs[t][p];
+                            var z = outputs[OnnxNames.Z(l)].Data.AsSpan(((length - 1) * c.NHeads + h) * dh, dh);
+                            var resid = new float[d];
+                            Gemm.MultiplyReference(1, d, dh, z, dh, wO.Slice0(h), d, resid, d);
+                            var logits = new float[V];
+                            Gemm.MultiplyReference(1, V, d, resid, d, wU, V, logits, V);
+                            var (greater, less) = RankCount.CountBeyondReference(logits, logits[ops[o].Targets[p]]);
+                            if (greater < ops[o].K) hits++;
+                            if (less < ops[o].K) suppressed++;
+                        }
+                        var head = l * c.NHeads + h;
+                        Assert.Equal((double)hits / Words.Length, got.Score(head, o, t));
+                        Assert.Equal((double)suppressed / Words.Length, got.Suppression(head, o, t));
+                        if (hits > 0) nonZero++;
+                    }
+        }
+        Assert.True(nonZero > 0, "every score is zero: the comparison would not tell anything");
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_batch_size_or_padding_side()
+    {
+        using var model = OnnxLanguageModel.Open(stories.Result.Directory);
+        using var weights = OnnxModelFile.Open(stories.Result.Directory).Weights();
+        var tokenizer = TokenizerLoader.Load(stories.Result.Directory);
+        var ops = Operations(tokenizer);
+        var one = DynamicScorer.Run(model, weights, tokenizer, ops, new DynamicOptions { Bos = 1, Suppression = true, BatchSize = 1 }, null, Ct);
+        var left = DynamicScorer.Run(model, weights, tokenizer, ops, new DynamicOptions { Bos = 1, Suppression = true, BatchSize = 7, Padding = PaddingSide.Left }, null, Ct);
+        var right = DynamicScorer.Run(model, weights, tokenizer, ops, new DynamicOptions { Bos = 1, Suppression = true, MemoryBudgetBytes = 64L << 20 }, null, Ct);
+        Assert.True(right.BatchSize > 7, $"budget gave batch size {right.BatchSize}");
+        foreach (var other in new[] { left, right })
+            for (int h = 0; h < one.Heads.Count; h++)
+                for (int o = 0; o < ops.Length; o++)
+                    for (int t = 0; t < one.Templates.Count; t++)
+                    {
+                        Assert.Equal(one.Score(h, o, t), other.Score(h, o, t));
+                        Assert.Equal(one.Suppression(h, o, t), other.Suppression(h, o, t));
+                        Assert.True(Math.Abs(one.AttentionShare(h, o, t) - other.AttentionShare(h, o, t)) <= 1e-6, $"share {h} {o} {t}");
+                    }
+        // The share is a probability mass over the subject's tokens.
+        Assert.All(Enumerable.Range(0, one.Heads.Count), h => Assert.InRange(one.AttentionShare(h, 0, 0), 0, 1 + 1e-6));
+    }
+
+    [Fact]
+    public void Rank_sweep_with_early_exit_equals_the_dense_count()
+    {
+        var rng = new Random(4);
+        int n = 40, d = 24, V = 333;
+        var rows = Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var wU = Enumerable.Range(0, d * V).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var targets = Enumerable.Range(0, n).Select(_ => rng.Next(V)).ToArray();
+        var k = Enumerable.Range(0, n).Select(i => i % 3 == 0 ? 1 : 60).ToArray();
+        var (hit, suppressed) = DynamicScorer.TopK(rows, n, d, wU, V, targets, k, suppression: true, blockColumns: 50);
+        var logits = new float[V];
+        for (int i = 0; i < n; i++)
+        {
+            Gemm.MultiplyReference(1, V, d, rows.AsSpan(i * d, d), d, wU, V, logits, V);
+            var (g, s) = RankCount.CountBeyondReference(logits, logits[targets[i]]);
+            Assert.Equal(g < k[i], hit[i]);
+            Assert.Equal(s < k[i], suppressed![i]);
+        }
+        Assert.Contains(true, hit);
+        Assert.Contains(false, hit);
+    }
+
+    [Fact]
+    public void Pearson_matches_hand_values()
+    {
+        Assert.Equal(1.0, DynamicScorer.Pearson([1, 2, 3], [2, 4, 6]), 12);
+        Assert.Equal(-1.0, DynamicScorer.Pearson([1, 2, 3], [3, 2, 1]), 12);
+        Assert.Equal(0.8, DynamicScorer.Pearson([1, 2, 3, 4], [1, 3, 2, 4]), 12); // sxy 4, sxx = syy = 5
+        Assert.True(double.IsNaN(DynamicScorer.Pearson([1, 1, 1], [1, 2, 3])));
+    }
+
+    [Fact]
+    public void A_model_without_z_outputs_loads_and_dynamic_scoring_names_what_is_missing()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var file = OnnxModelFile.Open(stories.Result.Directory);
+        var proto = file.Model.Clone();
+        var keep = proto.Graph.Output.Where(o => !o.Name.StartsWith("z.")).ToList();
+        proto.Graph.Output.Clear();
+        proto.Graph.Output.AddRange(keep);
+        var path = tmp.File("model.onnx");
+        File.WriteAllBytes(path, proto.ToByteArray());
+        using var model = OnnxLanguageModel.Open(path);
+        Assert.Equal(["z.0", "z.4"], model.Missing(["logits", "z.0", "attn_probs.1", "z.4"]));
+        using var weights = file.Weights();
+        var tokenizer = TokenizerLoader.Load(stories.Result.Directory);
+        var e = Assert.Throws<InvalidInputException>(() => DynamicScorer.Run(model, weights, tokenizer, Operations(tokenizer), new DynamicOptions(), null, Ct));
+        Assert.Contains("lacks: z.0, z.1, z.2, z.3, z.4", e.Message);
+    }
+}

@@ -1,0 +1,206 @@
+using System.Text.Json.Nodes;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Architectures;
+using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Onnx;
+using HeadClassifier.Onnx.Export;
+using HeadClassifier.Onnx.Protos;
+using HeadClassifier.Scoring.Inference;
+using HeadClassifier.Scoring.Static;
+using HeadClassifier.Tests.Inference;
+using HeadClassifier.Tests.Support;
+
+namespace HeadClassifier.Tests.Onnx;
+
+public class ExportTests
+{
+    private static readonly int[][] Prompts = [[1, 7, 2, 30, 11, 4, 4, 19], [5, 3, 36], [9, 9, 0, 12, 8]];
+
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("gpt_neox")]
+    [InlineData("phi")]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    [InlineData("llama2c")]
+    public void Ort_logits_match_the_reference_forward_pass(string kind)
+    {
+        using var tmp = TestPaths.NewTempDir();
+        string checkpoint = FamilyModels.Write(kind, Path.Combine(tmp.Path, "ckpt"));
+        var export = OnnxExporter.Export(checkpoint, Path.Combine(tmp.Path, "onnx"));
+        using var weights = ModelLoader.Open(checkpoint);
+        var reference = new ReferenceForward(weights);
+        using var model = OnnxLanguageModel.Open(export.Directory);
+        foreach (var padding in new[] { PaddingSide.Right, PaddingSide.Left })
+        {
+            var batch = model.Run(Prompts, padding: padding, cancellationToken: TestContext.Current.CancellationToken);
+            for (int b = 0; b < Prompts.Length; b++)
+            {
+                var want = reference.Run(Prompts[b]);
+                for (int i = 0; i < Prompts[b].Length; i++)
+                    ReferenceForwardTests.AssertClose(want.LogitsAt(i), batch.Logits(b, i), 1e-4f, $"{kind} {padding} row {b} position {i}");
+            }
+        }
+    }
+}
+
+/// <summary>stories260K exported once for the tests that need the real model.</summary>
+public sealed class ExportedStories : IDisposable
+{
+    private readonly TempDir _tmp = TestPaths.NewTempDir();
+
+    public ExportedStories()
+    {
+        Result = OnnxExporter.Export(Path.Combine(TestPaths.Stories260K, "stories260K.bin"), Path.Combine(_tmp.Path, "stories260K"));
+    }
+
+    public ExportResult Result { get; }
+
+    public void Dispose() => _tmp.Dispose();
+}
+
+public class ExportedModelTests(ExportedStories stories) : IClassFixture<ExportedStories>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public void Exported_stories260K_greedy_decoding_reproduces_llama2c_output()
+    {
+        using var model = OnnxLanguageModel.Open(stories.Result.Directory);
+        var tokenizer = TokenizerLoader.Load(stories.Result.Directory);
+        Assert.Equal("llama2c", tokenizer.Kind);
+        var tokens = model.Greedy([1], 45, Ct);
+        Assert.StartsWith(ReferenceForwardTests.StoriesText, tokenizer.Decode(tokens.AsSpan(1)));
+    }
+
+    [Fact]
+    public void Directory_is_self_sufficient_manifest_metadata_and_tokenizer()
+    {
+        var dir = stories.Result.Directory;
+        Assert.Equal(["tok512.bin"], stories.Result.TokenizerFiles);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, OnnxExporter.ManifestFileName)))!;
+        Assert.Equal("b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696", (string)manifest["source_weights_sha256"]!);
+        Assert.Equal("llama2c", (string)manifest["tokenizer"]!);
+        Assert.Null(manifest["external_data"]);
+        using var model = OnnxLanguageModel.Open(dir);
+        Assert.Equal("llama", model.Session.Metadata["family"]);
+        Assert.Equal("5", model.Session.Metadata["n_layers"]);
+        Assert.Equal(512, model.MaxPositions); // the llama2.c header's seq_len
+        Assert.Equal(1 + 2 * 5, model.Session.Outputs.Count);
+        var probs = model.Session.Outputs.Single(o => o.Name == "attn_probs.4");
+        Assert.Equal("attn_probs.4: Float[batch, 8, seq, seq]", probs.ToString());
+        Assert.Equal("z.0: Float[batch, seq, 8, 8]", model.Session.Outputs.Single(o => o.Name == "z.0").ToString());
+    }
+
+    [Fact]
+    public void Static_scores_from_the_onnx_file_equal_those_from_the_checkpoint()
+    {
+        using var checkpoint = ModelLoader.Open(Path.Combine(TestPaths.Stories260K, "stories260K.bin"));
+        using var onnx = OnnxModelFile.Open(stories.Result.Directory).Weights();
+        Assert.Equal(checkpoint.Config, onnx.Config);
+        var rng = new Random(11);
+        var ops = Enumerable.Range(0, 3).Select(i => new ScoringOperation($"op{i}",
+            Enumerable.Range(0, 40).Select(_ => rng.Next(512)).ToArray(), Enumerable.Range(0, 40).Select(_ => rng.Next(512)).ToArray(), 10)).ToList();
+        var options = new StaticScoringOptions { Dense = true, Suppression = true };
+        var a = StaticScorer.Run(checkpoint, ops, options, null, Ct);
+        var b = StaticScorer.Run(onnx, ops, options, null, Ct);
+        Assert.Equal(a.Heads, b.Heads);
+        for (int h = 0; h < a.Heads.Count; h++)
+            for (int o = 0; o < ops.Count; o++)
+            {
+                Assert.Equal(a[h, o].Ranks, b[h, o].Ranks);
+                Assert.Equal(a[h, o].SuppressionRanks, b[h, o].SuppressionRanks);
+                Assert.Equal(a[h, o].Score, b[h, o].Score);
+            }
+    }
+
+    [Fact]
+    public void Prompts_longer_than_the_context_or_outside_the_vocabulary_are_bad_input()
+    {
+        using var model = OnnxLanguageModel.Open(stories.Result.Directory);
+        var e = Assert.Throws<InvalidInputException>(() => model.Run([new int[513]], cancellationToken: Ct));
+        Assert.Contains("513 tokens exceed the model's context of 512", e.Message);
+        var ids = Assert.Throws<InvalidInputException>(() => model.Run([[1, 2, 512]], cancellationToken: Ct));
+        Assert.Contains("token id 512 is outside the model's vocabulary of 512: tokenizer and model do not match", ids.Message);
+    }
+}
+
+public class ExportCliTests
+{
+    [Fact]
+    public void Export_and_generate_verbs_reproduce_the_stories260K_text()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var dir = tmp.File("onnx-models/stories260K");
+        var export = CliProcess.Run("export", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--out", dir);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        Assert.Contains("llama2c (llama), 5 layers x 8 heads", export.Stdout);
+        var gen = CliProcess.Run("generate", dir, "--steps", "45", "--providers", "cuda:0,cpu");
+        Assert.True(gen.ExitCode == 0, gen.Stderr);
+        Assert.StartsWith(ReferenceForwardTests.StoriesText, gen.Stdout);
+        Assert.Contains("warning: execution provider cuda:0 unavailable", gen.Stderr);
+        Assert.Contains("45 tokens on cpu, ONNX Runtime 1.30.0", gen.Stderr);
+    }
+
+    [Fact]
+    public void Generate_on_a_non_onnx_file_exits_2_naming_it()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        File.Copy(Path.Combine(TestPaths.Stories260K, "tok512.bin"), tmp.File("tok512.bin"));
+        File.WriteAllText(tmp.File("model.onnx"), "not onnx");
+        var gen = CliProcess.Run("generate", tmp.Path);
+        Assert.Equal(2, gen.ExitCode);
+        Assert.Contains("error: " + tmp.File("model.onnx") + ": ONNX Runtime cannot load this model", gen.Stderr);
+    }
+
+    [Fact]
+    public void External_data_export_gives_the_same_model()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        string checkpoint = FamilyModels.Write("qwen2", tmp.File("ckpt"));
+        var inline = OnnxExporter.Export(checkpoint, tmp.File("inline"));
+        var external = OnnxExporter.Export(checkpoint, tmp.File("external"), externalThreshold: 0);
+        Assert.Null(inline.ExternalDataFile);
+        Assert.True(File.Exists(external.ExternalDataFile));
+        // Every weight left model.onnx for the data file.
+        var floats = OnnxModelFile.Open(external.ModelFile).Model.Graph.Initializer.Where(t => !t.Name.StartsWith("const_")).ToList();
+        Assert.All(floats, t => Assert.True(t.RawData.IsEmpty && t.DataLocation == TensorProto.Types.DataLocation.External, t.Name));
+        Assert.True(new FileInfo(external.ExternalDataFile!).Length >= external.InitializerBytes);
+        int[][] prompts = [[3, 1, 4, 1, 5]];
+        using var a = OnnxLanguageModel.Open(inline.Directory);
+        using var b = OnnxLanguageModel.Open(external.Directory);
+        Assert.Equal(a.Run(prompts, cancellationToken: TestContext.Current.CancellationToken).Outputs["logits"].Data,
+            b.Run(prompts, cancellationToken: TestContext.Current.CancellationToken).Outputs["logits"].Data);
+        using var source = ModelLoader.Open(checkpoint);
+        using var onnx = OnnxModelFile.Open(external.Directory).Weights();
+        Assert.Equal(source.Layer(1).W_V.Data, onnx.Layer(1).W_V.Data);
+        Assert.Equal(source.W_U().Data, onnx.W_U().Data);
+        Assert.Equal(2, OnnxModelFile.Open(external.Directory).WeightFiles.Count);
+    }
+}
+
+public class DynamicClassifyTests
+{
+    [Fact]
+    public void Classify_dynamic_adds_dynamic_columns_and_correlations()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var res = CliProcess.Run("classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--out", tmp.File("res"), "--no-figures",
+            "--dynamic", "--suppression", "--min-pairs", "5");
+        Assert.True(res.ExitCode == 0, res.Stderr + res.Stdout);
+        Assert.Contains("pearson r", res.Stdout);
+        var scores = File.ReadAllLines(tmp.File("res/scores.csv"));
+        Assert.EndsWith(",dynamic_score,dynamic_suppression_score,attention_share", scores[0]);
+        Assert.All(scores.Skip(1), line => Assert.Equal(14, line.Split(',').Length));
+        var correlations = File.ReadAllLines(tmp.File("res/correlations.csv"));
+        Assert.Equal("operation,category,k,n_pairs,n_points,pearson_r,mean_attention_share", correlations[0]);
+        Assert.True(correlations.Length > 1);
+        // Points: 40 heads × 4 templates per operation.
+        Assert.All(correlations.Skip(1), line => Assert.Equal("160", line.Split(',')[4]));
+        var read = HeadClassifier.Scoring.Results.ResultsReader.Read(tmp.File("res"));
+        Assert.NotNull(read);
+        var json = JsonNode.Parse(File.ReadAllText(tmp.File("res/dynamic.json")))!;
+        Assert.Equal(1, (int)json["bos"]!);
+        Assert.Equal("cpu", (string)json["provider"]!);
+    }
+}
