@@ -36,7 +36,7 @@ public static class ResultView
                 Op = s.Operation, Display = display[s.Operation], s.Category, s.K, s.NPairs, s.Score, s.SuppressionScore,
             })),
         };
-        var cell = Math.Clamp(560 / Math.Max(m.Layers, m.Heads), 12, 40);
+        var cell = Math.Clamp(560 / Math.Max(m.Layers, m.Heads), 12, 48);
         var byHead = data.Cells.ToDictionary(c => (c.L, c.H));
         var map = Grid(m.Layers, m.Heads, cell, "headmap", "Category map", (l, h) =>
         {

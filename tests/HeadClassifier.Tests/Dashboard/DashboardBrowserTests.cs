@@ -156,10 +156,10 @@ public sealed class DashboardBrowserTests(DashboardServer server)
     [Fact]
     public async Task A_running_job_is_cancelled_from_its_page()
     {
-        var modelId = server.Register(server.DemoModelPath, "demo (long job)");
+        var modelId = server.Register(server.WriteLargerModel(), "larger random model (long job)");
         var page = await server.NewPage();
         await page.GotoAsync($"/jobs/new?model={modelId}");
-        // Dense ranks over the whole default set: long enough to catch it running.
+        // Dense ranks of 64 heads over the whole default set: tens of seconds, long enough to catch it running.
         await page.CheckAsync("input[name=dense]");
         await page.ClickAsync("form.job-form button[type=submit]");
         await Expect(page).ToHaveURLAsync(JobUrl);

@@ -1,3 +1,7 @@
+using HeadClassifier.Core;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Scoring.Synthetic;
 using HeadClassifier.Server;
 using HeadClassifier.Server.Demo;
 using HeadClassifier.Server.Registry;
@@ -77,6 +81,19 @@ public sealed class DashboardServer : IAsyncLifetime
 
     /// <summary>Registers a model directly (not through the browser), for tests about other pages.</summary>
     public string Register(string path, string name) => Services.GetRequiredService<ModelRegistry>().RegisterPath(path, name).Id;
+
+    /// <summary>A random GPT-2-layout checkpoint of 8 x 8 heads, d_model 128 (one planted head): its dense jobs run for a while.</summary>
+    public string WriteLargerModel()
+    {
+        var dir = Path.Combine(_data.Path, "models", "larger");
+        Directory.CreateDirectory(dir);
+        foreach (var f in new[] { "vocab.json", "merges.txt" }) File.Copy(Path.Combine(DemoModelPath, f), Path.Combine(dir, f));
+        var config = DemoModel.Config with { NLayers = 8, NHeads = 8, NKvHeads = 8, DModel = 128, DHead = 16, DMlp = 512 };
+        var tokenizer = TokenizerLoader.Load(dir);
+        var operations = OperationLoader.LoadDirectory(Path.Combine(_data.Path, "demo", "operations")).Select(o => OperationFilter.Tokenize(o, tokenizer)).ToList();
+        PlantedModelBuilder.Build(dir, config, operations, [new PlantedHead(new HeadId(7, 7), ["adjective_antonym"])], DemoModel.PlantedPerOperation, seed: 11);
+        return dir;
+    }
 
     public static Task Screenshot(IPage page, string name) =>
         page.ScreenshotAsync(new() { Path = Path.Combine(ScreenshotDir, name + ".png"), FullPage = true });

@@ -100,10 +100,10 @@ function jobForm(form) {
   }
 }
 
-// Light blue to dark blue, as the figures' 0..1 scale.
+// Viridis, as the score figures' 0..1 scale.
 function ramp(v) {
-  const stops = [[247, 251, 255], [107, 174, 214], [8, 48, 107]];
-  const t = Math.max(0, Math.min(1, v)) * 2, i = Math.min(1, Math.floor(t)), f = t - i;
+  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const n = stops.length - 1, t = Math.max(0, Math.min(1, v)) * n, i = Math.min(n - 1, Math.floor(t)), f = t - i;
   const c = stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * f));
   return 'rgb(' + c.join(',') + ')';
 }
@@ -112,7 +112,6 @@ function result(dataEl) {
   const d = JSON.parse(dataEl.textContent);
   const cells = new Map(d.cells.map(c => [c.id, c]));
   const tip = document.getElementById('tip');
-  const wrap = tip.parentElement;
   const fmt = v => v.toFixed(3);
   const show = btn => {
     const c = cells.get(btn.dataset.head);
@@ -120,9 +119,10 @@ function result(dataEl) {
     for (const s of c.top) lines.push(s.op + ': ' + fmt(s.score) + (s.suppression === null ? '' : '  (suppression ' + fmt(s.suppression) + ')'));
     tip.textContent = lines.join('\n');
     tip.hidden = false;
-    const b = btn.getBoundingClientRect(), w = wrap.getBoundingClientRect();
-    tip.style.left = (b.right - w.left + wrap.scrollLeft + 8) + 'px';
-    tip.style.top = (b.bottom - w.top + 4) + 'px';
+    // Fixed to the viewport, so the map's scrolling box cannot clip it; kept inside the window.
+    const b = btn.getBoundingClientRect();
+    tip.style.left = Math.max(4, Math.min(b.right + 8, window.innerWidth - tip.offsetWidth - 4)) + 'px';
+    tip.style.top = Math.max(4, Math.min(b.bottom + 4, window.innerHeight - tip.offsetHeight - 4)) + 'px';
   };
   const hide = () => { tip.hidden = true; };
   const detail = document.getElementById('head-detail');
