@@ -82,6 +82,10 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         Assert.Contains(plantedDisplay, d => firstScoreLine.StartsWith(d + ":", StringComparison.Ordinal));
         await page.HoverAsync("h1");
         await Expect(tip).ToBeHiddenAsync();
+        await page.FocusAsync(".headmap .cell[data-head='L1H2']");
+        await Expect(tip).ToContainTextAsync("L1H2");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#head-detail h3")).ToContainTextAsync("L1H2");
 
         // Click: every scored operation of that head, best first.
         await page.ClickAsync(".headmap .cell[data-head='L0H1']");
@@ -198,6 +202,62 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         var errorRow = page.Locator($"tr[data-error-for='{jobId}']");
         await Expect(errorRow).ToBeVisibleAsync();
         await Expect(errorRow).ToContainTextAsync(Path.GetFileName(weights));
+    }
+
+    [Fact]
+    public async Task A_watch_classifies_new_checkpoints_and_finished_jobs_compare_side_by_side()
+    {
+        var run = Path.Combine(server.DataDir, "models", "training-run");
+        foreach (var step in new[] { 1000, 2000 }) server.WriteModel(Path.Combine(run, $"step{step}"), DemoModel.Config, seed: step);
+        var page = await server.NewPage();
+        await page.GotoAsync("/watches");
+        await page.FillAsync("#w-name", "training run");
+        await page.FillAsync("#folder", run);
+        await page.SelectOptionAsync("#preset", "default");
+        await page.ClickAsync("form[action='/watches/new'] button[type=submit]");
+        await Expect(page).ToHaveURLAsync(new Regex("/watches/[0-9a-f]{32}$"));
+
+        // A checkpoint seen for the first time may still be being written: the second scan enqueues it.
+        await page.ClickAsync(".act-scan button");
+        await Expect(page.Locator("table tbody tr")).ToHaveCountAsync(2);
+        await Expect(page.Locator("table tbody")).ToContainTextAsync("pending");
+        await page.ClickAsync(".act-scan button");
+        await Expect(page.Locator("table tbody tr:has-text('enqueued')")).ToHaveCountAsync(2);
+
+        // Once both jobs finish, the page shows the checkpoint-evolution figure.
+        var evolution = page.Locator("img[src*='checkpoint-evolution.png']");
+        var deadline = DateTime.UtcNow.AddSeconds(JobTimeoutMs / 1000);
+        while (await evolution.CountAsync() == 0 && DateTime.UtcNow < deadline)
+        {
+            await page.WaitForTimeoutAsync(1000);
+            await page.ReloadAsync();
+        }
+        await Expect(evolution).ToHaveCountAsync(1);
+        Assert.True(await ImageWidth(evolution) > 0);
+        await DashboardServer.Screenshot(page, "watch");
+
+        // Compare the two checkpoints' jobs: the grid image and the comparison bundle.
+        var jobIds = await page.Locator("table tbody a[href^='/jobs/']").EvaluateAllAsync<string[]>("as => as.map(a => a.getAttribute('href').slice(6))");
+        Assert.Equal(2, jobIds.Length);
+        await page.ClickAsync("header nav >> text=Compare");
+        foreach (var id in jobIds) await page.CheckAsync($"#cmp-{id}");
+        await page.ClickAsync("form.compare-pick button[type=submit]");
+        var grid = page.Locator("#model-grid");
+        await Expect(grid).ToBeVisibleAsync();
+        Assert.True(await ImageWidth(grid) > 0);
+        await DashboardServer.Screenshot(page, "compare");
+        var href = await page.GetAttributeAsync("a[href^='/api/compare/bundle']", "href");
+        var bundle = await page.APIRequest.GetAsync(href!);
+        Assert.Equal(200, bundle.Status);
+        using var zip = new ZipArchive(new MemoryStream(await bundle.BodyAsync()));
+        Assert.Contains(zip.Entries, e => e.FullName.EndsWith("model-grid.png", StringComparison.Ordinal));
+    }
+
+    /// <summary>The decoded width of an image, once loaded (0 when it failed).</summary>
+    private static async Task<int> ImageWidth(ILocator img)
+    {
+        await img.EvaluateAsync("i => i.decode()");
+        return await img.EvaluateAsync<int>("i => i.naturalWidth");
     }
 
     private static double HeatValue(string? title) =>

@@ -83,15 +83,18 @@ public sealed class DashboardServer : IAsyncLifetime
     public string Register(string path, string name) => Services.GetRequiredService<ModelRegistry>().RegisterPath(path, name).Id;
 
     /// <summary>A random GPT-2-layout checkpoint of 8 x 8 heads, d_model 128 (one planted head): its dense jobs run for a while.</summary>
-    public string WriteLargerModel()
+    public string WriteLargerModel() =>
+        WriteModel(Path.Combine(_data.Path, "models", "larger"), DemoModel.Config with { NLayers = 8, NHeads = 8, NKvHeads = 8, DModel = 128, DHead = 16, DMlp = 512 }, seed: 11);
+
+    /// <summary>A checkpoint shaped like <paramref name="config"/> with the GPT-2 tokenizer; each seed gives other weights.</summary>
+    public string WriteModel(string dir, ModelConfig config, int seed)
     {
-        var dir = Path.Combine(_data.Path, "models", "larger");
         Directory.CreateDirectory(dir);
         foreach (var f in new[] { "vocab.json", "merges.txt" }) File.Copy(Path.Combine(DemoModelPath, f), Path.Combine(dir, f));
-        var config = DemoModel.Config with { NLayers = 8, NHeads = 8, NKvHeads = 8, DModel = 128, DHead = 16, DMlp = 512 };
         var tokenizer = TokenizerLoader.Load(dir);
         var operations = OperationLoader.LoadDirectory(Path.Combine(_data.Path, "demo", "operations")).Select(o => OperationFilter.Tokenize(o, tokenizer)).ToList();
-        PlantedModelBuilder.Build(dir, config, operations, [new PlantedHead(new HeadId(7, 7), ["adjective_antonym"])], DemoModel.PlantedPerOperation, seed: 11);
+        PlantedModelBuilder.Build(dir, config, operations, [new PlantedHead(new HeadId(config.NLayers - 1, config.NHeads - 1), ["adjective_antonym"])],
+            DemoModel.PlantedPerOperation, seed);
         return dir;
     }
 
