@@ -10,6 +10,11 @@ if ! command -v pdftotext >/dev/null; then
   fi
   command -v pdftotext >/dev/null || echo "warning: pdftotext not found (apt-get install poppler-utils); PDF text tests will fail" >&2
 fi
+# The dashboard's browser tests drive Debian's chromium (a browser is never downloaded): install it when missing and we are root.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
+  { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >/dev/null 2>&1
+fi
+[ -x /usr/bin/chromium ] || echo "warning: /usr/bin/chromium not found (apt-get install chromium); dashboard browser tests will fail" >&2
 dotnet build HeadClassifier.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
 log=$(mktemp)
 dotnet tests/HeadClassifier.Tests/bin/Release/net10.0/HeadClassifier.Tests.dll -noColor "$@" 2>&1 | tee "$log"

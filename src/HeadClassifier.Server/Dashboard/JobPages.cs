@@ -103,7 +103,7 @@ public static class JobPages
         var percent = (int)Math.Floor(j.Progress * 100);
         var summary = H($"""
             <div class="job-head" data-live-job="{j.Id}" data-started="{j.StartedAt}" data-status="{j.Status}">
-              <p>{Layout.StatusBadge(j.Status)} <span class="progress">{Layout.ProgressBar(percent)}</span> <span class="stage">{Stage(j)}</span>
+              <p aria-live="polite">{Layout.StatusBadge(j.Status)} <span class="progress">{Layout.ProgressBar(percent)}</span> <span class="stage">{Stage(j)}</span>
                  <span class="duration">{Seconds(Duration(j))}</span></p>
               <p class="error" role="alert"{Attr(j.Error is null, "hidden")}>Failed: <span class="reason">{j.Error}</span></p>
               <p class="actions">

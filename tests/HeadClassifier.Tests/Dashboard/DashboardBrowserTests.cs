@@ -158,6 +158,34 @@ public sealed class DashboardBrowserTests(DashboardServer server)
     }
 
     [Fact]
+    public async Task Models_register_errors_name_the_problem_and_a_zip_upload_registers_the_model()
+    {
+        var page = await server.NewPage();
+        var response = await page.GotoAsync("/models");
+        Assert.Equal(global::HeadClassifier.Server.Dashboard.Layout.ContentSecurityPolicy, await response!.HeaderValueAsync("content-security-policy"));
+
+        await page.FillAsync("#path", "/etc");
+        await page.ClickAsync("form[action='/models/register'] button[type=submit]");
+        await Expect(page.Locator("#path-error")).ToContainTextAsync("outside the model roots");
+        await Expect(page.Locator("#path")).ToHaveValueAsync("/etc");
+
+        await page.ClickAsync("form[action='/models/upload'] button[type=submit]");
+        await Expect(page.Locator("#file-error")).ToContainTextAsync("choose a .zip");
+
+        var zipPath = Path.Combine(server.DataDir, "upload-demo.zip");
+        if (!File.Exists(zipPath)) ZipFile.CreateFromDirectory(server.DemoModelPath, zipPath);
+        await page.SetInputFilesAsync("#file", zipPath);
+        await page.FillAsync("#up-name", "uploaded demo");
+        await page.ClickAsync("form[action='/models/upload'] button[type=submit]");
+        await Expect(page).ToHaveURLAsync(new Regex("/models/[0-9a-f]{32}$"));
+        await Expect(page.Locator("h1")).ToHaveTextAsync("uploaded demo");
+        await Expect(page.Locator("dl.facts")).ToContainTextAsync("(upload)");
+        await page.GotoAsync("/models");
+        await Expect(page.Locator("table.models")).ToContainTextAsync("uploaded demo");
+        await DashboardServer.Screenshot(page, "models");
+    }
+
+    [Fact]
     public async Task A_running_job_is_cancelled_from_its_page()
     {
         var modelId = server.Register(server.WriteLargerModel(), "larger random model (long job)");
@@ -197,6 +225,12 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await Expect(page.Locator(".job-head .act-retry")).ToBeVisibleAsync();
         await Expect(page.Locator("#result-data")).ToHaveCountAsync(0);
         await DashboardServer.Screenshot(page, "failed-job");
+
+        // Retry submits the same parameters again as a new job, which fails the same way.
+        await page.ClickAsync(".job-head .act-retry button");
+        await Expect(page).ToHaveURLAsync(JobUrl);
+        Assert.NotEqual(jobId, page.Url[^32..]);
+        await Expect(page.Locator(".job-head .status")).ToHaveTextAsync("failed", new() { Timeout = JobTimeoutMs });
 
         await page.GotoAsync("/jobs?status=failed");
         var errorRow = page.Locator($"tr[data-error-for='{jobId}']");
