@@ -66,7 +66,7 @@ public static class ModelPages
                 <thead><tr><th>Name</th><th>Family</th><th>Layers × heads</th><th>d_model</th><th>Vocabulary</th><th>Tokenizer</th><th>Weights (sha256)</th><th>Usable operations</th><th></th></tr></thead>
                 <tbody>{Join(rows, m => H($"""
                   <tr><td><a href="/models/{m.Id}">{m.Name}</a>{If(m.Synthetic, H($""" <span class="tag">synthetic</span>"""))}</td>
-                  <td>{m.Family} <small>{m.ModelType}</small></td><td>{m.Layers} × {m.Heads}{(m.KvHeads != m.Heads ? $" ({m.KvHeads} KV)" : "")}</td><td>{m.DModel}</td>
+                  <td>{m.Family}{(m.ModelType == m.Family ? "" : " / " + m.ModelType)}</td><td>{m.Layers} × {m.Heads}{(m.KvHeads != m.Heads ? $" ({m.KvHeads} KV)" : "")}</td><td>{m.DModel}</td>
                   <td>{m.VocabSize}</td><td>{m.Tokenizer}</td><td><code title="{m.WeightsSha256}">{Short(m.WeightsSha256)}…</code></td><td>{m.UsableOperations}</td>
                   <td><a class="button small" href="/jobs/new?model={m.Id}">New job</a></td></tr>
                   """))}</tbody>

@@ -105,6 +105,15 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await Expect(page.Locator(".figures img")).Not.ToHaveCountAsync(0);
         await DashboardServer.Screenshot(page, "result");
 
+        // A wide monitor and a small laptop window: the page never needs sideways scrolling.
+        foreach (var (width, height) in new[] { (1920, 1080), (900, 800) })
+        {
+            await page.SetViewportSizeAsync(width, height);
+            Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), $"horizontal scrolling at {width} px");
+            await DashboardServer.Screenshot(page, $"result-{width}");
+        }
+        await page.SetViewportSizeAsync(1366, 900);
+
         // The bundle downloads as a zip of results, figures and README.
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#download-bundle"));
         var zipPath = Path.Combine(server.DataDir, "downloaded-bundle.zip");
