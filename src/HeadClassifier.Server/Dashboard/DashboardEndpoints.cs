@@ -21,6 +21,8 @@ public static class DashboardEndpoints
     public static IServiceCollection AddDashboard(this IServiceCollection services, ServerOptions options)
     {
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "dataprotection-keys")));
+        // The key ring sits unencrypted in the data directory, as the API key does; saying so on every first start is noise.
+        services.AddLogging(b => b.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error));
         return services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "hc_antiforgery";

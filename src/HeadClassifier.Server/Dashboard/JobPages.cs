@@ -67,7 +67,7 @@ public static class JobPages
     {
         var percent = (int)Math.Floor(j.Progress * 100);
         return H($"""
-            <tr data-job="{j.Id}" data-started="{j.StartedAt}" data-status="{j.Status}">
+            <tr data-job="{j.Id}" data-status="{j.Status}">
             <td><a href="/jobs/{j.Id}">{Short(j.Id)}</a>{If(j.WatchId is not null, H($""" <small title="submitted by a watch">watch</small>"""))}</td>
             <td>{j.ModelName}</td>
             <td>{Layout.StatusBadge(j.Status)}</td>
@@ -102,7 +102,7 @@ public static class JobPages
         var k = $"copying {(p.KCopying?.ToString(CultureInfo.InvariantCulture) ?? "default")}, other {(p.KOther?.ToString(CultureInfo.InvariantCulture) ?? "default")}";
         var percent = (int)Math.Floor(j.Progress * 100);
         var summary = H($"""
-            <div class="job-head" data-live-job="{j.Id}" data-started="{j.StartedAt}" data-status="{j.Status}">
+            <div class="job-head" data-live-job="{j.Id}" data-status="{j.Status}">
               <p aria-live="polite">{Layout.StatusBadge(j.Status)} <span class="progress">{Layout.ProgressBar(percent)}</span> <span class="stage">{Stage(j)}</span>
                  <span class="duration">{Seconds(Duration(j))}</span></p>
               <p class="error" role="alert"{Attr(j.Error is null, "hidden")}>Failed: <span class="reason">{j.Error}</span></p>

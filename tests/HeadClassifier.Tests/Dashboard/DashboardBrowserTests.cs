@@ -134,6 +134,32 @@ public sealed class DashboardBrowserTests(DashboardServer server)
     }
 
     [Fact]
+    public async Task The_jobs_list_follows_a_job_submitted_elsewhere_without_reloading()
+    {
+        var modelId = server.Register(server.LargerModel, "larger model (submitted by the API)");
+        var page = await server.NewPage();
+        await page.GotoAsync("/jobs");
+        var submitted = await page.APIRequest.PostAsync("/api/jobs", new()
+        {
+            Headers = new Dictionary<string, string> { ["X-Api-Key"] = DashboardServer.Key },
+            DataObject = new { modelId, operationSet = "demo", dense = true },
+        });
+        Assert.Equal(202, submitted.Status);
+        var jobId = (await submitted.JsonAsync())!.Value.GetProperty("id").GetString()!;
+
+        // The list shows the new job (one reload), then follows it to the end in place.
+        var row = page.Locator($"tr[data-job='{jobId}']");
+        await Expect(row).ToHaveCountAsync(1);
+        await page.EvaluateAsync("() => { window.sameDocument = true; }");
+        Assert.NotEqual("succeeded", await row.Locator(".status").TextContentAsync());
+        await Expect(row.Locator(".status")).ToHaveTextAsync("succeeded", new() { Timeout = JobTimeoutMs });
+        await Expect(row.Locator(".pct")).ToHaveTextAsync("100%");
+        await Expect(row.Locator(".stage")).ToHaveTextAsync("done");
+        await Expect(row.Locator(".act-cancel")).ToBeHiddenAsync();
+        Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"));
+    }
+
+    [Fact]
     public async Task Form_errors_appear_next_to_their_fields_and_a_form_without_token_is_refused()
     {
         var modelId = server.Register(server.DemoModelPath, "demo (validation)");
@@ -197,7 +223,7 @@ public sealed class DashboardBrowserTests(DashboardServer server)
     [Fact]
     public async Task A_running_job_is_cancelled_from_its_page()
     {
-        var modelId = server.Register(server.WriteLargerModel(), "larger random model (long job)");
+        var modelId = server.Register(server.LargerModel, "larger random model (long job)");
         var page = await server.NewPage();
         await page.GotoAsync($"/jobs/new?model={modelId}");
         // Dense ranks of 64 heads over the whole default set: tens of seconds, long enough to catch it running.

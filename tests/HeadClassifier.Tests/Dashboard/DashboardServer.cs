@@ -83,8 +83,10 @@ public sealed class DashboardServer : IAsyncLifetime
     public string Register(string path, string name) => Services.GetRequiredService<ModelRegistry>().RegisterPath(path, name).Id;
 
     /// <summary>A random GPT-2-layout checkpoint of 8 x 8 heads, d_model 128 (one planted head): its dense jobs run for a while.</summary>
-    public string WriteLargerModel() =>
+    public string LargerModel => _larger ??=
         WriteModel(Path.Combine(_data.Path, "models", "larger"), DemoModel.Config with { NLayers = 8, NHeads = 8, NKvHeads = 8, DModel = 128, DHead = 16, DMlp = 512 }, seed: 11);
+
+    private string? _larger;
 
     /// <summary>A checkpoint shaped like <paramref name="config"/> with the GPT-2 tokenizer; each seed gives other weights.</summary>
     public string WriteModel(string dir, ModelConfig config, int seed)
