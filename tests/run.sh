@@ -15,6 +15,14 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
   { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >/dev/null 2>&1
 fi
 [ -x /usr/bin/chromium ] || echo "warning: /usr/bin/chromium not found (apt-get install chromium); dashboard browser tests will fail" >&2
+# The server tests start their own PostgreSQL 15 on loopback (initdb in a temporary directory, never the system
+# service): install the binaries when missing and we are root.
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  if [ "$(id -u)" = 0 ]; then
+    { apt-get install -y -q --no-install-recommends postgresql-15 || { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql-15; }; } >/dev/null 2>&1
+  fi
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || echo "warning: PostgreSQL 15 not found (apt-get install postgresql-15); PostgreSQL server tests will fail" >&2
+fi
 dotnet build HeadClassifier.sln -c Release -nologo -v q || { echo "0 passed, 1 failed"; exit 1; }
 log=$(mktemp)
 dotnet tests/HeadClassifier.Tests/bin/Release/net10.0/HeadClassifier.Tests.dll -noColor "$@" 2>&1 | tee "$log"

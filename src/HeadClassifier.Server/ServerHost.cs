@@ -30,6 +30,7 @@ public static class ServerHost
         ["--max-upload-bytes"] = "HeadClassifier:MaxUploadBytes",
         ["--demo"] = "HeadClassifier:Demo",
         ["--cluster-checkin-ms"] = "HeadClassifier:ClusterCheckinMs",
+        ["--poll-ms"] = "HeadClassifier:PollMs",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -97,6 +98,9 @@ public static class ServerHost
             {
                 o.InstanceName = "HeadClassifier";
                 o.InstanceId = "AUTO";
+                o.IdleWaitTime = TimeSpan.FromMilliseconds(options.PollMs);
+                // A stopping worker asks its running jobs to stop; they are handed back and resume after restart.
+                o.ShutdownJobInterruption = ShutdownJobInterruption.Always;
             });
             // One thread beyond the classification limit, so watch scans never wait behind a long job.
             q.UseDefaultThreadPool(tp => tp.MaxConcurrency = options.WorkerConcurrency + 1);
@@ -117,6 +121,7 @@ public static class ServerHost
                     store.UseSqlite(db.ConnectionString);
                 }
                 store.ProvisionSchema();
+                store.ConfigureStore(o => o.RecoverFiringsCancelledByShutdown = true);
                 store.UseSystemTextJsonSerializer();
             });
         });
@@ -137,7 +142,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         }
         catch (InvalidInputException e) when (!http.Response.HasStarted)
         {
-            await Write(http, StatusCodes.Status400BadRequest, e.Message);
+            await Write(http, StatusCodes.Status400BadRequest, e.Message, e.SourcePath);
         }
         catch (BadHttpRequestException e) when (!http.Response.HasStarted)
         {
@@ -150,9 +155,9 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         }
     }
 
-    private static Task Write(HttpContext http, int status, string message)
+    private static Task Write(HttpContext http, int status, string message, string? field = null)
     {
         http.Response.StatusCode = status;
-        return http.Response.WriteAsJsonAsync(new ErrorView(message));
+        return http.Response.WriteAsJsonAsync(new ErrorView(message, field));
     }
 }

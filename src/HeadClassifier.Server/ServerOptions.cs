@@ -46,6 +46,12 @@ public sealed class ServerOptions
     /// <summary>How often a clustered node checks in; a dead node's jobs are recovered after a few missed check-ins.</summary>
     public int ClusterCheckinMs { get; init; } = 7500;
 
+    /// <summary>
+    /// How long an idle worker waits before asking the database for due jobs again. Jobs submitted on another node
+    /// reach it no later than this (Quartz's own default of 30 s is meant for rare timers, not a job queue).
+    /// </summary>
+    public int PollMs { get; init; } = 1000;
+
     public bool IsPostgres => Database is not null;
 
     public string DatabaseKind => IsPostgres ? "postgres" : "sqlite";
@@ -70,8 +76,7 @@ public sealed class ServerOptions
     public static ServerOptions From(IConfiguration config)
     {
         var section = config.GetSection("HeadClassifier");
-        var data = section["Data"] ?? Environment.GetEnvironmentVariable("HEADCLASSIFIER_DATA")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "headclassifier");
+        var data = section["Data"] ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "headclassifier");
         data = Path.GetFullPath(data);
         var roleText = section["Role"] ?? "all";
         if (!Enum.TryParse<ServerRole>(roleText, ignoreCase: true, out var role))
@@ -105,6 +110,7 @@ public sealed class ServerOptions
             MaxUploadBytes = section.GetValue("MaxUploadBytes", 2L * 1024 * 1024 * 1024),
             Demo = section.GetValue("Demo", true),
             ClusterCheckinMs = Positive(section, "ClusterCheckinMs", 7500),
+            PollMs = Positive(section, "PollMs", 1000),
         };
     }
 

@@ -22,7 +22,6 @@ public sealed class ApiKey
             if (File.Exists(file))
             {
                 key = File.ReadAllText(file).Trim();
-                FilePath = file;
             }
             else
             {
@@ -30,18 +29,12 @@ public sealed class ApiKey
                 Directory.CreateDirectory(options.DataDir);
                 File.WriteAllText(file, key + "\n");
                 if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                FilePath = file;
-                Generated = true;
                 log.LogWarning("No API key was configured; generated one (saved in {File}): {Key}", file, key);
                 Console.WriteLine($"HeadClassifier API key (send as {Header}): {key}");
             }
         }
         _key = Encoding.UTF8.GetBytes(key);
     }
-
-    public string? FilePath { get; }
-
-    public bool Generated { get; }
 
     public bool Matches(string? presented) =>
         presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _key);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Store;
@@ -24,7 +25,7 @@ public sealed record JobView(string Id, string ModelId, string ModelName, string
     {
         var prefix = "/api/jobs/" + j.Id;
         double? duration = j.StartedAt is not null && j.FinishedAt is not null
-            ? Math.Round((DateTimeOffset.Parse(j.FinishedAt) - DateTimeOffset.Parse(j.StartedAt)).TotalSeconds, 3)
+            ? Math.Round((DateTimeOffset.Parse(j.FinishedAt, CultureInfo.InvariantCulture) - DateTimeOffset.Parse(j.StartedAt, CultureInfo.InvariantCulture)).TotalSeconds, 3)
             : null;
         return new JobView(j.Id, j.ModelId, j.ModelName, j.WeightsSha256, j.Status, j.Progress, (int)Math.Floor(j.Progress * 100), j.Stage, j.Layer,
             JobParameters.FromJson(j.ParametersJson), j.Attempts, j.Worker, j.Provider, j.CreatedAt, j.StartedAt, j.FinishedAt, duration,
@@ -61,7 +62,8 @@ public sealed record WatchView(string Id, string Name, string Folder, string Pre
             w.LastScanJson is null ? null : JsonDocument.Parse(w.LastScanJson).RootElement.Clone(), checkpoints, series);
 }
 
-public sealed record ErrorView(string Error);
+/// <summary>An error: the message, and for bad input the field or file at fault (so a form can show it beside the field).</summary>
+public sealed record ErrorView(string Error, string? Field = null);
 
 /// <summary>POST /api/jobs: a model, an optional preset, and fields that override it.</summary>
 public sealed record JobRequest(string? ModelId, string? Preset, string? OperationSet, IReadOnlyList<string>? Operations, double? Threshold, int? KCopying,

@@ -50,8 +50,13 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            // A scheduler shutting down is not a user's cancel: leave the job running so recovery picks it up.
-            if (stopping.IsCancellationRequested && !jobs.IsCancelRequested(jobId)) throw;
+            // A worker shutting down is not a user's cancel: the job goes back to the queue, and rethrowing hands the
+            // firing back to Quartz for recovery (after restart, or on another node).
+            if (stopping.IsCancellationRequested && !jobs.IsCancelRequested(jobId))
+            {
+                jobs.Interrupt(jobId, runId);
+                throw;
+            }
             jobs.Finish(jobId, runId, JobStatus.Cancelled, null);
         }
         catch (InvalidInputException e)

@@ -5,7 +5,7 @@ using Quartz;
 namespace HeadClassifier.Server.Jobs;
 
 /// <summary>Creates job records and hands them to Quartz; the shared database makes any worker of the cluster eligible.</summary>
-public sealed class JobQueue(ServerOptions options, JobStore jobs, ModelStore models, OperationSets sets, ISchedulerFactory schedulers)
+public sealed class JobQueue(JobStore jobs, ModelStore models, OperationSets sets, ISchedulerFactory schedulers)
 {
     public const string ExecutionGroup = "classification";
     public const string JobIdKey = "jobId";
@@ -88,6 +88,4 @@ public sealed class JobQueue(ServerOptions options, JobStore jobs, ModelStore mo
     }
 
     public string WorkerName { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
-
-    public ServerOptions Options => options;
 }

@@ -6,8 +6,6 @@ namespace HeadClassifier.Server.Jobs;
 /// <summary>The named operation folders jobs can score ("default" = the shipped operations).</summary>
 public sealed class OperationSets(ServerOptions options)
 {
-    public IReadOnlyDictionary<string, string> Directories => options.OperationSets;
-
     public IReadOnlyList<string> Available => options.OperationSets.Where(kv => Directory.Exists(kv.Value)).Select(kv => kv.Key).ToList();
 
     public string DirectoryOf(string name) =>

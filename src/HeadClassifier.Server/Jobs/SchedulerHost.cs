@@ -27,7 +27,7 @@ public sealed class SchedulerHost(ServerOptions options, ISchedulerFactory facto
 
     public async Task StopAsync(CancellationToken ct)
     {
-        if (_scheduler is { Status: SchedulerStatus.Running or SchedulerStatus.Standby }) await _scheduler.Shutdown(waitForJobsToComplete: false, ct);
+        if (_scheduler is { Status: SchedulerStatus.Running or SchedulerStatus.Standby }) await _scheduler.Shutdown(waitForJobsToComplete: true, ct);
     }
 }
 

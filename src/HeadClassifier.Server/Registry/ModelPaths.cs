@@ -23,7 +23,7 @@ public sealed class ModelPaths(ServerOptions options)
             var lexical = candidates.FirstOrDefault(IsUnderRoot);
             throw new InvalidInputException(field, lexical is null
                 ? $"'{path}' is outside the model roots ({string.Join(", ", Roots)})"
-                : $"'{path}' does not exist below the model roots");
+                : $"'{path}' does not exist below the model roots ({string.Join(", ", Roots)})");
         }
         var real = RealPath(existing);
         if (!IsUnderRoot(real))

@@ -32,7 +32,7 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
         {
             report = ModelReport.Build(realPath, sets.DirectoryOf(ServerOptions.DefaultOperationSet), minPairs);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
         {
             throw new InvalidInputException(realPath, "cannot be read as a model: " + e.Message);
         }
@@ -88,8 +88,7 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
                     if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
                 }
             }
-            var modelDir = SingleTopFolder(dir);
-            var model = Inspect(modelDir, name ?? "upload-" + sha[..12], "upload", synthetic: false, minPairs);
+            var model = Inspect(ModelPathIn(SingleTopFolder(dir)), name ?? "upload-" + sha[..12], "upload", synthetic: false, minPairs);
             store.Insert(model);
             return model;
         }
@@ -134,6 +133,14 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
     {
         var entries = Directory.GetFileSystemEntries(dir);
         return entries.Length == 1 && Directory.Exists(entries[0]) ? entries[0] : dir;
+    }
+
+    // An HF folder is the model; a llama2.c upload is its one model .bin (beside a tok*.bin tokenizer).
+    private static string ModelPathIn(string dir)
+    {
+        if (File.Exists(Path.Combine(dir, "config.json"))) return dir;
+        var bins = Directory.GetFiles(dir, "*.bin").Where(f => !Path.GetFileName(f).StartsWith("tok", StringComparison.Ordinal)).ToList();
+        return bins.Count == 1 ? bins[0] : dir;
     }
 
     public static string DefaultName(string path) => Path.GetFileName(path.TrimEnd('/', '\\'));

@@ -60,7 +60,13 @@ public sealed class JobStore(Database db)
         {
             var n = c.Execute("UPDATE jobs SET status = 'running', started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL " +
                               "WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 0", new { id, worker, now = Database.Now() }, tx);
-            if (n == 0) return false;
+            if (n == 0)
+            {
+                // Cancelled while its worker was dying: the recovered firing settles it instead of leaving it running.
+                c.Execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = @now WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 1",
+                    new { id, now = Database.Now() }, tx);
+                return false;
+            }
             c.Execute("INSERT INTO job_runs (id, job_id, worker, started_at) VALUES (@runId, @id, @worker, @now)", new { runId, id, worker, now = Database.Now() }, tx);
             return true;
         });
@@ -128,6 +134,16 @@ public sealed class JobStore(Database db)
             DeleteOutputs(c, tx, id);
             c.Execute("UPDATE jobs SET status = @status, stage = @status, finished_at = @now, error = @error WHERE id = @id", new { id, status, error, now = Database.Now() }, tx);
             FinishRun(c, tx, runId, status);
+        });
+    }
+
+    /// <summary>The worker stopped while running it: back to queued, to be resumed by Quartz's recovery.</summary>
+    public void Interrupt(string id, string runId)
+    {
+        db.InTransaction((c, tx) =>
+        {
+            c.Execute("UPDATE jobs SET status = 'queued', stage = 'interrupted by a worker shutdown; will resume', progress = 0 WHERE id = @id AND status = 'running'", new { id }, tx);
+            FinishRun(c, tx, runId, "interrupted");
         });
     }
 

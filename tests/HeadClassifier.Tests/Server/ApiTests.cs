@@ -1,0 +1,259 @@
+using System.IO.Compression;
+using System.Net;
+using System.Text.Json;
+using System.Text;
+using Dapper;
+using HeadClassifier.Scoring.Results;
+using HeadClassifier.Server.Demo;
+using HeadClassifier.Server.Store;
+using HeadClassifier.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HeadClassifier.Tests.Server;
+
+[Collection(ServerCollection.Name)]
+public sealed class ApiTests
+{
+    private static string Stories => Path.Combine(TestPaths.Stories260K, "stories260K.bin");
+
+    [Fact]
+    public async Task FirstStartRegistersTheSyntheticDemoAndFinishesItsJob()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using (var server = await InProcessServer.Start(tmp.Path, "--demo", "true"))
+        {
+            var c = server.Client;
+            // The demo is set up in the background after start: its job appears within seconds.
+            var jobs = await Api.Eventually(() => c.Get("/api/jobs").Ok(), j => j.GetArrayLength() > 0);
+            var models = await c.Get("/api/models").Ok();
+            var demo = Assert.Single(models.EnumerateArray());
+            Assert.True(demo.GetProperty("synthetic").GetBoolean());
+            Assert.Contains("synthetic", demo.GetProperty("name").GetString());
+            Assert.Equal(3, demo.GetProperty("layers").GetInt32());
+
+            var jobId = Assert.Single(jobs.EnumerateArray()).GetProperty("id").GetString()!;
+            var job = await c.WaitFinished(jobId);
+            Assert.Equal("succeeded", job.Status());
+            Assert.Equal(100, job.GetProperty("percent").GetInt32());
+            Assert.True(job.GetProperty("peakMemoryBytes").GetInt64() > 0);
+            Assert.True(job.GetProperty("timingsSeconds").GetProperty("score").GetDouble() >= 0);
+
+            // The planted heads, and only they, implement their operations.
+            var results = await c.Get($"/api/jobs/{jobId}/results").Ok();
+            var implemented = results.GetProperty("heads").EnumerateArray()
+                .Where(h => h.GetProperty("implemented").GetArrayLength() > 0)
+                .ToDictionary(h => h.GetProperty("head").GetString()!, h => h.GetProperty("implemented").EnumerateArray().Select(o => o.GetString()!).Order().ToArray());
+            Assert.Equal(DemoModel.Heads.ToDictionary(h => h.Head.ToString(), h => h.Operations.Order().ToArray()), implemented);
+            var opCount = results.GetProperty("scores").EnumerateArray().Select(s => s.GetProperty("operation").GetString()).Distinct().Count();
+            Assert.Equal(12 * opCount, results.GetProperty("scores").GetArrayLength());
+
+            // The CSVs served are the run's files; the database rows match them.
+            var scoresCsv = await c.Text($"/api/jobs/{jobId}/results/scores.csv");
+            var dir = Path.Combine(tmp.Path, "jobs", jobId, "results");
+            Assert.Equal(File.ReadAllText(Path.Combine(dir, "scores.csv")), scoresCsv);
+            var onDisk = ResultsReader.Read(dir);
+            Assert.Equal(onDisk.Scores.Count, results.GetProperty("scores").GetArrayLength());
+
+            var figures = await c.Get($"/api/jobs/{jobId}/figures").Ok();
+            var kinds = figures.EnumerateArray().Select(f => f.GetProperty("kind").GetString() + "." + f.GetProperty("format").GetString()).ToHashSet();
+            Assert.Superset(new HashSet<string> { "category-map.png", "category-map.svg", "category-map.pdf", "scores.png", "interactive.html" }, kinds);
+            var png = await c.Bytes($"/api/jobs/{jobId}/figures/category-map.png");
+            Assert.Equal(ServerModels.PngMagic, png[..4]);
+            var pdf = await c.Get($"/api/jobs/{jobId}/figures/category-map.pdf");
+            Assert.Equal("application/pdf", pdf.Content.Headers.ContentType!.MediaType);
+            await c.Get($"/api/jobs/{jobId}/figures/no-such-figure.png").Fails(HttpStatusCode.NotFound, "no figure 'no-such-figure'");
+
+            using var zip = new ZipArchive(new MemoryStream(await c.Bytes($"/api/jobs/{jobId}/bundle")));
+            var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
+            Assert.Superset(new HashSet<string> { "manifest.json", "README.txt", "data/scores.csv", "data/heads.csv", "data/run.json", "figures/category-map.png" }, entries);
+
+            var openApi = await c.Get("/api/openapi/v1.json").Ok();
+            Assert.True(openApi.GetProperty("paths").TryGetProperty("/api/jobs/{id}/bundle", out _));
+        }
+
+        // A second start on the same data directory keeps the demo (no second model, no second job).
+        await using (var again = await InProcessServer.Start(tmp.Path, "--demo", "true"))
+        {
+            await Task.Delay(300, TestContext.Current.CancellationToken);
+            Assert.Single((await again.Client.Get("/api/models").Ok()).EnumerateArray());
+            Assert.Single((await again.Client.Get("/api/jobs").Ok()).EnumerateArray());
+        }
+    }
+
+    [Fact]
+    public async Task JobsRunReuseIdenticalWorkAndFilter()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        var model = await c.RegisterModel(Stories, minPairs: 5);
+        var first = await c.Submit(new { modelId = model, preset = "quick" });
+        var a = await c.WaitFinished(first);
+        Assert.Equal("succeeded", a.Status());
+        Assert.Equal(JsonValueKind.Null, a.GetProperty("reusedFrom").ValueKind);
+        Assert.Equal(5, a.GetProperty("parameters").GetProperty("kCopying").GetInt32());
+
+        // Same weights, same parameters: the stored result is reused, not recomputed.
+        var second = await c.Submit(new { modelId = model, preset = "quick" });
+        var b = await c.WaitFinished(second);
+        Assert.Equal("succeeded", b.Status());
+        Assert.Equal(first, b.GetProperty("reusedFrom").GetString());
+        var ra = await c.Get($"/api/jobs/{first}/results").Ok();
+        var rb = await c.Get($"/api/jobs/{second}/results").Ok();
+        Assert.Equal(ra.GetProperty("scores").ToString(), rb.GetProperty("scores").ToString());
+        Assert.Equal(40 * ra.GetProperty("scores").EnumerateArray().Select(s => s.GetProperty("operation").GetString()).Distinct().Count(),
+            ra.GetProperty("scores").GetArrayLength());
+
+        // A different parameter is a different computation.
+        var third = await c.Submit(new { modelId = model, preset = "quick", threshold = 0.3 });
+        var t = await c.WaitFinished(third);
+        Assert.Equal(JsonValueKind.Null, t.GetProperty("reusedFrom").ValueKind);
+
+        Assert.Equal(3, (await c.Get($"/api/jobs?status=succeeded&modelId={model}").Ok()).GetArrayLength());
+        Assert.Equal(1, (await c.Get($"/api/jobs/{first}/runs").Ok()).GetArrayLength());
+        Assert.Equal(0, (await c.Get("/api/jobs?status=failed").Ok()).GetArrayLength());
+        Assert.Equal(1, (await c.Get("/api/jobs?limit=1").Ok()).GetArrayLength());
+
+        var bundle = await c.Get($"/api/compare/bundle?jobs={first},{third}");
+        Assert.Equal(HttpStatusCode.OK, bundle.StatusCode);
+        using var zip = new ZipArchive(await bundle.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken));
+        Assert.Contains(zip.Entries, e => e.FullName.StartsWith("figures/model-grid", StringComparison.Ordinal));
+        Assert.Equal(2, zip.Entries.Count(e => e.Name == "scores.csv"));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(tmp.Path, "tmp")));
+
+        // Deleting the model keeps its finished jobs and their results.
+        await c.Delete($"/api/models/{model}").Ok(HttpStatusCode.NoContent);
+        await c.Get($"/api/models/{model}").Fails(HttpStatusCode.NotFound, "no model");
+        await c.Post("/api/jobs", new { modelId = model }).Fails(HttpStatusCode.BadRequest, "no model");
+        Assert.Equal("succeeded", (await c.Get($"/api/jobs/{first}").Ok()).Status());
+        Assert.StartsWith("layer,", await c.Text($"/api/jobs/{first}/results/heads.csv"));
+    }
+
+    [Fact]
+    public async Task CancelStopsQueuedAndRunningJobs()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var slow = ServerModels.Slow(Path.Combine(tmp.Path, "models", "slow"));
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        var model = await c.RegisterModel(slow, minPairs: 5);
+        var running = await c.Submit(new { modelId = model, dense = true, suppression = true, minPairs = 5 });
+        var queued = await c.Submit(new { modelId = model, dense = true, minPairs = 5 });
+        var r = await c.WaitFor(running, j => j.Status() == "running" && j.GetProperty("progress").GetDouble() > 0);
+        Assert.NotNull(r.GetProperty("stage").GetString());
+
+        var q = await c.Post($"/api/jobs/{queued}/cancel", new { }).Ok(HttpStatusCode.Accepted);
+        Assert.Equal("cancelled", q.Status());
+        await c.Post($"/api/jobs/{running}/cancel", new { }).Ok(HttpStatusCode.Accepted);
+        var done = await c.WaitFinished(running, 30);
+        Assert.Equal("cancelled", done.Status());
+        await c.Get($"/api/jobs/{running}/results").Fails(HttpStatusCode.Conflict, "is cancelled");
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        Assert.Equal("cancelled", (await c.Get($"/api/jobs/{queued}").Ok()).Status());
+        using var db = server.Services.GetRequiredService<Database>().Open();
+        Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM results WHERE job_id IN (@running, @queued)", new { running, queued }));
+        Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM job_runs WHERE job_id = @queued", new { queued }));
+    }
+
+    [Fact]
+    public async Task BadInputGetsAClearFourHundredAndTheServerStaysHealthy()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var models = Path.Combine(tmp.Path, "models");
+        Directory.CreateDirectory(models);
+        await using var server = await InProcessServer.Start(tmp.Path, "--max-upload-bytes", "1500000");
+        var c = server.Client;
+
+        await c.Post("/api/models", new { path = Stories }, key: null).Fails(HttpStatusCode.Unauthorized, "X-Api-Key");
+        await c.Post("/api/models", new { path = Stories }, key: "wrong").Fails(HttpStatusCode.Unauthorized, "API key");
+        await c.Post("/api/jobs", new { modelId = "x" }, key: null).Fails(HttpStatusCode.Unauthorized, "API key");
+        await c.Delete("/api/models/x", key: null).Fails(HttpStatusCode.Unauthorized, "API key");
+
+        await c.Post("/api/models", new { path = Path.Combine(models, "no-such-model") }).Fails(HttpStatusCode.BadRequest, "does not exist");
+        await c.Post("/api/models", new { path = "/etc" }).Fails(HttpStatusCode.BadRequest, "outside the model roots");
+        await c.Post("/api/models", new { path = "models/../../../../etc/passwd" }).Fails(HttpStatusCode.BadRequest, "outside the model roots");
+        File.CreateSymbolicLink(Path.Combine(models, "escape"), "/usr");
+        await c.Post("/api/models", new { path = Path.Combine(models, "escape") }).Fails(HttpStatusCode.BadRequest, "resolves to /usr");
+        var linked = Directory.CreateDirectory(Path.Combine(models, "linked")).FullName;
+        File.CreateSymbolicLink(Path.Combine(linked, "model.safetensors"), "/etc/hostname");
+        await c.Post("/api/models", new { path = linked }).Fails(HttpStatusCode.BadRequest, "links outside the model roots");
+
+        var corrupt = Directory.CreateDirectory(Path.Combine(models, "corrupt")).FullName;
+        File.Copy(Path.Combine(ServerModels.Planted(Path.Combine(tmp.Path, "planted")), "config.json"), Path.Combine(corrupt, "config.json"));
+        File.WriteAllBytes(Path.Combine(corrupt, "model.safetensors"), Encoding.ASCII.GetBytes("not a safetensors file at all"));
+        await c.Post("/api/models", new { path = corrupt }).Fails(HttpStatusCode.BadRequest, "model.safetensors");
+        File.WriteAllText(Path.Combine(corrupt, "config.json"), "{ \"model_type\": ");
+        await c.Post("/api/models", new { path = corrupt }).Fails(HttpStatusCode.BadRequest, "config.json");
+        await c.Post("/api/models", new { path = Stories, minPairs = 0 }).Fails(HttpStatusCode.BadRequest, "minPairs");
+        await c.Post("/api/models", new { path = Stories }).Fails(HttpStatusCode.BadRequest, "cannot be scored");
+
+        var model = await c.RegisterModel(Stories, minPairs: 5);
+        await c.Post("/api/jobs", new { modelId = "nope" }).Fails(HttpStatusCode.BadRequest, "modelId: no model");
+        var bad = await c.Post("/api/jobs", new { modelId = model, threshold = 2.0 });
+        Assert.Equal("threshold", (await bad.ReadJson()).GetProperty("field").GetString());
+        await Task.FromResult(bad).Fails(HttpStatusCode.BadRequest, "threshold: must be in (0, 1]");
+        await c.Post("/api/jobs", new { modelId = model, kCopying = 0 }).Fails(HttpStatusCode.BadRequest, "kCopying");
+        await c.Post("/api/jobs", new { modelId = model, operations = new[] { "copying", "no_such_op" } }).Fails(HttpStatusCode.BadRequest, "no_such_op");
+        await c.Post("/api/jobs", new { modelId = model, operationSet = "nope" }).Fails(HttpStatusCode.BadRequest, "unknown operation set 'nope'");
+        await c.Post("/api/jobs", new { modelId = model, preset = "../default" }).Fails(HttpStatusCode.BadRequest, "not a preset name");
+        await c.Post("/api/jobs", new { modelId = model, mode = "dynamic" }).Fails(HttpStatusCode.BadRequest, "mode");
+        await c.SendRequest(new HttpRequestMessage(HttpMethod.Post, "/api/jobs")
+        {
+            Content = new StringContent("{\"modelId\": ", Encoding.UTF8, "application/json"),
+            Headers = { { "X-Api-Key", Api.Key } },
+        }).Fails(HttpStatusCode.BadRequest, "not valid JSON");
+        await c.Get("/api/jobs?status=done").Fails(HttpStatusCode.BadRequest, "status");
+        await c.Get("/api/jobs/nope").Fails(HttpStatusCode.NotFound, "no job");
+        await c.Post("/api/jobs/nope/cancel", new { }).Fails(HttpStatusCode.NotFound, "no job");
+        await c.Post("/api/watches", new { folder = "models", cron = "every minute" }).Fails(HttpStatusCode.BadRequest, "cron");
+        await c.Post("/api/watches", new { folder = "/tmp" }).Fails(HttpStatusCode.BadRequest, "outside the model roots");
+
+        // Uploads: not a zip, a zip escaping its folder, then a real model folder.
+        await Upload(c, Encoding.ASCII.GetBytes("plain text")).Fails(HttpStatusCode.BadRequest, "not a zip");
+        await Upload(c, Zip(("../../evil.txt", "x"u8.ToArray()))).Fails(HttpStatusCode.BadRequest, "outside the model folder");
+        await Upload(c, [], key: null).Fails(HttpStatusCode.Unauthorized, "API key");
+        await Upload(c, new byte[2_000_000]).Fails(HttpStatusCode.BadRequest, "larger than the limit of 1500000 bytes");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(tmp.Path, "uploads")));
+        var storiesZip = Zip(("stories/stories260K.bin", File.ReadAllBytes(Stories)), ("stories/tok512.bin", File.ReadAllBytes(Path.Combine(TestPaths.Stories260K, "tok512.bin"))));
+        var uploaded = await Upload(c, storiesZip, query: "?name=uploaded&minPairs=5").Ok(HttpStatusCode.Created);
+        Assert.Equal("uploaded", uploaded.GetProperty("name").GetString());
+        Assert.Equal((await c.Get($"/api/models/{model}").Ok()).GetProperty("weightsSha256").GetString(), uploaded.GetProperty("weightsSha256").GetString());
+
+        // A model whose checkpoint is damaged after registration: the job fails with the reason, nothing else breaks.
+        var copy = Directory.CreateDirectory(Path.Combine(models, "damaged")).FullName;
+        var planted = ServerModels.Planted(Path.Combine(models, "planted-src"));
+        foreach (var f in Directory.GetFiles(planted)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        var damaged = await c.RegisterModel(copy);
+        File.WriteAllBytes(Path.Combine(copy, "model.safetensors"), new byte[16]);
+        var failed = await c.WaitFinished(await c.Submit(new { modelId = damaged }));
+        Assert.Equal("failed", failed.Status());
+        Assert.Contains("model.safetensors", failed.GetProperty("error").GetString());
+        await c.Get($"/api/jobs/{failed.GetProperty("id").GetString()}/bundle").Fails(HttpStatusCode.Conflict, "is failed");
+
+        var health = await c.Get("/health").Ok();
+        Assert.Equal("ok", health.GetProperty("status").GetString());
+        Assert.True(health.GetProperty("workerRunning").GetBoolean());
+        var ok = await c.WaitFinished(await c.Submit(new { modelId = model, preset = "quick" }));
+        Assert.Equal("succeeded", ok.Status());
+    }
+
+    private static Task<HttpResponseMessage> Upload(HttpClient c, byte[] body, string? key = Api.Key, string query = "")
+    {
+        var req = new HttpRequestMessage(HttpMethod.Post, "/api/models/upload" + query) { Content = new ByteArrayContent(body) };
+        req.Content.Headers.ContentType = new("application/zip");
+        if (key is not null) req.Headers.Add("X-Api-Key", key);
+        return c.SendRequest(req);
+    }
+
+    private static byte[] Zip(params (string Name, byte[] Bytes)[] entries)
+    {
+        var ms = new MemoryStream();
+        using (var zip = new ZipArchive(ms, ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var (name, bytes) in entries)
+            {
+                using var s = zip.CreateEntry(name).Open();
+                s.Write(bytes);
+            }
+        return ms.ToArray();
+    }
+}

@@ -1,0 +1,65 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using HeadClassifier.Tests.Support;
+
+namespace HeadClassifier.Tests.Server;
+
+[Collection(ServerCollection.Name)]
+public sealed class RecoveryTests
+{
+    [Fact]
+    public async Task AWorkerKilledMidJobIsRecoveredAndTheJobCompletesOnce()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var slow = ServerModels.Slow(Path.Combine(tmp.Path, "models", "slow"));
+        string[] args = ["--data", tmp.Path, "--api-key", Api.Key, "--demo", "false"];
+        string jobId;
+        using (var first = new ServerProcess(args))
+        {
+            await first.WaitHealthy();
+            var model = await first.Client.RegisterModel(slow, minPairs: 5);
+            jobId = await first.Client.Submit(new { modelId = model, dense = true, suppression = true, minPairs = 5 });
+            await first.Client.WaitFor(jobId, j => j.Status() == "running" && j.GetProperty("progress").GetDouble() > 0);
+            first.Kill();
+        }
+
+        using var second = new ServerProcess(args);
+        await second.WaitHealthy();
+        var job = await second.Client.WaitFinished(jobId, 120);
+        Assert.True(job.Status() == "succeeded", second.Log);
+        Assert.Equal(2, job.GetProperty("attempts").GetInt32());
+
+        await using var db = new SqliteConnection($"Data Source={Path.Combine(tmp.Path, "headclassifier.db")}");
+        var runs = (await db.QueryAsync<(string Worker, string? Outcome)>("SELECT worker, outcome FROM job_runs WHERE job_id = @jobId ORDER BY started_at", new { jobId })).ToList();
+        Assert.Equal(2, runs.Count);
+        Assert.Null(runs[0].Outcome);                // the killed run never finished
+        Assert.Equal("succeeded", runs[1].Outcome);
+        Assert.NotEqual(runs[0].Worker, runs[1].Worker);
+        // 48 heads, each operation once per head: no duplicate rows from the killed attempt.
+        var ops = await db.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT operation) FROM results WHERE job_id = @jobId", new { jobId });
+        Assert.True(ops > 0);
+        Assert.Equal(48 * ops, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM results WHERE job_id = @jobId", new { jobId }));
+        Assert.Equal(48, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM head_labels WHERE job_id = @jobId", new { jobId }));
+        Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM jobs"));
+    }
+
+    [Fact]
+    public async Task AJobInterruptedByAGracefulStopResumesAfterRestart()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var slow = ServerModels.Slow(Path.Combine(tmp.Path, "models", "slow"));
+        string jobId;
+        await using (var first = await InProcessServer.Start(tmp.Path))
+        {
+            var model = await first.Client.RegisterModel(slow, minPairs: 5);
+            jobId = await first.Client.Submit(new { modelId = model, dense = true, suppression = true, minPairs = 5 });
+            await first.Client.WaitFor(jobId, j => j.Status() == "running" && j.GetProperty("progress").GetDouble() > 0);
+        }
+
+        await using var second = await InProcessServer.Start(tmp.Path);
+        var job = await second.Client.WaitFinished(jobId, 120);
+        Assert.Equal("succeeded", job.Status());
+        var runs = (await second.Client.Get($"/api/jobs/{jobId}/runs").Ok()).EnumerateArray().Select(r => r.GetProperty("outcome").GetString()).ToList();
+        Assert.Equal(["interrupted", "succeeded"], runs);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Text.Json;
+using HeadClassifier.Scoring.Results;
+using HeadClassifier.Server.Watches;
+using HeadClassifier.Tests.Support;
+
+namespace HeadClassifier.Tests.Server;
+
+[Collection(ServerCollection.Name)]
+public sealed class WatchTests
+{
+    [Fact]
+    public async Task ScansEnqueueEachSettledCheckpointOnceAndFormASeriesByStep()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var root = Path.Combine(tmp.Path, "models");
+        var folder = Path.Combine(root, "run1");
+        Directory.CreateDirectory(folder);
+        // Two checkpoints with different weights (seeds), and the demo's operation subset as a named set.
+        var a = ServerModels.Planted(Path.Combine(tmp.Path, "src-a"), seed: 1);
+        var b = ServerModels.Planted(Path.Combine(tmp.Path, "src-b"), seed: 2);
+        CopyDir(a, Path.Combine(folder, "step100"));
+        await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "src-a", "operations"));
+        var c = server.Client;
+
+        var watch = await c.Post("/api/watches", new
+        {
+            name = "run1", folder = "run1", cron = "0 0 0 1 1 ? 2099",
+            parameters = new { operationSet = "planted" },
+        }).Ok(HttpStatusCode.Created);
+        var id = watch.GetProperty("id").GetString()!;
+
+        async Task<ScanSummary> Scan() => (await c.Post($"/api/watches/{id}/scan", new { }).Ok()).Deserialize<ScanSummary>(Api.Json)!;
+
+        // First sight: it may still be being written, so it waits; the second scan enqueues; later scans do not.
+        Assert.Equal(["step100"], (await Scan()).Pending);
+        Assert.Equal(["step100"], (await Scan()).Enqueued);
+        var third = await Scan();
+        Assert.Empty(third.Enqueued);
+        Assert.Empty(third.Pending);
+        Assert.Single((await c.Get($"/api/jobs?watchId={id}").Ok()).EnumerateArray());
+
+        // A checkpoint still growing between scans keeps waiting; once settled it is enqueued.
+        var growing = Path.Combine(folder, "step2000");
+        CopyDir(b, growing);
+        var weights = Path.Combine(growing, "model.safetensors");
+        var full = File.ReadAllBytes(weights);
+        File.WriteAllBytes(weights, full[..(full.Length / 2)]);
+        Assert.Equal(["step2000"], (await Scan()).Pending);
+        File.WriteAllBytes(weights, full);
+        File.SetLastWriteTimeUtc(weights, DateTime.UtcNow.AddSeconds(5));
+        Assert.Equal(["step2000"], (await Scan()).Pending);
+        Assert.Equal(["step2000"], (await Scan()).Enqueued);
+
+        // The same weights under another name are a duplicate, not a second job.
+        CopyDir(a, Path.Combine(folder, "step300"));
+        await Scan();
+        var dup = await Scan();
+        Assert.Equal(["step300"], dup.Duplicates);
+        Assert.Empty(dup.Enqueued);
+
+        var jobs = (await c.Get($"/api/jobs?watchId={id}").Ok()).EnumerateArray().Select(j => j.GetProperty("id").GetString()!).ToList();
+        Assert.Equal(2, jobs.Count);
+        foreach (var j in jobs) Assert.Equal("succeeded", (await c.WaitFinished(j)).Status());
+
+        var detail = await c.Get($"/api/watches/{id}").Ok();
+        var series = detail.GetProperty("series").EnumerateArray().ToList();
+        Assert.Equal([100L, 2000L], series.Select(s => s.GetProperty("checkpointStep").GetInt64()));
+        var states = detail.GetProperty("checkpoints").EnumerateArray().ToDictionary(x => x.GetProperty("entry").GetString()!, x => x.GetProperty("state").GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["step100"] = "enqueued", ["step2000"] = "enqueued", ["step300"] = "duplicate" }, states);
+        var manifest = ResultsReader.ReadManifest(Path.Combine(tmp.Path, "jobs", series[1].GetProperty("id").GetString()!, "results", "run.json"));
+        Assert.Equal(2000, manifest.CheckpointStep);
+
+        var evolution = await c.Bytes($"/api/watches/{id}/figures/checkpoint-evolution.png");
+        Assert.Equal(ServerModels.PngMagic, evolution[..4]);
+        var svg = await c.Text($"/api/watches/{id}/figures/checkpoint-evolution.svg");
+        Assert.Contains("<svg", svg);
+
+        await c.Delete($"/api/watches/{id}").Ok(HttpStatusCode.NoContent);
+        await c.Get($"/api/watches/{id}").Fails(HttpStatusCode.NotFound, "no watch");
+    }
+
+    [Fact]
+    public async Task TheCronTriggerScansWithoutBeingAsked()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var folder = Path.Combine(tmp.Path, "models", "run2");
+        CopyDir(ServerModels.Planted(Path.Combine(tmp.Path, "src"), seed: 3), Path.Combine(folder, "step5"));
+        await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "src", "operations"));
+        var c = server.Client;
+        var watch = await c.Post("/api/watches", new { folder, cron = "* * * * * ?", parameters = new { operationSet = "planted" } }).Ok(HttpStatusCode.Created);
+        var id = watch.GetProperty("id").GetString()!;
+        // Every second: the first scan sees it, the next enqueues it, and the job runs.
+        var jobs = await Api.Eventually(() => c.Get($"/api/jobs?watchId={id}").Ok(), j => j.GetArrayLength() > 0);
+        var job = await c.WaitFinished(jobs[0].GetProperty("id").GetString()!);
+        Assert.Equal("succeeded", job.Status());
+        Assert.Equal(5, job.GetProperty("checkpointStep").GetInt64());
+        await Task.Delay(2500, TestContext.Current.CancellationToken);
+        Assert.Equal(1, (await c.Get($"/api/jobs?watchId={id}").Ok()).GetArrayLength());
+        Assert.NotNull((await c.Get($"/api/watches/{id}").Ok()).GetProperty("lastScanAt").GetString());
+    }
+
+    [Fact]
+    public void StepsComeFromTheLastNumberInTheName()
+    {
+        Assert.Equal(1000, WatchScanner.StepOf("step1000"));
+        Assert.Equal(2000, WatchScanner.StepOf("v2-checkpoint-2000"));
+        Assert.Equal(500, WatchScanner.StepOf("500.bin"));
+        Assert.Null(WatchScanner.StepOf("final"));
+    }
+
+    private static void CopyDir(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+    }
+}
