@@ -15,7 +15,7 @@ public static class JobPages
         ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets) =>
             NewJob(http, models, sets, JobForm.Defaults(model, models), new Dictionary<string, string>()));
         ui.MapForm("/jobs/new", (http, form) => Submit(http, form));
-        ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs) => Detail(http, id, jobs));
+        ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ModelStore models) => Detail(http, id, jobs, models));
         ui.MapForm("/jobs/{id}/cancel", async (http, form) =>
         {
             var id = (string)http.GetRouteValue("id")!;
@@ -93,7 +93,7 @@ public static class JobPages
     internal static string When(string timestamp) =>
         DateTimeOffset.TryParse(timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : timestamp;
 
-    private static IResult Detail(HttpContext http, string id, JobStore jobs)
+    private static IResult Detail(HttpContext http, string id, JobStore jobs, ModelStore models)
     {
         var j = jobs.Get(id);
         if (j is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
@@ -111,6 +111,7 @@ public static class JobPages
                 {Layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
               </p>
             </div>
+            {If(models.Get(j.ModelId) is { Synthetic: true }, H($"""<p class="notice">Synthetic model: random weights with planted heads of known function, so the map below shows what the classifier should find.</p>"""))}
             <dl class="facts">
               <dt>Model</dt><dd><a href="/models/{j.ModelId}">{j.ModelName}</a></dd>
               <dt>Operations</dt><dd>{ops}</dd>

@@ -136,7 +136,7 @@ public sealed class DashboardBrowserTests(DashboardServer server)
     [Fact]
     public async Task The_jobs_list_follows_a_job_submitted_elsewhere_without_reloading()
     {
-        var modelId = server.Register(server.LargerModel, "larger model (submitted by the API)");
+        var modelId = server.Register(server.LargerModel, "larger model (submitted by the API)", synthetic: true);
         var page = await server.NewPage();
         await page.GotoAsync("/jobs");
         var submitted = await page.APIRequest.PostAsync("/api/jobs", new()
@@ -157,6 +157,10 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await Expect(row.Locator(".stage")).ToHaveTextAsync("done");
         await Expect(row.Locator(".act-cancel")).ToBeHiddenAsync();
         Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"));
+
+        // Its page says the model is synthetic.
+        await row.Locator($"a[href='/jobs/{jobId}']").ClickAsync();
+        await Expect(page.Locator("p.notice")).ToContainTextAsync("Synthetic model");
     }
 
     [Fact]
