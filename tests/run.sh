@@ -10,6 +10,11 @@ if ! command -v pdftotext >/dev/null; then
   fi
   command -v pdftotext >/dev/null || echo "warning: pdftotext not found (apt-get install poppler-utils); PDF text tests will fail" >&2
 fi
+# The dashboard's browser tests drive Debian's chromium (a browser is never downloaded): install it when missing and we are root.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
+  { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >/dev/null 2>&1
+fi
+[ -x /usr/bin/chromium ] || echo "warning: /usr/bin/chromium not found (apt-get install chromium); dashboard browser tests will fail" >&2
 # The server tests start their own PostgreSQL 15 on loopback (initdb in a temporary directory, never the system
 # service): install the binaries when missing and we are root.
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Server.Api;
+using HeadClassifier.Server.Dashboard;
 using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Registry;
 using HeadClassifier.Server.Store;
@@ -70,6 +71,7 @@ public static class ServerHost
         s.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         s.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase);
         s.AddEndpointsApiExplorer();
+        s.AddDashboard(options);
         s.AddSwaggerGen(o => o.SwaggerDoc("v1", new() { Title = "HeadClassifier", Version = "v1", Description = "Classify attention heads by their static (MAPS) scores: models, jobs, results, figures, watches." }));
 
         var app = builder.Build();
@@ -82,6 +84,7 @@ public static class ServerHost
         {
             app.UseSwagger(o => o.RouteTemplate = "api/openapi/{documentName}.json");
             app.MapApi();
+            app.MapDashboard();
         }
         return app;
     }

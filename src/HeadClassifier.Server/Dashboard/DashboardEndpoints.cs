@@ -1,0 +1,141 @@
+using System.Reflection;
+using HeadClassifier.Server.Api;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http.Features;
+using static HeadClassifier.Server.Dashboard.Html;
+
+namespace HeadClassifier.Server.Dashboard;
+
+/// <summary>
+/// The dashboard: server-rendered pages on the same host as the API (jobs, new job, results, models, compare,
+/// watches). Pages read the stores directly; their scripts poll the JSON API for live progress. Forms carry an
+/// anti-forgery token, and anything that changes state also needs the API key, kept in a cookie once entered.
+/// </summary>
+public static class DashboardEndpoints
+{
+    /// <summary>
+    /// Anti-forgery for the forms. Its keys live in the data directory, so tokens survive a restart (web nodes
+    /// behind one address need the same keys: share that folder or give them one data directory).
+    /// </summary>
+    public static IServiceCollection AddDashboard(this IServiceCollection services, ServerOptions options)
+    {
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "dataprotection-keys")));
+        // The key ring sits unencrypted in the data directory, as the API key does; saying so on every first start is noise.
+        services.AddLogging(b => b.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error));
+        return services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "hc_antiforgery";
+            o.FormFieldName = "__token";
+        });
+    }
+
+    public static void MapDashboard(this WebApplication app)
+    {
+        var ui = app.MapGroup("").ExcludeFromDescription();
+        ui.MapGet("/", () => Results.Redirect("/jobs"));
+        ui.MapGet("/dashboard/assets/{file}", (string file) => Asset(file));
+        MapKey(ui);
+        JobPages.Map(ui);
+        ModelPages.Map(ui);
+        ComparePage.Map(ui);
+        WatchPages.Map(ui);
+    }
+
+    /// <summary>
+    /// A POST form endpoint: the anti-forgery token is checked first, then (unless <paramref name="needsKey"/> is
+    /// false) the API key cookie; without a key the browser is sent to /key and back.
+    /// </summary>
+    internal static RouteHandlerBuilder MapForm(this RouteGroupBuilder ui, string pattern, Func<HttpContext, IFormCollection, Task<IResult>> handler,
+        bool needsKey = true, long? maxBodyBytes = null) =>
+        ui.MapPost(pattern, async (HttpContext http) =>
+        {
+            if (maxBodyBytes is { } max)
+            {
+                if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max;
+                http.Features.Set<IFormFeature>(new FormFeature(http.Request, new FormOptions { MultipartBodyLengthLimit = max }));
+            }
+            try
+            {
+                await http.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(http);
+            }
+            catch (AntiforgeryValidationException)
+            {
+                return Layout.Problem(http, StatusCodes.Status400BadRequest, "Form not accepted",
+                    "This form did not come from a dashboard page of this server, or it expired: reload the page and submit it again.");
+            }
+            var form = await http.Request.ReadFormAsync(http.RequestAborted);
+            if (needsKey && !Layout.HasKey(http))
+                return Results.Redirect("/key?need=1&next=" + Uri.EscapeDataString(LocalOr(form["next"], Referer(http) ?? "/jobs")));
+            return await handler(http, form);
+        });
+
+    /// <summary>A local path to go back to (never another site: open redirects are refused).</summary>
+    internal static string LocalOr(string? candidate, string fallback) =>
+        candidate is { Length: > 0 } c && c[0] == '/' && (c.Length == 1 || (c[1] != '/' && c[1] != '\\')) ? c : fallback;
+
+    internal static string? Referer(HttpContext http) =>
+        Uri.TryCreate(http.Request.Headers.Referer.ToString(), UriKind.Absolute, out var uri) && uri.Authority == http.Request.Host.Value
+            ? uri.PathAndQuery
+            : null;
+
+    private static void MapKey(RouteGroupBuilder ui)
+    {
+        ui.MapGet("/key", (HttpContext http, string? next, string? need) => KeyPage(http, LocalOr(next, "/jobs"), need is not null, null));
+        ui.MapForm("/key", (http, form) =>
+        {
+            var next = LocalOr(form["next"], "/jobs");
+            var key = form["key"].ToString().Trim();
+            if (!http.RequestServices.GetRequiredService<ApiKey>().Matches(key))
+                return Task.FromResult(KeyPage(http, next, false, key.Length == 0 ? "enter the key" : "this is not the server's API key"));
+            http.Response.Cookies.Append(Layout.KeyCookie, key, new CookieOptions
+            {
+                HttpOnly = true,
+                SameSite = SameSiteMode.Strict,
+                Secure = http.Request.IsHttps,
+                MaxAge = TimeSpan.FromDays(30),
+            });
+            return Task.FromResult(Results.Redirect(next));
+        }, needsKey: false);
+        ui.MapForm("/key/forget", (http, _) =>
+        {
+            http.Response.Cookies.Delete(Layout.KeyCookie);
+            return Task.FromResult(Results.Redirect("/key"));
+        }, needsKey: false);
+    }
+
+    private static IResult KeyPage(HttpContext http, string next, bool needed, string? error)
+    {
+        var errors = error is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["key"] = error };
+        var body = H($"""
+            {If(needed, H($"""<p class="notice" role="alert">That action changes state: enter the API key first, then submit it again.</p>"""))}
+            <p>Reading is open to anyone who can reach the server; submitting, cancelling, registering and watching need the
+            server's API key. The server prints it on first start and keeps it in the file <code>api-key</code> of its data
+            directory (or it was set with <code>--api-key</code>). It is kept in a cookie of this browser for 30 days.</p>
+            <form method="post" action="/key" class="stack narrow">
+              {Layout.Token(http)}
+              <input type="hidden" name="next" value="{next}">
+              <label for="key">API key</label>
+              <input id="key" name="key" type="password" autocomplete="current-password" required{Layout.Invalid(errors, "key")}>
+              {Layout.FieldError(errors, "key")}
+              <div><button type="submit">Save key</button></div>
+            </form>
+            {If(Layout.HasKey(http), Layout.Button(http, "/key/forget", "Forget the key", "forget"))}
+            """);
+        return Layout.Page(http, "API key", body, error is null ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+    }
+
+    private static readonly Assembly Self = typeof(DashboardEndpoints).Assembly;
+
+    private static IResult Asset(string file)
+    {
+        var type = Path.GetExtension(file) switch
+        {
+            ".css" => "text/css; charset=utf-8",
+            ".js" => "text/javascript; charset=utf-8",
+            _ => null,
+        };
+        var stream = type is null ? null : Self.GetManifestResourceStream("dashboard/" + file);
+        return stream is null ? Results.NotFound() : Results.Stream(stream, type);
+    }
+}

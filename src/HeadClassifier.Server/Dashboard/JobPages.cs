@@ -1,0 +1,205 @@
+using System.Globalization;
+using HeadClassifier.Core;
+using HeadClassifier.Server.Jobs;
+using HeadClassifier.Server.Store;
+using static HeadClassifier.Server.Dashboard.Html;
+
+namespace HeadClassifier.Server.Dashboard;
+
+/// <summary>Jobs: the live list, the new-job form, a job's page (progress, failure reason, results), cancel and retry.</summary>
+public static class JobPages
+{
+    public static void Map(RouteGroupBuilder ui)
+    {
+        ui.MapGet("/jobs", (HttpContext http, string? status, JobStore jobs) => List(http, status, jobs));
+        ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets) =>
+            NewJob(http, models, sets, JobForm.Defaults(model, models), new Dictionary<string, string>()));
+        ui.MapForm("/jobs/new", (http, form) => Submit(http, form));
+        ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ModelStore models) => Detail(http, id, jobs, models));
+        ui.MapForm("/jobs/{id}/cancel", async (http, form) =>
+        {
+            var id = (string)http.GetRouteValue("id")!;
+            var status = await http.RequestServices.GetRequiredService<JobQueue>().CancelAsync(id, http.RequestAborted);
+            if (status is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
+            return Results.Redirect(DashboardEndpoints.LocalOr(form["next"], "/jobs/" + id));
+        });
+        ui.MapForm("/jobs/{id}/retry", async (http, _) =>
+        {
+            var id = (string)http.GetRouteValue("id")!;
+            var old = http.RequestServices.GetRequiredService<JobStore>().Get(id);
+            if (old is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
+            try
+            {
+                var job = await http.RequestServices.GetRequiredService<JobQueue>().SubmitAsync(old.ModelId, JobParameters.FromJson(old.ParametersJson), http.RequestAborted);
+                return Results.Redirect("/jobs/" + job.Id);
+            }
+            catch (InvalidInputException e)
+            {
+                return Layout.Problem(http, StatusCodes.Status400BadRequest, "Cannot retry", "The job cannot be submitted again: " + e.Message);
+            }
+        });
+    }
+
+    private static IResult List(HttpContext http, string? status, JobStore jobs)
+    {
+        if (status is not null && !JobStatus.All.Contains(status)) status = null;
+        var rows = jobs.List(new JobFilter(Status: status, Limit: 200));
+        var filters = Join(JobStatus.All.Prepend("all"), s =>
+        {
+            var href = s == "all" ? "/jobs" : "/jobs?status=" + s;
+            return H($"""<a href="{href}"{Attr((status ?? "all") == s, "aria-current=\"true\"")}>{s}</a>""");
+        });
+        var body = rows.Count == 0
+            ? H($"""<p class="empty">No {status ?? ""} jobs yet. <a href="/jobs/new">Submit one</a>: choose a model and an operation set; results appear here as it runs.</p>""")
+            : H($"""
+                <table class="jobs" data-live-jobs="{(status is null ? "" : status)}">
+                <thead><tr><th>Job</th><th>Model</th><th>Status</th><th>Progress</th><th>Stage</th><th>Submitted</th><th>Duration</th><th>Provider</th><th></th></tr></thead>
+                <tbody>{Join(rows, j => Row(http, j))}</tbody>
+                </table>
+                """);
+        return Layout.Page(http, "Jobs", H($"""
+            <p class="toolbar"><a class="button" href="/jobs/new">New job</a> <span class="filters">Show: {filters}</span></p>
+            {body}
+            """));
+    }
+
+    private static Markup Row(HttpContext http, JobRow j)
+    {
+        var percent = (int)Math.Floor(j.Progress * 100);
+        return H($"""
+            <tr data-job="{j.Id}" data-status="{j.Status}">
+            <td><a href="/jobs/{j.Id}">{Short(j.Id)}</a>{If(j.WatchId is not null, H($""" <small title="submitted by a watch">watch</small>"""))}</td>
+            <td>{j.ModelName}</td>
+            <td>{Layout.StatusBadge(j.Status)}</td>
+            <td class="progress">{Layout.ProgressBar(percent)}</td>
+            <td class="stage">{Stage(j)}</td>
+            <td><time datetime="{j.CreatedAt}">{When(j.CreatedAt)}</time></td>
+            <td class="duration">{Seconds(Duration(j))}</td>
+            <td class="provider">{j.Provider}</td>
+            <td class="actions">
+              {Layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: JobStatus.IsFinal(j.Status))}
+              {Layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
+            </td>
+            </tr>
+            <tr class="error-row" data-error-for="{j.Id}"{Attr(j.Error is null, "hidden")}><td colspan="9"><span class="error">Failed: <span class="reason">{j.Error}</span></span></td></tr>
+            """);
+    }
+
+    internal static string Stage(JobRow j) => j.Layer is { } l && j.Status == JobStatus.Running ? $"{j.Stage} (layer {l})" : j.Stage ?? "";
+
+    internal static double? Duration(JobRow j) =>
+        j.StartedAt is null ? null : ((j.FinishedAt is null ? DateTimeOffset.UtcNow : DateTimeOffset.Parse(j.FinishedAt, CultureInfo.InvariantCulture)) - DateTimeOffset.Parse(j.StartedAt, CultureInfo.InvariantCulture)).TotalSeconds;
+
+    internal static string When(string timestamp) =>
+        DateTimeOffset.TryParse(timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : timestamp;
+
+    private static IResult Detail(HttpContext http, string id, JobStore jobs, ModelStore models)
+    {
+        var j = jobs.Get(id);
+        if (j is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
+        var p = JobParameters.FromJson(j.ParametersJson);
+        var ops = p.Operations is null ? $"all of '{p.OperationSet}'" : $"{p.Operations.Count} of '{p.OperationSet}': {string.Join(", ", p.Operations)}";
+        var k = $"copying {(p.KCopying?.ToString(CultureInfo.InvariantCulture) ?? "default")}, other {(p.KOther?.ToString(CultureInfo.InvariantCulture) ?? "default")}";
+        var percent = (int)Math.Floor(j.Progress * 100);
+        var summary = H($"""
+            <div class="job-head" data-live-job="{j.Id}" data-status="{j.Status}">
+              <p aria-live="polite">{Layout.StatusBadge(j.Status)} <span class="progress">{Layout.ProgressBar(percent)}</span> <span class="stage">{Stage(j)}</span>
+                 <span class="duration">{Seconds(Duration(j))}</span></p>
+              <p class="error" role="alert"{Attr(j.Error is null, "hidden")}>Failed: <span class="reason">{j.Error}</span></p>
+              <p class="actions">
+                {Layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: JobStatus.IsFinal(j.Status))}
+                {Layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
+              </p>
+            </div>
+            {If(models.Get(j.ModelId) is { Synthetic: true }, H($"""<p class="notice">Synthetic model: random weights with planted heads of known function, so the map below shows what the classifier should find.</p>"""))}
+            <dl class="facts">
+              <dt>Model</dt><dd><a href="/models/{j.ModelId}">{j.ModelName}</a></dd>
+              <dt>Operations</dt><dd>{ops}</dd>
+              <dt>τ</dt><dd>{p.Threshold}</dd>
+              <dt>k</dt><dd>{k}</dd>
+              <dt>First MLP</dt><dd>{(p.FirstMlp ? "folded into the head's input" : "off")}</dd>
+              <dt>Suppression</dt><dd>{(p.Suppression ? "scored" : "off")}</dd>
+              <dt>Mode / backend</dt><dd>{p.Mode} / {p.Backend}{(j.Provider is null ? "" : " (ran on " + j.Provider + ")")}</dd>
+              <dt>Submitted</dt><dd>{When(j.CreatedAt)}{(j.Attempts > 1 ? $" · {j.Attempts} attempts" : "")}{(j.Worker is null ? "" : " · worker " + j.Worker)}</dd>
+              {If(j.PeakMemoryBytes is not null, H($"<dt>Peak memory</dt><dd>{Bytes(j.PeakMemoryBytes)}</dd>"))}
+              {If(j.ReusedFrom is not null, H($"""<dt>Reused</dt><dd>same weights and parameters as <a href="/jobs/{j.ReusedFrom}">{Short(j.ReusedFrom ?? "")}</a></dd>"""))}
+              {If(j.CheckpointStep is not null, H($"<dt>Checkpoint step</dt><dd>{j.CheckpointStep}</dd>"))}
+            </dl>
+            """);
+        var result = j is { Status: JobStatus.Succeeded, ResultDir: { } dir } ? ResultView.Render(j, dir, jobs.Figures(j.Id)) : Markup.Empty;
+        return Layout.Page(http, $"Job {Short(j.Id)} · {j.ModelName}", Join([summary, result]));
+    }
+
+    private static IResult NewJob(HttpContext http, ModelStore models, OperationSets sets, JobForm f, IReadOnlyDictionary<string, string> errors)
+    {
+        var all = models.List();
+        if (all.Count == 0)
+            return Layout.Page(http, "New job", H($"""<p class="empty">No model is registered yet: <a href="/models">register one</a> first.</p>"""));
+        var modelOptions = Join(all, m => H($"""<option value="{m.Id}"{Attr(m.Id == f.ModelId, "selected")}>{m.Name} ({m.Layers}×{m.Heads} heads{(m.Synthetic ? ", synthetic" : "")})</option>"""));
+        var available = sets.Available;
+        var setOptions = Join(available, s => H($"""<option value="{s}"{Attr(s == f.OperationSet, "selected")}>{s}</option>"""));
+        var fieldsets = Join(available, set =>
+        {
+            var groups = Join(sets.Load(set).GroupBy(o => o.Category), g => H($"""
+                <div class="category"><div class="cat-head"><strong>{g.Key}</strong> <button type="button" class="link" data-toggle-all>all / none</button></div>
+                {Join(g, o => H($"""<label class="op"><input type="checkbox" name="op" value="{set}:{o.Name}"{Attr(f.Checked(set, o.Name), "checked")}> {o.DisplayName} <small>{o.Pairs.Count} pairs</small></label>"""))}
+                </div>
+                """));
+            return H($"""<fieldset class="ops" data-set="{set}"{Attr(set != f.OperationSet, "hidden")}><legend>Operations of '{set}'</legend>{groups}</fieldset>""");
+        });
+        var body = H($"""
+            <form method="post" action="/jobs/new" class="job-form" novalidate>
+              {Layout.Token(http)}
+              {Layout.FieldError(errors, "form")}
+              <div class="field"><label for="model">Model</label>
+                <select id="model" name="model"{Layout.Invalid(errors, "model")}>{modelOptions}</select>{Layout.FieldError(errors, "model")}</div>
+              <div class="field"><label for="operationSet">Operation set</label>
+                <select id="operationSet" name="operationSet"{Layout.Invalid(errors, "operationSet")}>{setOptions}</select>{Layout.FieldError(errors, "operationSet")}</div>
+              <div class="field wide">{fieldsets}{Layout.FieldError(errors, "operations")}</div>
+              <div class="field"><label for="threshold">τ (score threshold)</label>
+                <input id="threshold" name="threshold" inputmode="decimal" value="{f.Threshold}"{Layout.Invalid(errors, "threshold")}>
+                <small>a head implements an operation when its score reaches τ (paper: 0.15)</small>{Layout.FieldError(errors, "threshold")}</div>
+              <div class="field"><label for="kCopying">k for copying operations</label>
+                <input id="kCopying" name="kCopying" inputmode="numeric" value="{f.KCopying}" placeholder="default"{Layout.Invalid(errors, "kCopying")}>{Layout.FieldError(errors, "kCopying")}</div>
+              <div class="field"><label for="kOther">k for other operations</label>
+                <input id="kOther" name="kOther" inputmode="numeric" value="{f.KOther}" placeholder="default"{Layout.Invalid(errors, "kOther")}>
+                <small>blank: the paper's rule</small>{Layout.FieldError(errors, "kOther")}</div>
+              <div class="field checks">
+                <label><input type="checkbox" name="firstMlp" value="true"{Attr(f.FirstMlp, "checked")}> First MLP folded into the embeddings</label>
+                <label><input type="checkbox" name="suppression" value="true"{Attr(f.Suppression, "checked")}> Suppression scores</label>
+                <label><input type="checkbox" name="dense" value="true"{Attr(f.Dense, "checked")}> Dense ranks (slower: every pair ranked over the vocabulary)</label>
+              </div>
+              <div class="field"><label for="mode">Scores</label>
+                <select id="mode" name="mode"{Layout.Invalid(errors, "mode")}><option value="static" selected>static</option><option value="static+dynamic" disabled>static + dynamic (needs the ONNX module)</option></select>{Layout.FieldError(errors, "mode")}</div>
+              <div class="field"><label for="backend">Backend / provider</label>
+                <select id="backend" name="backend"{Layout.Invalid(errors, "backend")}><option value="cpu" selected>CPU</option></select>{Layout.FieldError(errors, "backend")}</div>
+              <div class="field wide"><button type="submit">Submit job</button> {If(!Layout.HasKey(http), H($"""<small>You will be asked for the API key first.</small>"""))}</div>
+            </form>
+            """);
+        return Layout.Page(http, "New job", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+    }
+
+    private static async Task<IResult> Submit(HttpContext http, IFormCollection form)
+    {
+        var services = http.RequestServices;
+        var models = services.GetRequiredService<ModelStore>();
+        var sets = services.GetRequiredService<OperationSets>();
+        var f = JobForm.From(form);
+        var errors = new Dictionary<string, string>();
+        var parameters = f.ToParameters(sets, models, errors);
+        if (parameters is not null)
+        {
+            try
+            {
+                var job = await services.GetRequiredService<JobQueue>().SubmitAsync(f.ModelId, parameters, http.RequestAborted);
+                return Results.Redirect("/jobs/" + job.Id);
+            }
+            catch (InvalidInputException e)
+            {
+                var field = JobForm.FieldOf(e.SourcePath);
+                errors[field] = field == "form" ? e.Message : e.Problem;
+            }
+        }
+        return NewJob(http, models, sets, f, errors);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using HeadClassifier.Core;
+using HeadClassifier.Models.Inspection;
+using HeadClassifier.Models.Operations;
+using HeadClassifier.Server.Registry;
+using HeadClassifier.Server.Store;
+using static HeadClassifier.Server.Dashboard.Html;
+
+namespace HeadClassifier.Server.Dashboard;
+
+/// <summary>Models: the list, registration by path (below the model roots) or by zip upload, and a model's page.</summary>
+public static class ModelPages
+{
+    public static void Map(RouteGroupBuilder ui)
+    {
+        ui.MapGet("/models", (HttpContext http, ModelStore models, ModelPaths paths) => List(http, models, paths, new Dictionary<string, string>(), "", ""));
+        ui.MapGet("/models/{id}", (HttpContext http, string id, ModelStore models, JobStore jobs) => Detail(http, id, models, jobs));
+        ui.MapForm("/models/register", (http, form) =>
+        {
+            var path = form["path"].ToString().Trim();
+            var name = form["name"].ToString().Trim();
+            var s = http.RequestServices;
+            try
+            {
+                var model = s.GetRequiredService<ModelRegistry>().RegisterPath(path, name.Length == 0 ? null : name);
+                return Task.FromResult(Results.Redirect("/models/" + model.Id));
+            }
+            catch (InvalidInputException e)
+            {
+                var errors = new Dictionary<string, string> { ["path"] = e.SourcePath == "path" ? e.Problem : e.Message };
+                return Task.FromResult(List(http, s.GetRequiredService<ModelStore>(), s.GetRequiredService<ModelPaths>(), errors, path, name));
+            }
+        });
+        ui.MapForm("/models/upload", async (http, form) =>
+        {
+            var s = http.RequestServices;
+            var name = form["name"].ToString().Trim();
+            var file = form.Files["file"];
+            var errors = new Dictionary<string, string>();
+            if (file is null || file.Length == 0) errors["file"] = "choose a .zip of the model folder (config, weights, tokenizer files)";
+            else
+            {
+                try
+                {
+                    await using var stream = file.OpenReadStream();
+                    var model = await s.GetRequiredService<ModelRegistry>().RegisterUploadAsync(stream, name.Length == 0 ? Path.GetFileNameWithoutExtension(file.FileName) : name,
+                        OperationFilter.DefaultMinPairs, http.RequestAborted);
+                    return Results.Redirect("/models/" + model.Id);
+                }
+                catch (InvalidInputException e)
+                {
+                    errors["file"] = e.Message;
+                }
+            }
+            return List(http, s.GetRequiredService<ModelStore>(), s.GetRequiredService<ModelPaths>(), errors, "", name);
+        }, maxBodyBytes: ((IEndpointRouteBuilder)ui).ServiceProvider.GetRequiredService<ServerOptions>().MaxUploadBytes);
+    }
+
+    private static IResult List(HttpContext http, ModelStore models, ModelPaths paths, IReadOnlyDictionary<string, string> errors, string path, string name)
+    {
+        var rows = models.List();
+        var table = rows.Count == 0
+            ? H($"""<p class="empty">No model registered yet. Register a checkpoint folder below, or upload one as a zip.</p>""")
+            : H($"""
+                <table class="models">
+                <thead><tr><th>Name</th><th>Family</th><th>Layers × heads</th><th>d_model</th><th>Vocabulary</th><th>Tokenizer</th><th>Weights (sha256)</th><th>Usable operations</th><th></th></tr></thead>
+                <tbody>{Join(rows, m => H($"""
+                  <tr><td><a href="/models/{m.Id}">{m.Name}</a>{If(m.Synthetic, H($""" <span class="tag">synthetic</span>"""))}</td>
+                  <td>{m.Family}{(m.ModelType == m.Family ? "" : " / " + m.ModelType)}</td><td>{m.Layers} × {m.Heads}{(m.KvHeads != m.Heads ? $" ({m.KvHeads} KV)" : "")}</td><td>{m.DModel}</td>
+                  <td>{m.VocabSize}</td><td>{m.Tokenizer}</td><td><code title="{m.WeightsSha256}">{Short(m.WeightsSha256)}…</code></td><td>{m.UsableOperations}</td>
+                  <td><a class="button small" href="/jobs/new?model={m.Id}">New job</a></td></tr>
+                  """))}</tbody>
+                </table>
+                """);
+        var roots = Join(paths.Roots, r => H($"<li><code>{r}</code></li>"));
+        var body = H($"""
+            {table}
+            <div class="two">
+            <form method="post" action="/models/register" class="stack">
+              <h2>Register by path</h2>
+              {Layout.Token(http)}
+              <p class="hint">A Hugging Face checkpoint folder, a llama2.c file or <code>onnx-models/&lt;name&gt;</code>, below one of the model roots:</p>
+              <ul class="roots">{roots}</ul>
+              <label for="path">Path</label>
+              <input id="path" name="path" value="{path}" required placeholder="e.g. gpt2 or /models/gpt2"{Layout.Invalid(errors, "path")}>
+              {Layout.FieldError(errors, "path")}
+              <label for="reg-name">Name <small>(optional)</small></label>
+              <input id="reg-name" name="name" value="{name}">
+              <div><button type="submit">Register</button></div>
+            </form>
+            <form method="post" action="/models/upload" enctype="multipart/form-data" class="stack">
+              <h2>Upload</h2>
+              {Layout.Token(http)}
+              <p class="hint">A zip of a checkpoint folder; it is unpacked on the server, hashed and inspected.</p>
+              <label for="file">Zip file</label>
+              <input id="file" name="file" type="file" accept=".zip,application/zip"{Layout.Invalid(errors, "file")}>
+              {Layout.FieldError(errors, "file")}
+              <label for="up-name">Name <small>(optional)</small></label>
+              <input id="up-name" name="name">
+              <div><button type="submit">Upload and register</button></div>
+            </form>
+            </div>
+            """);
+        return Layout.Page(http, "Models", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+    }
+
+    private static IResult Detail(HttpContext http, string id, ModelStore models, JobStore jobs)
+    {
+        var m = models.Get(id);
+        if (m is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such model", $"There is no model with id '{id}'.");
+        var report = JsonSerializer.Deserialize<ModelReport>(m.ReportJson, JsonSerializerOptions.Web)!;
+        var recent = jobs.List(new JobFilter(ModelId: id, Limit: 20));
+        var ops = Join(report.Operations, o => H($"""
+            <tr class="{(o.Usable ? "" : "unusable")}"><td>{o.DisplayName}</td><td>{o.Category}</td><td>{o.ValidPairs} / {o.Pairs}</td><td>{(o.Usable ? "yes" : "no: too few single-token pairs")}</td></tr>
+            """));
+        var body = H($"""
+            <p><a class="button" href="/jobs/new?model={m.Id}">New job with this model</a></p>
+            {If(m.Synthetic, H($"""<p class="notice">Synthetic model: random weights with planted heads of known function, generated for the demo.</p>"""))}
+            <dl class="facts">
+              <dt>Path</dt><dd><code>{m.Path}</code> ({m.Source})</dd>
+              <dt>Family</dt><dd>{m.Family} ({m.ModelType})</dd>
+              <dt>Shape</dt><dd>{m.Layers} layers × {m.Heads} heads ({m.KvHeads} KV heads), d_model {m.DModel}, d_head {m.DHead}</dd>
+              <dt>Vocabulary</dt><dd>{m.VocabSize} ({m.Tokenizer} tokenizer, {report.TokenizerVocabSize} tokens)</dd>
+              <dt>Weights sha256</dt><dd><code>{m.WeightsSha256}</code></dd>
+              <dt>Registered</dt><dd>{JobPages.When(m.CreatedAt)}</dd>
+            </dl>
+            <h2>Operations of the default set</h2>
+            <div class="scroll"><table><thead><tr><th>Operation</th><th>Category</th><th>Single-token pairs</th><th>Usable</th></tr></thead><tbody>{ops}</tbody></table></div>
+            <h2>Recent jobs</h2>
+            {(recent.Count == 0 ? H($"<p class=\"empty\">None yet.</p>") : H($"""<ul>{Join(recent, j => H($"""<li><a href="/jobs/{j.Id}">{Short(j.Id)}</a> {Layout.StatusBadge(j.Status)} {JobPages.When(j.CreatedAt)}</li>"""))}</ul>"""))}
+            """);
+        return Layout.Page(http, m.Name, body);
+    }
+}

@@ -1,0 +1,105 @@
+using HeadClassifier.Core;
+using HeadClassifier.Server.Jobs;
+using HeadClassifier.Server.Registry;
+using HeadClassifier.Server.Store;
+using HeadClassifier.Server.Watches;
+using static HeadClassifier.Server.Dashboard.Html;
+
+namespace HeadClassifier.Server.Dashboard;
+
+/// <summary>Watches: folders of checkpoints re-scanned on a schedule; create, list, scan now, the series and its evolution figure.</summary>
+public static class WatchPages
+{
+    private sealed record WatchForm(string Name, string Folder, string Preset, string Cron);
+
+    public static void Map(RouteGroupBuilder ui)
+    {
+        ui.MapGet("/watches", (HttpContext http) => List(http, new WatchForm("", "", "default", "0 */5 * * * ?"), new Dictionary<string, string>()));
+        ui.MapGet("/watches/{id}", (HttpContext http, string id, WatchStore watches, JobStore jobs) => Detail(http, id, watches, jobs));
+        ui.MapForm("/watches/new", async (http, form) =>
+        {
+            var f = new WatchForm(form["name"].ToString().Trim(), form["folder"].ToString().Trim(), form["preset"].ToString(), form["cron"].ToString().Trim());
+            try
+            {
+                var watch = await http.RequestServices.GetRequiredService<WatchService>()
+                    .CreateAsync(new WatchRequest(f.Name.Length == 0 ? null : f.Name, f.Folder, f.Preset, null, f.Cron.Length == 0 ? null : f.Cron), http.RequestAborted);
+                return Results.Redirect("/watches/" + watch.Id);
+            }
+            catch (InvalidInputException e)
+            {
+                var field = e.SourcePath is "folder" or "cron" or "preset" ? e.SourcePath : "form";
+                return List(http, f, new Dictionary<string, string> { [field] = field == "form" ? e.Message : e.Problem });
+            }
+        });
+        ui.MapForm("/watches/{id}/scan", async (http, _) =>
+        {
+            var id = (string)http.GetRouteValue("id")!;
+            if (http.RequestServices.GetRequiredService<WatchStore>().Get(id) is null)
+                return Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
+            await http.RequestServices.GetRequiredService<WatchScanner>().ScanAsync(id, http.RequestAborted);
+            return Results.Redirect("/watches/" + id);
+        });
+    }
+
+    private static IResult List(HttpContext http, WatchForm f, IReadOnlyDictionary<string, string> errors)
+    {
+        var s = http.RequestServices;
+        var watches = s.GetRequiredService<WatchStore>().List();
+        var presets = s.GetRequiredService<Presets>().All();
+        var roots = s.GetRequiredService<ModelPaths>().Roots;
+        var table = watches.Count == 0
+            ? H($"""<p class="empty">No watch yet. A watch scans a folder of checkpoints (<code>step1000/</code>, <code>step2000/</code>, …) on a schedule and classifies each new one.</p>""")
+            : H($"""
+                <table><thead><tr><th>Name</th><th>Folder</th><th>Preset</th><th>Schedule (cron)</th><th>Last scan</th></tr></thead><tbody>
+                {Join(watches, w => H($"""<tr><td><a href="/watches/{w.Id}">{w.Name}</a></td><td><code>{w.Folder}</code></td><td>{w.Preset}</td><td><code>{w.Cron}</code></td><td>{(w.LastScanAt is null ? "never" : JobPages.When(w.LastScanAt))}</td></tr>"""))}
+                </tbody></table>
+                """);
+        var body = H($"""
+            {table}
+            <form method="post" action="/watches/new" class="stack narrow">
+              <h2>New watch</h2>
+              {Layout.Token(http)}
+              {Layout.FieldError(errors, "form")}
+              <label for="w-name">Name <small>(optional)</small></label><input id="w-name" name="name" value="{f.Name}">
+              <label for="folder">Folder</label>
+              <input id="folder" name="folder" value="{f.Folder}" required placeholder="below a model root"{Layout.Invalid(errors, "folder")}>
+              <small>Model roots: {string.Join(", ", roots)}</small>
+              {Layout.FieldError(errors, "folder")}
+              <label for="preset">Job preset</label>
+              <select id="preset" name="preset"{Layout.Invalid(errors, "preset")}>{Join(presets, p => H($"""<option value="{p.Name}"{Attr(p.Name == f.Preset, "selected")}>{p.Name}: {p.Description}</option>"""))}</select>
+              {Layout.FieldError(errors, "preset")}
+              <label for="cron">Schedule (Quartz cron: seconds minutes hours day month weekday)</label>
+              <input id="cron" name="cron" value="{f.Cron}"{Layout.Invalid(errors, "cron")}>
+              {Layout.FieldError(errors, "cron")}
+              <div><button type="submit">Create watch</button></div>
+            </form>
+            """);
+        return Layout.Page(http, "Watches", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+    }
+
+    private static IResult Detail(HttpContext http, string id, WatchStore watches, JobStore jobs)
+    {
+        var w = watches.Get(id);
+        if (w is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
+        var checkpoints = watches.Checkpoints(id).OrderBy(c => c.Step ?? long.MaxValue).ThenBy(c => c.Entry, StringComparer.Ordinal).ToList();
+        var byJob = jobs.List(new JobFilter(WatchId: id, Limit: 1000)).ToDictionary(j => j.Id);
+        var finished = byJob.Values.Count(j => j.Status == JobStatus.Succeeded);
+        var rows = Join(checkpoints, c =>
+        {
+            var job = c.JobId is null ? null : byJob.GetValueOrDefault(c.JobId);
+            return H($"""<tr><td><code>{c.Entry}</code></td><td>{c.Step}</td><td>{c.State}{(c.Reason is null ? "" : ": " + c.Reason)}</td><td>{(job is null ? Markup.Empty : H($"""<a href="/jobs/{job.Id}">{Short(job.Id)}</a> {Layout.StatusBadge(job.Status)}"""))}</td></tr>""");
+        });
+        var body = H($"""
+            <dl class="facts"><dt>Folder</dt><dd><code>{w.Folder}</code></dd><dt>Preset</dt><dd>{w.Preset}</dd><dt>Schedule</dt><dd><code>{w.Cron}</code></dd>
+            <dt>Last scan</dt><dd>{(w.LastScanAt is null ? "never" : JobPages.When(w.LastScanAt))}</dd></dl>
+            <p>{Layout.Button(http, $"/watches/{w.Id}/scan", "Scan now", "act-scan")}</p>
+            <h2>Checkpoints</h2>
+            {(checkpoints.Count == 0 ? H($"<p class=\"empty\">Nothing found yet.</p>") : H($"""<table><thead><tr><th>Entry</th><th>Step</th><th>State</th><th>Job</th></tr></thead><tbody>{rows}</tbody></table>"""))}
+            <h2>Checkpoint evolution</h2>
+            {(finished < 2
+                ? H($"""<p class="empty">The figure appears once two checkpoints are classified ({finished} so far).</p>""")
+                : H($"""<figure><img src="/api/watches/{w.Id}/figures/checkpoint-evolution.png" alt="heads per class against the training step"><figcaption><a class="dl" href="/api/watches/{w.Id}/figures/checkpoint-evolution.svg" download>SVG</a> <a class="dl" href="/api/watches/{w.Id}/figures/checkpoint-evolution.pdf" download>PDF</a></figcaption></figure>"""))}
+            """);
+        return Layout.Page(http, "Watch " + w.Name, body);
+    }
+}
