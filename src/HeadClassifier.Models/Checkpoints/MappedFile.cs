@@ -48,7 +48,30 @@ internal sealed unsafe class MappedFile : IDisposable
             DTypes.ToFloat32(new ReadOnlySpan<byte>(p + (long)done * size, n * size), dtype, dst.Slice(done, n));
         }
         Interlocked.Add(ref _bytesRead, (long)dst.Length * size);
+        Release(p, (long)dst.Length * size);
     }
+
+    /// <summary>
+    /// Drops the tensor's pages from this process's resident set once converted: the float copy is what callers keep,
+    /// and a streamed walk over a large checkpoint would otherwise hold every page it touched (they count towards
+    /// the process's peak memory). The page cache keeps them, so a second read costs no disk I/O.
+    /// </summary>
+    private void Release(byte* start, long bytes)
+    {
+        if (!OperatingSystem.IsLinux() || bytes < PageSize) return;
+        var first = (long)start & ~(PageSize - 1);
+        var end = ((long)start + bytes + PageSize - 1) & ~(PageSize - 1);
+        var mapEnd = ((long)_base + Length + PageSize - 1) & ~(PageSize - 1);
+        first = Math.Max(first, (long)_base & ~(PageSize - 1));
+        end = Math.Min(end, mapEnd);
+        if (end > first) _ = madvise((void*)first, (nuint)(end - first), MadvDontNeed);
+    }
+
+    private static readonly long PageSize = Environment.SystemPageSize;
+    private const int MadvDontNeed = 4;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int madvise(void* addr, nuint length, int advice);
 
     private byte* Base()
     {

@@ -10,7 +10,7 @@ public static class WeightsHash
     /// SHA-256 over the bytes of <see cref="ICheckpoint.WeightFiles"/> concatenated in their stable order
     /// (config and tokenizer files excluded), streamed; lowercase hex. For a single file it equals sha256sum.
     /// </summary>
-    public static string ComputeWeightsSha256(ICheckpoint checkpoint)
+    public static string ComputeWeightsSha256(ICheckpoint checkpoint, CancellationToken ct = default)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];
@@ -20,7 +20,11 @@ public static class WeightsHash
             {
                 using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
                 int n;
-                while ((n = fs.Read(buffer)) > 0) hash.AppendData(buffer, 0, n);
+                while ((n = fs.Read(buffer)) > 0)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    hash.AppendData(buffer, 0, n);
+                }
             }
             catch (IOException e)
             {
