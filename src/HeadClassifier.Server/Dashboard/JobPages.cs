@@ -50,7 +50,7 @@ public static class JobPages
             return H($"""<a href="{href}"{Attr((status ?? "all") == s, "aria-current=\"true\"")}>{s}</a>""");
         });
         var body = rows.Count == 0
-            ? H($"""<p class="empty">No {status ?? ""} jobs yet. <a href="/jobs/new">Submit one</a>: choose a model and an operation set; results appear here as it runs.</p>""")
+            ? H($"""<p class="empty" data-live-jobs="{(status is null ? "" : status)}">No {status ?? ""} jobs yet. <a href="/jobs/new">Submit one</a>: choose a model and an operation set; results appear here as it runs.</p>""")
             : H($"""
                 <table class="jobs" data-live-jobs="{(status is null ? "" : status)}">
                 <thead><tr><th>Job</th><th>Model</th><th>Status</th><th>Progress</th><th>Stage</th><th>Submitted</th><th>Duration</th><th>Provider</th><th></th></tr></thead>

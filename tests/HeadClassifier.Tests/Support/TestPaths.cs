@@ -6,8 +6,8 @@ public static class TestPaths
     public static string RepoRoot { get; } = FindRepoRoot();
 
     /// <summary>../shared beside the repository (the CI clone has it too); HEADCLASSIFIER_SHARED overrides.</summary>
-    public static string Shared { get; } =
-        Environment.GetEnvironmentVariable("HEADCLASSIFIER_SHARED") is { Length: > 0 } s ? s : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+    public static string Shared { get; } = RealPath(
+        Environment.GetEnvironmentVariable("HEADCLASSIFIER_SHARED") is { Length: > 0 } s ? s : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared")));
 
     public static string Stories260K => Path.Combine(Shared, "models", "stories260K");
 
@@ -20,6 +20,13 @@ public static class TestPaths
 
     /// <summary>A fresh temporary directory, removed by the caller's Dispose.</summary>
     public static TempDir NewTempDir() => new();
+
+    /// <summary>
+    /// ../shared may be a symbolic link; the server resolves links before checking model roots, so tests use the
+    /// real location for both.
+    /// </summary>
+    private static string RealPath(string dir) =>
+        new DirectoryInfo(dir).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dir;
 
     private static string FindRepoRoot()
     {

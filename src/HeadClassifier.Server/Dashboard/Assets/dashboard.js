@@ -172,7 +172,8 @@ function result(dataEl) {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
-  const list = document.querySelector('table[data-live-jobs]');
+  // The empty list polls too, so the first job submitted elsewhere appears without a manual reload.
+  const list = document.querySelector('[data-live-jobs]');
   if (list) liveJobList(list);
   const head = document.querySelector('[data-live-job]');
   if (head) liveJob(head);
