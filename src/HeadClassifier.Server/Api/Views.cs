@@ -67,7 +67,7 @@ public sealed record ErrorView(string Error, string? Field = null);
 
 /// <summary>POST /api/jobs: a model, an optional preset, and fields that override it.</summary>
 public sealed record JobRequest(string? ModelId, string? Preset, string? OperationSet, IReadOnlyList<string>? Operations, double? Threshold, int? KCopying,
-    int? KOther, bool? FirstMlp, bool? Suppression, bool? Dense, int? MinPairs, string? Mode, string? Backend)
+    int? KOther, bool? FirstMlp, bool? Suppression, bool? Dense, int? MinPairs, string? Mode, string? Backend, string? Providers = null)
 {
     public JobParameters Merge(JobParameters baseline) => baseline with
     {
@@ -82,6 +82,7 @@ public sealed record JobRequest(string? ModelId, string? Preset, string? Operati
         MinPairs = MinPairs ?? baseline.MinPairs,
         Mode = Mode ?? baseline.Mode,
         Backend = Backend ?? baseline.Backend,
+        Providers = Providers ?? baseline.Providers,
     };
 }
 

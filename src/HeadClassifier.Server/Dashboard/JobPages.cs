@@ -170,7 +170,7 @@ public static class JobPages
                 <label><input type="checkbox" name="dense" value="true"{Attr(f.Dense, "checked")}> Dense ranks (slower: every pair ranked over the vocabulary)</label>
               </div>
               <div class="field"><label for="mode">Scores</label>
-                <select id="mode" name="mode"{Layout.Invalid(errors, "mode")}><option value="static" selected>static</option><option value="static+dynamic" disabled>static + dynamic (needs the ONNX module)</option></select>{Layout.FieldError(errors, "mode")}</div>
+                <select id="mode" name="mode"{Layout.Invalid(errors, "mode")}><option value="static"{Attr(f.Mode != "dynamic", "selected")}>static</option><option value="dynamic"{Attr(f.Mode == "dynamic", "selected")}>static + dynamic (ONNX Runtime, the paper's prompts)</option></select>{Layout.FieldError(errors, "mode")}</div>
               <div class="field"><label for="backend">Backend / provider</label>
                 <select id="backend" name="backend"{Layout.Invalid(errors, "backend")}><option value="cpu" selected>CPU</option></select>{Layout.FieldError(errors, "backend")}</div>
               <div class="field wide"><button type="submit">Submit job</button> {If(!Layout.HasKey(http), H($"""<small>You will be asked for the API key first.</small>"""))}</div>

@@ -1,3 +1,5 @@
+using HeadClassifier.Onnx.Dynamic;
+using HeadClassifier.Onnx.Runtime;
 using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Figures;
@@ -110,6 +112,13 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         });
         jobs.ReportProgress(job.Id, 0, "loading", null);
         var result = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep), progress, ct);
+        if (parameters.Mode == "dynamic")
+        {
+            // Inference-time scores join the static run's files (dynamic columns, correlations.csv, dynamic.json).
+            jobs.ReportProgress(job.Id, 0.9, "dynamic", null);
+            var ort = new OrtOptions { Providers = ExecutionProvider.ParseList(parameters.Providers), IntraOpThreads = options.ScoringThreads ?? 0 };
+            DynamicRun.Run(result, job.ModelPath, opsDir, null, null, ort, null, ct);
+        }
         return Finish(job, resultDir, figuresDir, result.Scores, result.Labels, result.Manifest, null, ct);
     }
 
@@ -125,7 +134,17 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             Format = Path.GetExtension(f).TrimStart('.'),
             Path = f,
         }).ToList();
-        return new JobOutput(scores, labels, figures, resultDir, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom);
+        return new JobOutput(scores, labels, figures, resultDir, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom,
+            ProviderOf(resultDir));
+    }
+
+    /// <summary>Static scores run on the CPU kernels; a dynamic run adds the ONNX Runtime provider that ran (dynamic.json).</summary>
+    private static string ProviderOf(string resultDir)
+    {
+        var dynamic = Path.Combine(resultDir, DynamicRun.ParametersFile);
+        if (!File.Exists(dynamic)) return "cpu";
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(dynamic));
+        return doc.RootElement.TryGetProperty("provider", out var p) && p.GetString() is { Length: > 0 } name ? $"cpu + ort {name}" : "cpu";
     }
 
     // A reused result on another checkpoint of a series keeps its own step in run.json.

@@ -27,8 +27,11 @@ public sealed record JobParameters
     public bool Dense { get; init; }
     public int MinPairs { get; init; } = OperationFilter.DefaultMinPairs;
 
-    /// <summary>Static scores only in this build (dynamic scoring and the ONNX backend come with the ONNX module).</summary>
+    /// <summary>"static", or "dynamic": static scores plus inference-time scores through ONNX Runtime.</summary>
     public string Mode { get; init; } = "static";
+
+    /// <summary>ONNX Runtime execution providers in order of preference for dynamic scoring ("cuda:0,cpu"); CPU is the fallback.</summary>
+    public string Providers { get; init; } = "cpu";
 
     public string Backend { get; init; } = "cpu";
 
@@ -45,8 +48,16 @@ public sealed record JobParameters
         if (KCopying is < 1) throw new InvalidInputException("kCopying", $"must be at least 1 (got {KCopying})");
         if (KOther is < 1) throw new InvalidInputException("kOther", $"must be at least 1 (got {KOther})");
         if (MinPairs < 1) throw new InvalidInputException("minPairs", $"must be at least 1 (got {MinPairs})");
-        if (Mode != "static")
-            throw new InvalidInputException("mode", $"'{Mode}' is not available in this build; use 'static'");
+        if (Mode is not ("static" or "dynamic"))
+            throw new InvalidInputException("mode", $"'{Mode}' is not a mode; use 'static' or 'dynamic'");
+        try
+        {
+            Onnx.Runtime.ExecutionProvider.ParseList(Providers);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidInputException("providers", e.Message);
+        }
         if (Backend != "cpu")
             throw new InvalidInputException("backend", $"'{Backend}' is not available in this build; use 'cpu'");
         var ops = sets.Load(OperationSet);
@@ -88,7 +99,7 @@ public sealed record JobParameters
     {
         var canonical = new
         {
-            Threshold, KCopying, KOther, FirstMlp, Suppression, Dense, MinPairs, Mode, Backend,
+            Threshold, KCopying, KOther, FirstMlp, Suppression, Dense, MinPairs, Mode, Providers, Backend,
             Operations = SelectOperations(sets).Select(o => o.Name + ":" + o.ContentSha256).Order(StringComparer.Ordinal).ToList(),
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(canonical, Json))));

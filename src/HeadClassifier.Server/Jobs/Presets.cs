@@ -24,6 +24,7 @@ public sealed class Presets(ServerOptions options)
         public int? MinPairs { get; set; }
         public string? Mode { get; set; }
         public string? Backend { get; set; }
+        public string? Providers { get; set; }
     }
 
     private static readonly IDeserializer Yaml = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
@@ -67,6 +68,7 @@ public sealed class Presets(ServerOptions options)
             MinPairs = f.MinPairs ?? d.MinPairs,
             Mode = f.Mode ?? d.Mode,
             Backend = f.Backend ?? d.Backend,
+            Providers = f.Providers ?? d.Providers,
         };
         return new Preset(Path.GetFileNameWithoutExtension(file), f.Description ?? "", p);
     }

@@ -14,7 +14,8 @@ public sealed record JobOutput(
     string ResultDir,
     string TimingsJson,
     long PeakMemoryBytes,
-    string? ReusedFrom);
+    string? ReusedFrom,
+    string Provider);
 
 public sealed class JobStore(Database db)
 {
@@ -120,8 +121,8 @@ public sealed class JobStore(Database db)
                 }), tx);
             c.Execute("INSERT INTO figures (job_id, kind, format, path) VALUES (@JobId, @Kind, @Format, @Path)", output.Figures.Select(f => new { JobId = id, f.Kind, f.Format, f.Path }), tx);
             c.Execute("UPDATE jobs SET status = 'succeeded', progress = 1, stage = 'done', layer = NULL, finished_at = @now, timings_json = @TimingsJson, peak_memory_bytes = @PeakMemoryBytes, " +
-                      "result_dir = @ResultDir, reused_from = @ReusedFrom, provider = 'cpu' WHERE id = @id",
-                new { id, now = Database.Now(), output.TimingsJson, output.PeakMemoryBytes, output.ResultDir, output.ReusedFrom }, tx);
+                      "result_dir = @ResultDir, reused_from = @ReusedFrom, provider = @Provider WHERE id = @id",
+                new { id, now = Database.Now(), output.TimingsJson, output.PeakMemoryBytes, output.ResultDir, output.ReusedFrom, output.Provider }, tx);
             FinishRun(c, tx, runId, JobStatus.Succeeded);
         });
     }

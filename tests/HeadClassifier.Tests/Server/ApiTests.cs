@@ -81,6 +81,25 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task DynamicJobsAddInferenceTimeScoresAndRecordTheProvider()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        var model = await c.RegisterModel(Stories, minPairs: 5);
+        var id = await c.Submit(new { modelId = model, preset = "quick", mode = "dynamic", providers = "cuda:0,cpu" });
+        var job = await c.WaitFinished(id, seconds: 120);
+        Assert.True(job.Status() == "succeeded", job.ToString());
+        // CUDA cannot be appended on this machine: ONNX Runtime falls back to CPU, and the job says so.
+        Assert.Equal("cpu + ort cpu", job.GetProperty("provider").GetString());
+        var scores = await c.Text($"/api/jobs/{id}/results/scores.csv");
+        Assert.Contains("dynamic_score", scores.Split('\n')[0]);
+        var resultDir = Path.Combine(tmp.Path, "jobs", id, "results");
+        Assert.True(File.Exists(Path.Combine(resultDir, "correlations.csv")));
+        Assert.True(File.Exists(Path.Combine(tmp.Path, "jobs", id, "figures", "static-vs-dynamic.png")));
+    }
+
+    [Fact]
     public async Task JobsRunReuseIdenticalWorkAndFilter()
     {
         using var tmp = TestPaths.NewTempDir();
@@ -196,7 +215,8 @@ public sealed class ApiTests
         await c.Post("/api/jobs", new { modelId = model, operations = new[] { "copying", "no_such_op" } }).Fails(HttpStatusCode.BadRequest, "no_such_op");
         await c.Post("/api/jobs", new { modelId = model, operationSet = "nope" }).Fails(HttpStatusCode.BadRequest, "unknown operation set 'nope'");
         await c.Post("/api/jobs", new { modelId = model, preset = "../default" }).Fails(HttpStatusCode.BadRequest, "not a preset name");
-        await c.Post("/api/jobs", new { modelId = model, mode = "dynamic" }).Fails(HttpStatusCode.BadRequest, "mode");
+        await c.Post("/api/jobs", new { modelId = model, mode = "streaming" }).Fails(HttpStatusCode.BadRequest, "mode");
+        await c.Post("/api/jobs", new { modelId = model, mode = "dynamic", providers = "tpu" }).Fails(HttpStatusCode.BadRequest, "providers");
         await c.SendRequest(new HttpRequestMessage(HttpMethod.Post, "/api/jobs")
         {
             Content = new StringContent("{\"modelId\": ", Encoding.UTF8, "application/json"),
