@@ -6,7 +6,7 @@ namespace HeadClassifier.Server.Dashboard;
 
 /// <summary>The new-job form as typed (so a rejected form comes back as the user left it) and its parsing into parameters.</summary>
 public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<string>? Operations, string Threshold, string KCopying, string KOther,
-    bool FirstMlp, bool Suppression, bool Dense, string Mode, string Backend)
+    bool FirstMlp, bool Suppression, bool Dense, string Mode, string Backend, string Providers)
 {
     /// <summary>A fresh form: the paper's defaults, every operation of the default set; the demo model gets its own set.</summary>
     public static JobForm Defaults(string? modelId, ModelStore models)
@@ -14,7 +14,7 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
         var d = new JobParameters();
         var model = modelId is null ? null : models.Get(modelId);
         var set = model is { Source: DemoSeeder.Source } ? ServerOptions.DemoOperationSet : d.OperationSet;
-        return new JobForm(model?.Id ?? "", set, null, d.Threshold.ToString(CultureInfo.InvariantCulture), "", "", d.FirstMlp, d.Suppression, d.Dense, d.Mode, d.Backend);
+        return new JobForm(model?.Id ?? "", set, null, d.Threshold.ToString(CultureInfo.InvariantCulture), "", "", d.FirstMlp, d.Suppression, d.Dense, d.Mode, d.Backend, d.Providers);
     }
 
     /// <summary>Checkbox values are "set:operation"; unchecked boxes are simply absent.</summary>
@@ -29,7 +29,8 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
         form["suppression"] == "true",
         form["dense"] == "true",
         form["mode"].ToString() is { Length: > 0 } mode ? mode : "static",
-        form["backend"].ToString() is { Length: > 0 } backend ? backend : "cpu");
+        form["backend"].ToString() is { Length: > 0 } backend ? backend : "cpu",
+        form["providers"].ToString().Trim() is { Length: > 0 } providers ? providers : "cpu");
 
     /// <summary>Null Operations (a fresh form) means every box checked.</summary>
     public bool Checked(string set, string operation) => Operations is null || Operations.Contains(set + ":" + operation);
@@ -63,6 +64,7 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
             Dense = Dense,
             Mode = Mode,
             Backend = Backend,
+            Providers = Providers,
         };
     }
 
@@ -70,7 +72,7 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
     public static string FieldOf(string source) => source switch
     {
         "modelId" => "model",
-        "threshold" or "kCopying" or "kOther" or "operations" or "operationSet" or "mode" or "backend" => source,
+        "threshold" or "kCopying" or "kOther" or "operations" or "operationSet" or "mode" or "backend" or "providers" => source,
         _ => "form",
     };
 

@@ -173,6 +173,8 @@ public static class JobPages
                 <select id="mode" name="mode"{Layout.Invalid(errors, "mode")}><option value="static"{Attr(f.Mode != "dynamic", "selected")}>static</option><option value="dynamic"{Attr(f.Mode == "dynamic", "selected")}>static + dynamic (ONNX Runtime, the paper's prompts)</option></select>{Layout.FieldError(errors, "mode")}</div>
               <div class="field"><label for="backend">Backend / provider</label>
                 <select id="backend" name="backend"{Layout.Invalid(errors, "backend")}><option value="cpu" selected>CPU</option></select>{Layout.FieldError(errors, "backend")}</div>
+              <div class="field"><label for="providers">ONNX Runtime providers (dynamic scores), in order</label>
+                <input id="providers" name="providers" value="{f.Providers}" placeholder="cuda:0,cpu"{Layout.Invalid(errors, "providers")}>{Layout.FieldError(errors, "providers")}</div>
               <div class="field wide"><button type="submit">Submit job</button> {If(!Layout.HasKey(http), H($"""<small>You will be asked for the API key first.</small>"""))}</div>
             </form>
             """);

@@ -176,6 +176,15 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await Expect(page.Locator("#threshold")).ToHaveAttributeAsync("aria-invalid", "true");
         await Expect(page.Locator("#threshold")).ToHaveValueAsync("1.5");
 
+        await page.FillAsync("#threshold", "0.15");
+        await page.SelectOptionAsync("#mode", "dynamic");
+        await page.FillAsync("#providers", "tpu,cpu");
+        await page.ClickAsync("form.job-form button[type=submit]");
+        await Expect(page.Locator("#providers-error")).ToContainTextAsync("unknown execution provider 'tpu'");
+        await Expect(page.Locator("#mode")).ToHaveValueAsync("dynamic");
+        await page.FillAsync("#providers", "cpu");
+        await page.SelectOptionAsync("#mode", "static");
+
         await page.FillAsync("#threshold", "abc");
         await page.FillAsync("#kOther", "2.5");
         foreach (var toggle in await page.Locator("fieldset[data-set='default'] [data-toggle-all]").AllAsync()) await toggle.ClickAsync();
