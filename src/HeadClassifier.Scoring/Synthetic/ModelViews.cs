@@ -56,7 +56,7 @@ public sealed class InMemoryWeights(ModelConfig config, Tensor wE, Tensor wU, IR
 
     private sealed class NoFiles : ICheckpoint
     {
-        public string Location => "in-memory weights";
+        public string Location => "in-memory model";
         public IReadOnlyList<string> WeightFiles => [];
         public IReadOnlyCollection<string> TensorNames => [];
         public bool Contains(string name) => false;

@@ -2,29 +2,23 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Scoring.Static;
+using HeadClassifier.Scoring.Synthetic;
 
 namespace HeadClassifier.Tests.Scoring;
 
-/// <summary>An <see cref="ITransformerWeights"/> held in memory, counting how often each accessor is called.</summary>
-public sealed class InMemoryTransformer : ITransformerWeights
+/// <summary>
+/// <see cref="InMemoryWeights"/> counting how often each accessor is called, so tests can prove the scorer streams
+/// (each layer, W_E and W_U loaded once).
+/// </summary>
+public sealed class InMemoryTransformer(ModelConfig config, Tensor wE, Tensor wU, LayerWeights[] layers) : ITransformerWeights
 {
-    private readonly Tensor wE, wU;
-    private readonly LayerWeights[] layers;
+    private readonly InMemoryWeights weights = new(config, wE, wU, layers);
 
-    public InMemoryTransformer(ModelConfig config, Tensor wE, Tensor wU, LayerWeights[] layers)
-    {
-        Config = config;
-        this.wE = wE;
-        this.wU = wU;
-        this.layers = layers;
-        LayerLoads = new int[layers.Length];
-    }
+    public ModelConfig Config => weights.Config;
 
-    public ModelConfig Config { get; }
+    public ICheckpoint Checkpoint => weights.Checkpoint;
 
-    public ICheckpoint Checkpoint { get; } = new NoCheckpoint();
-
-    public int[] LayerLoads { get; }
+    public int[] LayerLoads { get; } = new int[layers.Length];
 
     public int EmbeddingLoads { get; private set; }
 
@@ -35,52 +29,30 @@ public sealed class InMemoryTransformer : ITransformerWeights
     public Tensor W_E()
     {
         EmbeddingLoads++;
-        return wE;
+        return weights.W_E();
     }
 
-    public Tensor? W_pos() => null;
+    public Tensor? W_pos() => weights.W_pos();
 
     public Tensor W_U()
     {
         UnembeddingLoads++;
-        return wU;
+        return weights.W_U();
     }
 
-    public Tensor W_U_T()
-    {
-        int d = wU.Shape[0], v = wU.Shape[1];
-        var t = new float[v * d];
-        for (var i = 0; i < d; i++)
-            for (var j = 0; j < v; j++) t[j * d + i] = wU.Data[i * v + j];
-        return new Tensor(t, v, d);
-    }
+    public Tensor W_U_T() => weights.W_U_T();
 
-    public Tensor? b_U() => null;
+    public Tensor? b_U() => weights.b_U();
 
-    public NormWeights FinalNorm() => new(Tensor.Zeros(Config.DModel), null);
+    public NormWeights FinalNorm() => weights.FinalNorm();
 
     public LayerWeights Layer(int layer)
     {
         LayerLoads[layer]++;
-        return layers[layer];
+        return weights.Layer(layer);
     }
 
-    public void Dispose()
-    {
-    }
-
-    private sealed class NoCheckpoint : ICheckpoint
-    {
-        public string Location => "in-memory model";
-        public IReadOnlyList<string> WeightFiles => [];
-        public IReadOnlyCollection<string> TensorNames => [];
-        public bool Contains(string name) => false;
-        public TensorInfo Info(string name) => throw new InvalidInputException(Location, $"no tensor {name}");
-        public Tensor Read(string name) => throw new InvalidInputException(Location, $"no tensor {name}");
-        public void Dispose()
-        {
-        }
-    }
+    public void Dispose() => weights.Dispose();
 }
 
 internal static class ScorerRuns
