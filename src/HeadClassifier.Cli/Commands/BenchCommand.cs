@@ -188,6 +188,8 @@ public static class BenchCommand
 
     // ---- 4: GEMM throughput against the scalar reference ----
 
+    private const int GemmRounds = 3;
+
     /// <summary>Ours, the scalar reference and ONNX Runtime's MatMul per shape; the note says why ORT is missing, if it is.</summary>
     private static (List<GemmReport> Reports, string? OrtNote) MeasureGemm(IReadOnlyList<ModelConfig> configs, int pairs, Settings s)
     {
@@ -197,39 +199,43 @@ public static class BenchCommand
         string? ortNote = null;
         var reports = shapes.Select(x =>
         {
-            var ours = StaticScoringBench.GemmGflops(x.M, x.N, x.K, threads);
+            var (a, b) = StaticScoringBench.RandomOperands(x.M, x.N, x.K);
+            var c = new float[(long)x.M * x.N];
+            ParallelGemm.Multiply(x.M, x.N, x.K, a, b, c, threads); // warm-up, and C's pages touched
             var reference = ReferenceGflops(x.M, x.N, x.K);
-            (double Gflops, double RowDifference)? ort = null;
+            OrtMatMulBench? ort = null;
             if (ortNote is null)
             {
                 try
                 {
-                    ort = OrtMatMulGflops(x.M, x.N, x.K, threads);
+                    ort = new OrtMatMulBench(a, b, x.M, x.N, x.K, threads);
                 }
                 catch (OrtException e)
                 {
                     ortNote = $"ONNX Runtime unavailable, no ORT figures: {e.Message}";
                 }
             }
-            return new GemmReport(x.M, x.K, x.N, threads, Math.Round(ours, 1), Math.Round(reference, 2), Math.Round(ours / reference, 1),
-                ort is { } o ? Math.Round(o.Gflops, 1) : null, ort is { } r ? Math.Round(ours / r.Gflops, 2) : null, ort?.RowDifference);
+            using (ort)
+            {
+                // Alternating rounds, best of each: a slow spell of the machine (another process) then hits both.
+                double ours = 0, theirs = 0;
+                for (var round = 0; round < GemmRounds; round++)
+                {
+                    ours = Math.Max(ours, StaticScoringBench.GemmGflops(x.M, x.N, x.K, a, b, c, threads, repeats: 2));
+                    if (ort is not null) theirs = Math.Max(theirs, ort.Gflops(repeats: 2));
+                }
+                double? rowDifference = null;
+                if (ort is not null)
+                {
+                    var expected = new float[x.N];
+                    Gemm.MultiplyReference(1, x.N, x.K, a, x.K, b, x.N, expected, x.N);
+                    rowDifference = expected.Select((e, j) => (double)Math.Abs(e - ort.Row0[j])).Max();
+                }
+                return new GemmReport(x.M, x.K, x.N, threads, Math.Round(ours, 1), Math.Round(reference, 2), Math.Round(ours / reference, 1),
+                    ort is null ? null : Math.Round(theirs, 1), ort is null ? null : Math.Round(ours / theirs, 2), rowDifference);
+            }
         }).ToList();
         return (reports, ortNote);
-    }
-
-    /// <summary>
-    /// ONNX Runtime's MatMul on the same random data as <see cref="StaticScoringBench.GemmGflops"/>; the row of C it
-    /// returns is checked against the scalar reference (largest absolute difference).
-    /// </summary>
-    private static (double Gflops, double RowDifference) OrtMatMulGflops(int m, int n, int k, int threads)
-    {
-        var random = new Random(1);
-        var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-        var b = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-        var (gflops, row) = OrtMatMulBench.Measure(a, b, m, n, k, threads);
-        var expected = new float[n];
-        Gemm.MultiplyReference(1, n, k, a, k, b, n, expected, n);
-        return (gflops, expected.Select((e, j) => (double)Math.Abs(e - row[j])).Max());
     }
 
     /// <summary>The scalar reference on an 8-row, 2048-column slice (its rate does not depend on the slice's size).</summary>

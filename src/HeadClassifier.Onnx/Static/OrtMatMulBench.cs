@@ -7,16 +7,19 @@ using DT = HeadClassifier.Onnx.Protos.TensorProto.Types.DataType;
 
 namespace HeadClassifier.Onnx.Static;
 
-/// <summary>Throughput of ONNX Runtime's MatMul, for comparing the SIMD kernels with it (the bench verb).</summary>
-public static class OrtMatMulBench
+/// <summary>
+/// ONNX Runtime's MatMul C[m x n] = A[m x k] · B[k x n] with B an initializer, for comparing the SIMD kernels with
+/// it (the bench verb). The session lives across measurements so that they can alternate with ours.
+/// </summary>
+public sealed class OrtMatMulBench : IDisposable
 {
-    /// <summary>
-    /// GFLOP/s (2 flops per multiply-add) of C[m x n] = A[m x k] · B[k x n] with B an initializer, best of
-    /// <paramref name="repeats"/> after a warm-up. Only row 0 of C leaves ORT, returned for checking: copying all of C
-    /// out would be timed too.
-    /// </summary>
-    public static (double Gflops, float[] Row0) Measure(float[] a, float[] b, int m, int n, int k, int threads, int repeats = 3)
+    private readonly OrtSession session;
+    private readonly Dictionary<string, OrtInput> inputs;
+    private readonly int m, n, k;
+
+    public OrtMatMulBench(float[] a, float[] b, int m, int n, int k, int threads)
     {
+        (this.m, this.n, this.k) = (m, n, k);
         var g = new GraphBuilder("matmul_bench", null);
         g.Input("a", DT.Float, m, k);
         var c = g.Node("MatMul", ["a", g.Initializer("b", b, k, n)]);
@@ -24,9 +27,19 @@ public static class OrtMatMulBench
         g.Output("row0", DT.Float, 1, n);
         var model = new ModelProto { IrVersion = 8, ProducerName = "headclassifier-bench", Graph = g.Graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = TransformerGraph.Opset });
-        using var session = OrtSession.FromBytes(model.ToByteArray(), new OrtOptions { IntraOpThreads = threads });
-        var inputs = new Dictionary<string, OrtInput> { ["a"] = OrtInput.Float(a, m, k) };
-        var row = session.Run(inputs, ["row0"])["row0"].Data;
+        session = OrtSession.FromBytes(model.ToByteArray(), new OrtOptions { IntraOpThreads = threads });
+        inputs = new Dictionary<string, OrtInput> { ["a"] = OrtInput.Float(a, m, k) };
+        Row0 = session.Run(inputs, ["row0"])["row0"].Data; // also the warm-up
+    }
+
+    /// <summary>
+    /// Row 0 of C, for checking. Only this row leaves ORT: copying all of C out would be timed too.
+    /// </summary>
+    public float[] Row0 { get; }
+
+    /// <summary>GFLOP/s (2 flops per multiply-add), best of <paramref name="repeats"/>.</summary>
+    public double Gflops(int repeats = 3)
+    {
         var best = double.MaxValue;
         for (var r = 0; r < repeats; r++)
         {
@@ -34,6 +47,8 @@ public static class OrtMatMulBench
             session.Run(inputs, ["row0"]);
             best = Math.Min(best, watch.Elapsed.TotalSeconds);
         }
-        return (2.0 * m * n * k / best / 1e9, row);
+        return 2.0 * m * n * k / best / 1e9;
     }
+
+    public void Dispose() => session.Dispose();
 }

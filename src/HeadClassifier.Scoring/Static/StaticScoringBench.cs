@@ -10,11 +10,16 @@ public static class StaticScoringBench
     /// <summary>GFLOP/s (2 flops per multiply-add) of C[m x n] = A[m x k] · B[k x n] on random data, rows split over threads.</summary>
     public static double GemmGflops(int m, int n, int k, int threads, VectorWidth width = VectorWidth.Auto, int repeats = 3)
     {
-        var random = new Random(1);
-        var a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-        var b = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var (a, b) = RandomOperands(m, n, k);
         var c = new float[(long)m * n];
         ParallelGemm.Multiply(m, n, k, a, b, c, threads, width);
+        return GemmGflops(m, n, k, a, b, c, threads, width, repeats);
+    }
+
+    /// <summary>Best of <paramref name="repeats"/> timed products into a C the caller has already touched.</summary>
+    public static double GemmGflops(int m, int n, int k, float[] a, float[] b, float[] c, int threads,
+        VectorWidth width = VectorWidth.Auto, int repeats = 3)
+    {
         var best = double.MaxValue;
         for (var r = 0; r < repeats; r++)
         {
@@ -23,6 +28,17 @@ public static class StaticScoringBench
             best = Math.Min(best, watch.Elapsed.TotalSeconds);
         }
         return 2.0 * m * n * k / best / 1e9;
+    }
+
+    /// <summary>Uniform values in [-0.5, 0.5), the same for the same shape, so other implementations can time the same product.</summary>
+    public static (float[] A, float[] B) RandomOperands(int m, int n, int k)
+    {
+        var random = new Random(1);
+        var a = new float[m * k];
+        var b = new float[(long)k * n];
+        for (var i = 0; i < a.Length; i++) a[i] = (float)random.NextDouble() - 0.5f;
+        for (var i = 0L; i < b.Length; i++) b[i] = (float)random.NextDouble() - 0.5f;
+        return (a, b);
     }
 
     /// <summary>Scores once pruned and once dense, checks that the hits agree, and describes time and work of both.</summary>
