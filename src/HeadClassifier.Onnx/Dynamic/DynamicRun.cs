@@ -123,6 +123,8 @@ public static class DynamicRun
             suppression = options.Suppression,
             padding = options.Padding.ToString(),
             batch_size = dyn.BatchSize,
+            chunks = dyn.Chunks,
+            inexact_subject_spans = dyn.InexactSubjectSpans,
             mean_pearson_r = correlations.Where(c => !double.IsNaN(c.PearsonR)).Select(c => c.PearsonR).DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? (double?)null : m,
         }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         return correlations;

@@ -29,6 +29,13 @@ public sealed record DynamicOptions
     /// <summary>Bytes the ORT outputs of one batch may take; picks the batch size unless <see cref="BatchSize"/> is set.</summary>
     public long MemoryBudgetBytes { get; init; } = 512L << 20;
 
+    /// <summary>
+    /// Bytes of per-prompt head outputs (z at the last position, every layer and head) held between the ORT pass and
+    /// the rank sweep: prompts go through in chunks of this size, so memory does not grow with the number of prompts
+    /// (all of GPT-2-xl's would take 2.8 GB). Each chunk reads every layer's W_O once more.
+    /// </summary>
+    public long ChunkBytes { get; init; } = 256L << 20;
+
     public int? BatchSize { get; init; }
 
     public PaddingSide Padding { get; init; } = PaddingSide.Right;
@@ -53,7 +60,7 @@ public sealed class DynamicScores
     private readonly double[]? _suppression;
 
     internal DynamicScores(IReadOnlyList<HeadId> heads, IReadOnlyList<DynamicOperation> operations, IReadOnlyList<string> templates,
-        double[] score, double[]? suppression, double[] share, int batchSize)
+        double[] score, double[]? suppression, double[] share, int batchSize, int chunks, int inexactSubjectSpans)
     {
         Heads = heads;
         Operations = operations;
@@ -62,6 +69,8 @@ public sealed class DynamicScores
         _suppression = suppression;
         _share = share;
         BatchSize = batchSize;
+        Chunks = chunks;
+        InexactSubjectSpans = inexactSubjectSpans;
     }
 
     public IReadOnlyList<HeadId> Heads { get; }
@@ -72,6 +81,16 @@ public sealed class DynamicScores
 
     /// <summary>The batch size the prompts were run with.</summary>
     public int BatchSize { get; }
+
+    /// <summary>How many chunks the prompts went through in (<see cref="DynamicOptions.ChunkBytes"/>).</summary>
+    public int Chunks { get; }
+
+    /// <summary>
+    /// Prompts whose subject tokens could not be located exactly: the encoding of the whole prompt does not begin with
+    /// the encoding of the text up to and including the subject (a merge across the subject's end). Their attention
+    /// share counts the tokens the subject adds to the prefix's encoding.
+    /// </summary>
+    public int InexactSubjectSpans { get; }
 
     private int Index(int head, int op, int template) => (head * Operations.Count + op) * Templates.Count + template;
 
@@ -111,83 +130,85 @@ public static class DynamicScorer
         int maxLen = prompts.Count == 0 ? 1 : prompts.Max(p => p.Tokens.Length);
         long perPrompt = 4L * (L * ((long)H * maxLen * maxLen + (long)maxLen * H * dh) + (long)maxLen * V) * 2;
         int batch = Math.Max(1, options.BatchSize ?? (int)Math.Min(256, options.MemoryBudgetBytes / perPrompt));
-
-        // Per prompt: z at its last position for every head [L, H, dh], and the attention share to its subject [L, H].
-        var z = new float[prompts.Count * L * H * dh];
-        var share = new float[prompts.Count * L * H];
-        for (int start = 0; start < prompts.Count; start += batch)
-        {
-            ct.ThrowIfCancellationRequested();
-            var part = prompts.GetRange(start, Math.Min(batch, prompts.Count - start));
-            var r = model.Run(part.Select(p => p.Tokens).ToList(), needed, options.Padding, ct);
-            int S = r.PaddedLength;
-            for (int b = 0; b < part.Count; b++)
-            {
-                int last = r.Offsets[b] + r.Lengths[b] - 1, n = start + b;
-                for (int l = 0; l < L; l++)
-                {
-                    var zl = r.Outputs[OnnxNames.Z(l)].Data;
-                    zl.AsSpan((b * S + last) * H * dh, H * dh).CopyTo(z.AsSpan((n * L + l) * H * dh, H * dh));
-                    var pl = r.Outputs[OnnxNames.AttnProbs(l)].Data;
-                    for (int h = 0; h < H; h++)
-                    {
-                        double sum = 0;
-                        for (int j = part[b].SubjectStart; j < part[b].SubjectEnd; j++)
-                            sum += pl[((b * H + h) * S + last) * S + r.Offsets[b] + j];
-                        share[(n * L + l) * H + h] = (float)sum;
-                    }
-                }
-            }
-            progress?.Report(new DynamicProgress(0.5 * (start + part.Count) / prompts.Count, "prompts"));
-        }
+        int chunk = (int)Math.Clamp(options.ChunkBytes / (4L * L * H * dh), 1, Math.Max(1, prompts.Count));
+        int chunks = (prompts.Count + chunk - 1) / chunk;
 
         var heads = Enumerable.Range(0, L).SelectMany(l => Enumerable.Range(0, H).Select(h => new HeadId(l, h))).ToList();
         int T = options.Templates.Count, O = operations.Count;
         var score = new double[heads.Count * O * T];
         var suppression = options.Suppression ? new double[heads.Count * O * T] : null;
-        var meanShare = new double[heads.Count * O * T];
+        var share = new double[heads.Count * O * T];
         var counts = new int[O * T];
         foreach (var p in prompts) counts[p.Operation * T + p.Template]++;
-
         var wU = weights.W_U().Data;
-        var targets = prompts.Select(p => p.Target).ToArray();
-        var k = prompts.Select(p => operations[p.Operation].K).ToArray();
-        int done = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount, CancellationToken = ct };
-        for (int l = 0; l < L; l++)
+        void Report(int index, double within, string stage) => progress?.Report(new DynamicProgress((index + within) / chunks, stage));
+
+        for (int ci = 0, c0 = 0; c0 < prompts.Count; ci++, c0 += chunk)
         {
-            var wO = weights.Layer(l).W_O;
-            // Heads are independent and write disjoint result cells.
-            Parallel.For(0, H, parallel, h =>
+            var part = prompts.GetRange(c0, Math.Min(chunk, prompts.Count - c0));
+            // z at each prompt's last position for every head [prompt, L, H, dh]; the attention shares go straight into their sums.
+            var z = new float[part.Count * L * H * dh];
+            for (int b0 = 0; b0 < part.Count; b0 += batch)
             {
-                int head = l * H + h;
-                var rows = new float[prompts.Count * dh];
-                var residual = new float[prompts.Count * d];
-                for (int n = 0; n < prompts.Count; n++)
+                ct.ThrowIfCancellationRequested();
+                var run = part.GetRange(b0, Math.Min(batch, part.Count - b0));
+                var r = model.Run(run.Select(p => p.Tokens).ToList(), needed, options.Padding, ct);
+                int S = r.PaddedLength;
+                for (int b = 0; b < run.Count; b++)
                 {
-                    z.AsSpan((n * L + l) * H * dh + h * dh, dh).CopyTo(rows.AsSpan(n * dh, dh));
-                    meanShare[(head * O + prompts[n].Operation) * T + prompts[n].Template] += share[(n * L + l) * H + h];
+                    int last = r.Offsets[b] + r.Lengths[b] - 1, n = b0 + b;
+                    for (int l = 0; l < L; l++)
+                    {
+                        r.Outputs[OnnxNames.Z(l)].Data.AsSpan((b * S + last) * H * dh, H * dh).CopyTo(z.AsSpan((n * L + l) * H * dh, H * dh));
+                        var probs = r.Outputs[OnnxNames.AttnProbs(l)].Data;
+                        for (int h = 0; h < H; h++)
+                        {
+                            double sum = 0;
+                            for (int j = run[b].SubjectStart; j < run[b].SubjectEnd; j++)
+                                sum += probs[((b * H + h) * S + last) * S + r.Offsets[b] + j];
+                            share[((l * H + h) * O + run[b].Operation) * T + run[b].Template] += sum;
+                        }
+                    }
                 }
-                // The head's output in the residual stream, then its vocabulary ranks with early exit.
-                Gemm.Multiply(prompts.Count, d, dh, rows, dh, wO.Slice0(h), d, residual, d);
-                var (hit, suppressed) = TopK(residual, prompts.Count, d, wU, V, targets, k, options.Suppression, options.BlockColumns);
-                for (int n = 0; n < prompts.Count; n++)
+                Report(ci, 0.5 * (b0 + run.Count) / part.Count, "prompts");
+            }
+
+            var targets = part.Select(p => p.Target).ToArray();
+            var k = part.Select(p => operations[p.Operation].K).ToArray();
+            int done = 0;
+            for (int l = 0; l < L; l++)
+            {
+                var wO = weights.Layer(l).W_O;
+                // Heads are independent and write disjoint result cells.
+                Parallel.For(0, H, parallel, h =>
                 {
-                    int i = (head * O + prompts[n].Operation) * T + prompts[n].Template;
-                    if (hit[n]) score[i]++;
-                    if (suppressed != null && suppressed[n]) suppression![i]++;
-                }
-                progress?.Report(new DynamicProgress(0.5 + 0.5 * Interlocked.Increment(ref done) / heads.Count, $"layer {l}"));
-            });
+                    int head = l * H + h;
+                    var rows = new float[part.Count * dh];
+                    var residual = new float[part.Count * d];
+                    for (int n = 0; n < part.Count; n++)
+                        z.AsSpan((n * L + l) * H * dh + h * dh, dh).CopyTo(rows.AsSpan(n * dh, dh));
+                    // The head's output in the residual stream, then its vocabulary ranks with early exit.
+                    Gemm.Multiply(part.Count, d, dh, rows, dh, wO.Slice0(h), d, residual, d);
+                    var (hit, suppressed) = TopK(residual, part.Count, d, wU, V, targets, k, options.Suppression, options.BlockColumns);
+                    for (int n = 0; n < part.Count; n++)
+                    {
+                        int i = (head * O + part[n].Operation) * T + part[n].Template;
+                        if (hit[n]) score[i]++;
+                        if (suppressed != null && suppressed[n]) suppression![i]++;
+                    }
+                    Report(ci, 0.5 + 0.5 * Interlocked.Increment(ref done) / heads.Count, $"layer {l}");
+                });
+            }
         }
         for (int i = 0; i < score.Length; i++)
         {
             int n = counts[i % (O * T)];
             score[i] = n == 0 ? 0 : score[i] / n;
             if (suppression != null) suppression[i] = n == 0 ? 0 : suppression[i] / n;
-            meanShare[i] = n == 0 ? 0 : meanShare[i] / n;
+            share[i] = n == 0 ? 0 : share[i] / n;
         }
-        return new DynamicScores(heads, operations, options.Templates, score, suppression, meanShare, batch);
+        return new DynamicScores(heads, operations, options.Templates, score, suppression, share, batch, chunks, prompts.Count(p => !p.SubjectExact));
     }
 
     /// <summary>
@@ -243,10 +264,14 @@ public static class DynamicScorer
         return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
     }
 
-    private sealed record Prompt(int[] Tokens, int SubjectStart, int SubjectEnd, int Operation, int Template, int Target);
+    internal sealed record Prompt(int[] Tokens, int SubjectStart, int SubjectEnd, bool SubjectExact, int Operation, int Template, int Target);
 
-    /// <summary>The template with the word in place; the subject's tokens are those the word adds to the prefix's encoding.</summary>
-    private static Prompt MakePrompt(ITokenizer tokenizer, DynamicOptions options, string template, string word, int op, int t, int target)
+    /// <summary>
+    /// The template with the word in place; the subject's tokens are those the word adds to the prefix's encoding. That
+    /// is exact when the whole prompt's encoding begins with the encoding up to the subject, which begins with the
+    /// prefix's (no merge across either boundary); otherwise the span is the nearest estimate, flagged inexact.
+    /// </summary>
+    internal static Prompt MakePrompt(ITokenizer tokenizer, DynamicOptions options, string template, string word, int op, int t, int target)
     {
         int at = template.IndexOf("<X>", StringComparison.Ordinal);
         if (at < 0) throw new InvalidInputException("template", $"'{template}' has no <X>");
@@ -255,7 +280,8 @@ public static class DynamicScorer
         var before = prefix.Length == 0 ? [] : tokenizer.Encode(prefix);
         var withSubject = tokenizer.Encode(prefix.Length == 0 ? word : prefix + " " + word);
         var all = tokenizer.Encode(template.Replace("<X>", word));
+        bool exact = withSubject.AsSpan().StartsWith(before) && all.AsSpan().StartsWith(withSubject) && withSubject.Length > before.Length;
         int subjectStart = lead.Length + before.Length, subjectEnd = lead.Length + withSubject.Length;
-        return new Prompt([.. lead, .. all], subjectStart, Math.Max(subjectStart, Math.Min(subjectEnd, lead.Length + all.Length)), op, t, target);
+        return new Prompt([.. lead, .. all], subjectStart, Math.Max(subjectStart, Math.Min(subjectEnd, lead.Length + all.Length)), exact, op, t, target);
     }
 }

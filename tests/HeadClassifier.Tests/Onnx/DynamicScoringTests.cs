@@ -93,7 +93,13 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
         var left = DynamicScorer.Run(model, weights, tokenizer, ops, new DynamicOptions { Bos = 1, Suppression = true, BatchSize = 7, Padding = PaddingSide.Left }, null, Ct);
         var right = DynamicScorer.Run(model, weights, tokenizer, ops, new DynamicOptions { Bos = 1, Suppression = true, MemoryBudgetBytes = 64L << 20 }, null, Ct);
         Assert.True(right.BatchSize > 7, $"budget gave batch size {right.BatchSize}");
-        foreach (var other in new[] { left, right })
+        // A chunk of 5 prompts' z (5 x L x H x d_head floats): 88 prompts in 18 chunks, batches cut at chunk ends.
+        var c = weights.Config;
+        var chunked = DynamicScorer.Run(model, weights, tokenizer, ops,
+            new DynamicOptions { Bos = 1, Suppression = true, BatchSize = 3, ChunkBytes = 5 * 4L * c.NLayers * c.NHeads * c.DHead }, null, Ct);
+        Assert.Equal(1, one.Chunks);
+        Assert.Equal(18, chunked.Chunks);
+        foreach (var other in new[] { left, right, chunked })
             for (int h = 0; h < one.Heads.Count; h++)
                 for (int o = 0; o < ops.Length; o++)
                     for (int t = 0; t < one.Templates.Count; t++)
@@ -104,6 +110,29 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
                     }
         // The share is a probability mass over the subject's tokens.
         Assert.All(Enumerable.Range(0, one.Heads.Count), h => Assert.InRange(one.AttentionShare(h, 0, 0), 0, 1 + 1e-6));
+    }
+
+    [Fact]
+    public void Subject_span_is_the_tokens_the_word_adds_and_a_merge_across_its_end_is_flagged()
+    {
+        var gpt2 = TokenizerLoader.Load(ReferenceTokenizers.Gpt2Dir);
+        var options = new DynamicOptions();
+        var prompt = DynamicScorer.MakePrompt(gpt2, options, "The story of <X> contains", "Paris", 0, 0, 0);
+        Assert.True(prompt.SubjectExact);
+        Assert.Equal(gpt2.Encode("The story of").Length, prompt.SubjectStart);
+        Assert.Equal(gpt2.Encode(" Paris"), prompt.Tokens[prompt.SubjectStart..prompt.SubjectEnd]);
+
+        // A BOS shifts the span; a multi-token subject spans all its tokens.
+        var bos = DynamicScorer.MakePrompt(gpt2, options with { Bos = 50256 }, "No <X> means no", "Zyzzyva", 0, 0, 0);
+        var word = gpt2.Encode(" Zyzzyva");
+        Assert.True(word.Length > 1);
+        Assert.Equal(1 + gpt2.Encode("No").Length, bos.SubjectStart);
+        Assert.Equal(word, bos.Tokens[bos.SubjectStart..bos.SubjectEnd]);
+
+        // "<X>s": " cat" + "s" encodes as the single token " cats", so the subject's end is not a token boundary.
+        var merged = DynamicScorer.MakePrompt(gpt2, options, "I like <X>s", "cat", 0, 0, 0);
+        Assert.Single(gpt2.Encode(" cats"));
+        Assert.False(merged.SubjectExact);
     }
 
     [Fact]
