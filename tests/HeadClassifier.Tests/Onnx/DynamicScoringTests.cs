@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using HeadClassifier.Core;
+using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx;
 using HeadClassifier.Onnx.Dynamic;
@@ -133,6 +134,23 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
         var merged = DynamicScorer.MakePrompt(gpt2, options, "I like <X>s", "cat", 0, 0, 0);
         Assert.Single(gpt2.Encode(" cats"));
         Assert.False(merged.SubjectExact);
+    }
+
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama2")]
+    [InlineData("llama3")]
+    public void The_paper_templates_give_exact_subject_spans_on_the_paper_datasets(string tokenizerName)
+    {
+        var tokenizer = tokenizerName == "gpt2"
+            ? TokenizerLoader.Load(ReferenceTokenizers.Gpt2Dir)
+            : TokenizerLoader.LoadFile(ReferenceTokenizers.TokenizerJson(tokenizerName));
+        var words = OperationLoader.LoadDirectory(TestPaths.MapsDatasets).SelectMany(o => o.Pairs.Select(p => p.Source)).Distinct().ToList();
+        Assert.True(words.Count > 1000, $"{words.Count} source words");
+        var inexact = DynamicOptions.PaperTemplates
+            .SelectMany(t => words.Select(w => (t, w, p: DynamicScorer.MakePrompt(tokenizer, new DynamicOptions(), t, w, 0, 0, 0))))
+            .Where(x => !x.p.SubjectExact).Select(x => $"{x.t} / {x.w}").ToList();
+        Assert.True(inexact.Count == 0, $"{inexact.Count} inexact, e.g. {string.Join("; ", inexact.Take(5))}");
     }
 
     [Fact]
