@@ -122,13 +122,19 @@ internal sealed class TransformerGraph
         return _g.Node("Mul", [_g.Node("Mul", [x, inv]), weight]);
     }
 
-    /// <summary>x [b, s, d] -> per-head x · W[h] + b[h] as [b, heads, s, d_head] (MatMul broadcasts [b,1,s,d] over W [heads,d,dh]).</summary>
+    /// <summary>
+    /// x [b, s, d] -> per-head x · W[h] + b[h] as [b, heads, s, d_head]. One GEMM over all heads against W laid out
+    /// [d, heads · d_head]: ORT folds that re-layout of the initializer once at load, whereas a MatMul broadcasting
+    /// x over W [heads, d, d_head] runs batch × heads tiny GEMMs (3x slower on short prompts).
+    /// </summary>
     private string Heads(string x, Tensor w, Tensor? b, string name, string role)
     {
-        var y = _g.Node("MatMul", [_g.Node("Unsqueeze", [x, _g.Int64s(1)]), Weight(name, role, w)]);
-        if (b == null) return y;
-        var bias = Weight(name.Replace(".W_", ".b_"), role.Replace("W_", "b_"), b);
-        return _g.Node("Add", [y, _g.Node("Unsqueeze", [bias, _g.Int64s(1)])]);
+        int heads = w.Shape[0], dh = w.Shape[2];
+        var wCat = _g.Node("Reshape", [_g.Node("Transpose", [Weight(name, role, w)], null, Ints("perm", 1, 0, 2)), _g.Int64s(w.Shape[1], heads * dh)]);
+        var y = _g.Node("MatMul", [x, wCat]);
+        if (b != null)
+            y = _g.Node("Add", [y, _g.Node("Reshape", [Weight(name.Replace(".W_", ".b_"), role.Replace("W_", "b_"), b), _g.Int64s(heads * dh)])]);
+        return _g.Node("Transpose", [_g.Node("Reshape", [y, _g.Int64s(0, 0, heads, dh)])], null, Ints("perm", 0, 2, 1, 3));
     }
 
     private string Attention(string x, LayerWeights lw, int l)
