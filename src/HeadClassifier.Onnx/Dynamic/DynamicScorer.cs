@@ -2,7 +2,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx.Export;
-using HeadClassifier.Scoring.Kernels;
+using HeadClassifier.Scoring.Static;
 
 namespace HeadClassifier.Onnx.Dynamic;
 
@@ -43,15 +43,16 @@ public sealed record DynamicOptions
     /// <summary>Threads for the rank sweep (heads in parallel); null = all cores.</summary>
     public int? MaxDegreeOfParallelism { get; init; }
 
-    /// <summary>Unembedding columns per block of the rank sweep.</summary>
-    public int BlockColumns { get; init; } = 1024;
+    /// <summary>Unembedding columns per block of the rank sweep (<see cref="StaticScoringOptions.BlockColumns"/>).</summary>
+    public int BlockColumns { get; init; } = new StaticScoringOptions().BlockColumns;
 }
 
 public sealed record DynamicProgress(double Fraction, string Stage);
 
 /// <summary>
 /// Per (head, operation, template): the fraction of prompts whose target is in the top k of the head's output at the
-/// last position projected to the vocabulary (z · W_O[h] · W_U: no final norm, no biases), the suppression score,
+/// last position projected to the vocabulary (z · W_O[h] · W_U: no final norm, no biases; ranked by
+/// <see cref="ProjectedRanks"/>, the static scorer's kernel), the suppression score,
 /// and the mean attention the last position pays to the subject's tokens.
 /// </summary>
 public sealed class DynamicScores
@@ -141,6 +142,7 @@ public static class DynamicScorer
         var counts = new int[O * T];
         foreach (var p in prompts) counts[p.Operation * T + p.Template]++;
         var wU = weights.W_U().Data;
+        var sweep = new StaticScoringOptions { Suppression = options.Suppression, BlockColumns = options.BlockColumns };
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount, CancellationToken = ct };
         void Report(int index, double within, string stage) => progress?.Report(new DynamicProgress((index + within) / chunks, stage));
 
@@ -185,12 +187,9 @@ public static class DynamicScorer
                 {
                     int head = l * H + h;
                     var rows = new float[part.Count * dh];
-                    var residual = new float[part.Count * d];
                     for (int n = 0; n < part.Count; n++)
                         z.AsSpan((n * L + l) * H * dh + h * dh, dh).CopyTo(rows.AsSpan(n * dh, dh));
-                    // The head's output in the residual stream, then its vocabulary ranks with early exit.
-                    Gemm.Multiply(part.Count, d, dh, rows, dh, wO.Slice0(h), d, residual, d);
-                    var (hit, suppressed) = TopK(residual, part.Count, d, wU, V, targets, k, options.Suppression, options.BlockColumns);
+                    var (hit, suppressed) = ProjectedRanks.Decide(rows, part.Count, wO.Slice0(h), wU, d, targets, k, sweep, ct);
                     for (int n = 0; n < part.Count; n++)
                     {
                         int i = (head * O + part[n].Operation) * T + part[n].Template;
@@ -209,45 +208,6 @@ public static class DynamicScorer
             share[i] = n == 0 ? 0 : share[i] / n;
         }
         return new DynamicScores(heads, operations, options.Templates, score, suppression, share, batch, chunks, prompts.Count(p => !p.SubjectExact));
-    }
-
-    /// <summary>
-    /// For each row (a residual vector): is its target among the top k of row · W_U (fewer than k entries strictly
-    /// greater), and among the bottom k (suppression)? Columns are swept in blocks and a row drops out once both
-    /// answers are decided. The target's logit is the same FMA chain as the GEMM's elements, so ties compare exactly.
-    /// </summary>
-    internal static (bool[] Hit, bool[]? Suppressed) TopK(float[] rows, int n, int d, float[] wU, int V, int[] targets, int[] k,
-        bool suppression, int blockColumns)
-    {
-        var target = new float[n];
-        for (int i = 0; i < n; i++) target[i] = Gemm.ChainDot(rows.AsSpan(i * d, d), wU.AsSpan(targets[i]), V, d);
-        var greater = new int[n];
-        var less = new int[n];
-        bool Open(int i) => greater[i] < k[i] || (suppression && less[i] < k[i]);
-        var alive = Enumerable.Range(0, n).ToList();
-        var packed = new float[n * d];
-        var logits = new float[n * blockColumns];
-        for (int j0 = 0; j0 < V && alive.Count > 0; j0 += blockColumns)
-        {
-            int nb = Math.Min(blockColumns, V - j0), m = alive.Count;
-            for (int a = 0; a < m; a++) rows.AsSpan(alive[a] * d, d).CopyTo(packed.AsSpan(a * d, d));
-            Gemm.Multiply(m, nb, d, packed, d, wU.AsSpan(j0), V, logits, nb);
-            for (int a = 0; a < m; a++)
-            {
-                var (g, s) = RankCount.CountBeyond(logits.AsSpan(a * nb, nb), target[alive[a]]);
-                greater[alive[a]] += g;
-                less[alive[a]] += s;
-            }
-            alive.RemoveAll(i => !Open(i));
-        }
-        var hit = new bool[n];
-        var suppressed = suppression ? new bool[n] : null;
-        for (int i = 0; i < n; i++)
-        {
-            hit[i] = greater[i] < k[i];
-            if (suppressed != null) suppressed[i] = less[i] < k[i];
-        }
-        return (hit, suppressed);
     }
 
     /// <summary>Pearson's r, or NaN when either side is constant.</summary>

@@ -105,7 +105,11 @@ public static class StaticScoringReference
         return row;
     }
 
-    private static ReferencePairRank RankOf(double[] row, int target, double tolerance)
+    /// <summary>
+    /// Entries of <paramref name="row"/> other than the target's strictly above and below it, with bounds that treat
+    /// every entry within <paramref name="tolerance"/> × max |row| of the target as either (float rounding).
+    /// </summary>
+    public static ReferencePairRank RankOf(double[] row, int target, double tolerance)
     {
         var t = row[target];
         var delta = tolerance * row.Max(Math.Abs);

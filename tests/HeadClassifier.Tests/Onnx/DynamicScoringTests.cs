@@ -6,7 +6,7 @@ using HeadClassifier.Onnx;
 using HeadClassifier.Onnx.Dynamic;
 using HeadClassifier.Onnx.Export;
 using HeadClassifier.Onnx.Protos;
-using HeadClassifier.Scoring.Kernels;
+using HeadClassifier.Tests.Scoring;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Onnx;
@@ -35,7 +35,7 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
     }
 
     [Fact]
-    public void Scores_equal_a_dense_projection_of_each_prompts_z()
+    public void Scores_equal_a_dense_double_projection_of_each_prompts_z()
     {
         using var model = OnnxLanguageModel.Open(stories.Result.Directory);
         using var weights = OnnxModelFile.Open(stories.Result.Directory).Weights();
@@ -46,8 +46,8 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
 
         var c = weights.Config;
         var wU = weights.W_U().Data;
-        int d = c.DModel, V = c.VocabSize, dh = c.DHead;
-        int nonZero = 0;
+        int d = c.DModel, dh = c.DHead;
+        int nonZero = 0, ambiguous = 0, compared = 0;
         var zNames = Enumerable.Range(0, c.NLayers).Select(OnnxNames.Z).ToList();
         var runs = options.Templates.Select(tpl => Words.Select(w =>
         {
@@ -61,26 +61,30 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
                 for (int o = 0; o < ops.Length; o++)
                     for (int t = 0; t < options.Templates.Count; t++)
                     {
-                        int hits = 0, suppressed = 0;
+                        // Hits for certain (no competitor within rounding could push the target out) and at most.
+                        int hits = 0, hitsAtMost = 0, suppressed = 0, suppressedAtMost = 0;
                         for (int p = 0; p < Words.Length; p++)
                         {
                             var (length, outputs) = runs[t][p];
                             var z = outputs[OnnxNames.Z(l)].Data.AsSpan(((length - 1) * c.NHeads + h) * dh, dh);
-                            var resid = new float[d];
-                            Gemm.MultiplyReference(1, d, dh, z, dh, wO.Slice0(h), d, resid, d);
-                            var logits = new float[V];
-                            Gemm.MultiplyReference(1, V, d, resid, d, wU, V, logits, V);
-                            var (greater, less) = RankCount.CountBeyondReference(logits, logits[ops[o].Targets[p]]);
-                            if (greater < ops[o].K) hits++;
-                            if (less < ops[o].K) suppressed++;
+                            var r = ProjectedRanksTests.Reference(z, wO.Slice0(h), wU, d, ops[o].Targets[p]);
+                            int k = ops[o].K;
+                            if (r.GreaterHigh < k) hits++;
+                            if (r.GreaterLow < k) hitsAtMost++;
+                            if (r.LessHigh < k) suppressed++;
+                            if (r.LessLow < k) suppressedAtMost++;
+                            if (r.HitAmbiguous(k) || r.SuppressionAmbiguous(k)) ambiguous++;
+                            compared++;
                         }
                         var head = l * c.NHeads + h;
-                        Assert.Equal((double)hits / Words.Length, got.Score(head, o, t));
-                        Assert.Equal((double)suppressed / Words.Length, got.Suppression(head, o, t));
+                        Assert.InRange(got.Score(head, o, t) * Words.Length, hits - 1e-9, hitsAtMost + 1e-9);
+                        Assert.InRange(got.Suppression(head, o, t)!.Value * Words.Length, suppressed - 1e-9, suppressedAtMost + 1e-9);
                         if (hits > 0) nonZero++;
                     }
         }
         Assert.True(nonZero > 0, "every score is zero: the comparison would not tell anything");
+        // Ties on the real model are rare (duplicate unembedding columns); most comparisons must be exact.
+        Assert.True(ambiguous * 100 <= compared, $"{ambiguous} of {compared} prompts have a competitor within rounding at the k boundary");
     }
 
     [Fact]
@@ -151,28 +155,6 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
             .SelectMany(t => words.Select(w => (t, w, p: DynamicScorer.MakePrompt(tokenizer, new DynamicOptions(), t, w, 0, 0, 0))))
             .Where(x => !x.p.SubjectExact).Select(x => $"{x.t} / {x.w}").ToList();
         Assert.True(inexact.Count == 0, $"{inexact.Count} inexact, e.g. {string.Join("; ", inexact.Take(5))}");
-    }
-
-    [Fact]
-    public void Rank_sweep_with_early_exit_equals_the_dense_count()
-    {
-        var rng = new Random(4);
-        int n = 40, d = 24, V = 333;
-        var rows = Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        var wU = Enumerable.Range(0, d * V).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        var targets = Enumerable.Range(0, n).Select(_ => rng.Next(V)).ToArray();
-        var k = Enumerable.Range(0, n).Select(i => i % 3 == 0 ? 1 : 60).ToArray();
-        var (hit, suppressed) = DynamicScorer.TopK(rows, n, d, wU, V, targets, k, suppression: true, blockColumns: 50);
-        var logits = new float[V];
-        for (int i = 0; i < n; i++)
-        {
-            Gemm.MultiplyReference(1, V, d, rows.AsSpan(i * d, d), d, wU, V, logits, V);
-            var (g, s) = RankCount.CountBeyondReference(logits, logits[targets[i]]);
-            Assert.Equal(g < k[i], hit[i]);
-            Assert.Equal(s < k[i], suppressed![i]);
-        }
-        Assert.Contains(true, hit);
-        Assert.Contains(false, hit);
     }
 
     [Fact]
