@@ -62,12 +62,8 @@ public sealed class OnnxLanguageModel : IDisposable
                     throw new InvalidInputException(path, $"the graph has no input '{input}' (inputs: {string.Join(", ", session.Inputs.Select(i => i.Name))})");
             if (session.Outputs.All(o => o.Name != OnnxNames.Logits))
                 throw new InvalidInputException(path, $"the graph has no output '{OnnxNames.Logits}' (outputs: {string.Join(", ", session.Outputs.Select(o => o.Name))})");
-            int? maxPositions = null;
-            if (session.Metadata.ContainsKey(OnnxNames.MetaConfig))
-            {
-                using var file = OnnxModelFile.Open(path);
-                maxPositions = file.Config().MaxPositions;
-            }
+            // From the session's metadata: re-reading the file would parse every inline weight again.
+            int? maxPositions = session.Metadata.ContainsKey(OnnxNames.MetaConfig) ? OnnxModelFile.ConfigOf(session.Metadata, path).MaxPositions : null;
             return new OnnxLanguageModel(session, path, maxPositions);
         }
         catch

@@ -60,20 +60,26 @@ public sealed class OnnxModelFile : ICheckpoint
     }
 
     /// <summary>The configuration the exporter recorded; fails naming the key when the model was exported elsewhere.</summary>
-    public ModelConfig Config()
+    public ModelConfig Config() => ConfigOf(Metadata, Location);
+
+    /// <summary>
+    /// The recorded configuration from a model's metadata (<paramref name="metadata"/>: metadata_props, as the file or
+    /// an ORT session gives them); <paramref name="location"/> names the model in errors.
+    /// </summary>
+    public static ModelConfig ConfigOf(IReadOnlyDictionary<string, string> metadata, string location)
     {
-        if (!Metadata.TryGetValue(OnnxNames.MetaFormat, out var format) || !Metadata.TryGetValue(OnnxNames.MetaConfig, out var json))
-            throw new InvalidInputException(Location, $"no '{OnnxNames.MetaConfig}' metadata: not exported by headclassifier, so its weights' roles are unknown");
+        if (!metadata.TryGetValue(OnnxNames.MetaFormat, out var format) || !metadata.TryGetValue(OnnxNames.MetaConfig, out var json))
+            throw new InvalidInputException(location, $"no '{OnnxNames.MetaConfig}' metadata: not exported by headclassifier, so its weights' roles are unknown");
         if (format != OnnxNames.FormatVersion)
-            throw new InvalidInputException(Location, $"export format version {format}, this build reads {OnnxNames.FormatVersion}");
+            throw new InvalidInputException(location, $"export format version {format}, this build reads {OnnxNames.FormatVersion}");
         try
         {
             return JsonSerializer.Deserialize<ModelConfig>(json, OnnxExporter.ConfigJson)
-                ?? throw new InvalidInputException(Location, $"metadata '{OnnxNames.MetaConfig}' is null");
+                ?? throw new InvalidInputException(location, $"metadata '{OnnxNames.MetaConfig}' is null");
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException(Location, $"metadata '{OnnxNames.MetaConfig}' is not a model configuration: {e.Message}", e);
+            throw new InvalidInputException(location, $"metadata '{OnnxNames.MetaConfig}' is not a model configuration: {e.Message}", e);
         }
     }
 
