@@ -3,6 +3,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Figures;
 using HeadClassifier.Onnx.Dynamic;
 using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
 using Spectre.Console;
@@ -28,15 +29,22 @@ public static class ClassifyCommand
         var noFigures = new Option<bool>("--no-figures") { Description = "Skip rendering the run's figures (PNG, SVG, PDF, HTML) into <out>/figures" };
         var dynamic = new Option<bool>("--dynamic") { Description = "Also score heads at inference time (the paper's prompts through ONNX Runtime) and correlate with the static scores" };
         var onnx = new Option<string?>("--onnx") { Description = "With --dynamic: an exported model directory (default: export the checkpoint to a temporary one)" };
-        var providers = new Option<string>("--providers") { Description = "With --dynamic: ORT execution providers in order of preference", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend")
+        {
+            Description = "Static scoring engine: simd (pruned CPU kernels), ort (ONNX Runtime, dense), auto (ort only when --providers gives a GPU session)",
+            DefaultValueFactory = _ => "auto",
+        };
+        var providers = new Option<string>("--providers") { Description = "ORT execution providers in order of preference (--backend ort/auto, --dynamic)", DefaultValueFactory = _ => "cpu" };
         var cmd = new Command("classify", "Score every head against every usable operation from the weights alone and label it")
         {
-            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noFigures, dynamic, onnx, providers,
+            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noFigures, backend, dynamic, onnx, providers,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
         {
             var modelPath = parse.GetValue(model)!;
             var outDir = parse.GetValue(output) ?? Path.Combine("results", Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(modelPath)));
+            var threadCount = parse.GetValue(threads);
+            var ort = OrtOptionsOf(parse.GetValue(providers)!, threadCount);
             var options = new ClassificationOptions
             {
                 Threshold = parse.GetValue(threshold),
@@ -46,7 +54,8 @@ public static class ClassifyCommand
                 FirstMlp = parse.GetValue(firstMlp) == "on",
                 Dense = parse.GetValue(dense),
                 MinPairs = parse.GetValue(minPairs),
-                MaxDegreeOfParallelism = parse.GetValue(threads),
+                MaxDegreeOfParallelism = threadCount,
+                Engine = StaticBackends.Create(StaticBackends.Parse(parse.GetValue(backend)!, "--backend"), ort, "--backend"),
             };
             if (options.Threshold is <= 0 or > 1 || double.IsNaN(options.Threshold))
                 throw new InvalidInputException("--threshold", $"must be in (0, 1], got {options.Threshold}");
@@ -65,8 +74,7 @@ public static class ClassifyCommand
                     task.Value = 1.0;
                 });
             if (parse.GetValue(dynamic))
-                RunDynamic(result!, modelPath, CliOptions.OperationsDir(parse.GetValue(operations)), parse.GetValue(onnx), parse.GetValue(providers)!,
-                    options, token);
+                RunDynamic(result!, modelPath, CliOptions.OperationsDir(parse.GetValue(operations)), parse.GetValue(onnx), ort, token);
             if (!parse.GetValue(noFigures))
                 FigureSet.RenderAll([outDir], Path.Combine(outDir, "figures"), FigureFormats.All);
             PrintSummary(result!);
@@ -75,19 +83,21 @@ public static class ClassifyCommand
         return cmd;
     }
 
-    private static void RunDynamic(ClassificationResult result, string modelPath, string operationsDir, string? onnx, string providers,
-        ClassificationOptions options, CancellationToken token)
+    private static OrtOptions OrtOptionsOf(string providers, int? threads)
     {
-        IReadOnlyList<ExecutionProvider> list;
         try
         {
-            list = ExecutionProvider.ParseList(providers);
+            return new OrtOptions { Providers = ExecutionProvider.ParseList(providers), IntraOpThreads = threads ?? 0 };
         }
         catch (ArgumentException e)
         {
             throw new InvalidInputException("--providers", e.Message);
         }
-        var ort = new OrtOptions { Providers = list, IntraOpThreads = options.MaxDegreeOfParallelism ?? 0 };
+    }
+
+    private static void RunDynamic(ClassificationResult result, string modelPath, string operationsDir, string? onnx, OrtOptions ort,
+        CancellationToken token)
+    {
         IReadOnlyList<OperationCorrelation>? correlations = null;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -122,6 +132,7 @@ public static class ClassifyCommand
         foreach (var g in r.Labels.GroupBy(l => l.Class).OrderByDescending(g => g.Count()))
             table.AddRow(Markup.Escape(g.Key), g.Count().ToString(), $"{100.0 * g.Count() / total:0.0}%");
         AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"static scores: {m.Backend} backend on {m.Provider}");
         AnsiConsole.MarkupLineInterpolated($"results in {Path.GetFullPath(r.OutputDir)} (scoring {m.TimingsSeconds.GetValueOrDefault("score"):0.00} s, peak memory {m.PeakMemoryBytes / (1024.0 * 1024):0} MiB)");
     }
 }

@@ -61,9 +61,22 @@ public sealed class OrtStaticScorer : IDisposable
 
     public ExecutionProvider Provider => _session.Provider;
 
+    /// <summary>Why preferred execution providers were skipped.</summary>
+    public IReadOnlyList<string> Warnings => _session.Warnings;
+
     /// <summary>Builds the rank-count graph over <paramref name="weights"/>' unembedding and opens it with <paramref name="options"/>.</summary>
     public static OrtStaticScorer Create(ITransformerWeights weights, OrtOptions? options = null) =>
         new(OrtSession.FromBytes(RankGraph(weights.W_U(), weights.Config.DHead), options));
+
+    /// <summary>
+    /// The provider a session with <paramref name="options"/> lands on, found by opening the rank graph over a 1 × 1
+    /// unembedding: cheap, and it needs the same operators as the real graph. Warnings name the providers skipped.
+    /// </summary>
+    public static (ExecutionProvider Provider, IReadOnlyList<string> Warnings) Probe(OrtOptions options)
+    {
+        using var session = OrtSession.FromBytes(RankGraph(new Tensor([0f], 1, 1), 1), options);
+        return (session.Provider, session.Warnings);
+    }
 
     /// <summary><see cref="StaticBackend.Auto"/>: ORT when the preferred providers give a GPU session, SIMD otherwise.</summary>
     public static StaticBackend Resolve(StaticBackend requested, ExecutionProvider provider) =>
@@ -90,28 +103,34 @@ public sealed class OrtStaticScorer : IDisposable
         return model.ToByteArray();
     }
 
-    /// <summary>Counts for every head and pair; <paramref name="rowChunk"/> bounds the [rows, V] logits ORT holds at once.</summary>
+    /// <summary>
+    /// Counts for every head and pair; <paramref name="rowChunk"/> bounds the [rows, V] logits ORT holds at once.
+    /// Progress is reported per head, as the SIMD scorer does.
+    /// </summary>
     public OrtStaticScores Run(ITransformerWeights weights, IReadOnlyList<ScoringOperation> operations, bool firstMlp = true, int rowChunk = 512,
-        CancellationToken ct = default)
+        CancellationToken ct = default, IProgress<ScoringProgress>? progress = null)
     {
         var c = weights.Config;
         int d = c.DModel, dh = c.DHead;
         var sources = operations.SelectMany(o => o.Sources).ToArray();
         var targets = operations.SelectMany(o => o.Targets).Select(t => (long)t).ToArray();
-        int n = sources.Length;
+        int n = sources.Length, headsTotal = c.NLayers * c.NHeads;
+        var heads = new List<HeadId>();
+        void Report(string stage, int layer) => progress?.Report(new ScoringProgress((double)heads.Count / headsTotal, layer, heads.Count, headsTotal, stage));
+        Report("embeddings", 0);
         var wE = weights.W_E();
         var embedded = new float[n * d];
         for (int i = 0; i < n; i++) wE.Slice0(sources[i]).CopyTo(embedded.AsSpan(i * d, d));
         var layer0 = weights.Layer(0);
         float[]? afterMlp = null;
 
-        var heads = new List<HeadId>();
         var greater = new List<int[]>();
         var less = new List<int[]>();
         var a = new float[n * dh];
         for (int l = 0; l < c.NLayers; l++)
         {
             var layer = l == 0 ? layer0 : weights.Layer(l);
+            if (l == 1 && firstMlp) Report("first-mlp", 0);
             var input = l == 0 || !firstMlp ? embedded : afterMlp ??= FirstMlp.Apply(c, layer0, embedded, n, Environment.ProcessorCount);
             for (int h = 0; h < c.NHeads; h++)
             {
@@ -138,8 +157,10 @@ public sealed class OrtStaticScorer : IDisposable
                 heads.Add(new HeadId(l, h));
                 greater.Add(g);
                 less.Add(s);
+                Report("heads", l);
             }
         }
+        Report("done", c.NLayers - 1);
         return new OrtStaticScores(heads, operations, greater.ToArray(), less.ToArray(), Provider);
     }
 

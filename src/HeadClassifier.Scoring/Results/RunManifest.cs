@@ -13,6 +13,12 @@ public sealed record RunManifest
     public required long PeakMemoryBytes { get; init; }
     public IReadOnlyDictionary<string, long> Work { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>What computed the static scores ("simd", "ort"); null in run.json files written before it was recorded (all SIMD).</summary>
+    public string? Backend { get; init; }
+
+    /// <summary>Where <see cref="Backend"/> ran: "cpu", or an ONNX Runtime execution provider such as "cuda:0".</summary>
+    public string? Provider { get; init; }
+
     /// <summary>Training step of the checkpoint, when known (checkpoint-evolution figures order results by it).</summary>
     public long? CheckpointStep { get; init; }
 

@@ -27,6 +27,9 @@ public sealed record ClassificationOptions
     public int MinPairs { get; init; } = OperationFilter.DefaultMinPairs;
     public int? MaxDegreeOfParallelism { get; init; }
 
+    /// <summary>What computes the static scores; run.json records the backend that ran.</summary>
+    public IStaticScoringEngine Engine { get; init; } = SimdScoringEngine.Default;
+
     /// <summary>Training step of the checkpoint, recorded in run.json (checkpoint series from the job server's watches).</summary>
     public long? CheckpointStep { get; init; }
 }
@@ -118,7 +121,7 @@ public static class ClassificationRun
                 Dense = options.Dense,
                 MaxDegreeOfParallelism = options.MaxDegreeOfParallelism,
             };
-            raw = StaticScorer.Run(model, scoringOps, scoringOptions, progress, ct);
+            raw = options.Engine.Score(model, scoringOps, scoringOptions, progress, ct);
             Lap("score");
             (hash, hashSeconds) = hashTask.GetAwaiter().GetResult();
         }
@@ -164,7 +167,9 @@ public static class ClassificationRun
             TimingsSeconds = timings,
             PeakMemoryBytes = PeakMemoryBytes(),
             Work = WorkOf(raw.Counters),
-            Warnings = warnings,
+            Backend = raw.Backend.Name,
+            Provider = raw.Backend.Provider,
+            Warnings = [.. warnings, .. raw.Backend.Warnings],
             CheckpointStep = options.CheckpointStep,
         };
         ResultsWriter.Write(outputDir, manifest, scores, labels, ranks);

@@ -87,7 +87,7 @@ internal sealed class ScoringRun
         var counters = new StaticScoringCounters(firstMlpMacs, valueMacs, work.Target, work.BlockGemm, work.Residual,
             work.Blocks, work.ResidualSwitches);
         var timings = new StaticScoringTimings(embeddingTime, firstMlpTime, loadTime, headTime, residualTime, total.Elapsed);
-        return new StaticScores(heads, operations, scores, counters, timings);
+        return StaticScores.Create(heads, operations, scores, counters, timings, ScoringBackend.Simd);
     }
 
     /// <summary>Reads W_E for the source rows only (then lets it go) and W_U, which stays for the whole run.</summary>
@@ -171,28 +171,18 @@ internal sealed class ScoringRun
     private void Report(double fraction, int layer, string stageName) =>
         progress?.Report(new ScoringProgress(fraction, layer, headsDone, headsTotal, stageName));
 
-    /// <summary>One head's scores on every operation, in one pass over its pairs.</summary>
+    /// <summary>One head's scores on every operation: its counts put back into each operation's pair order.</summary>
     private HeadOperationResult[] Summarise(HeadTally tally)
     {
-        var hits = new int[operations.Count];
-        var suppressionHits = new int[operations.Count];
-        var ranks = options.Dense ? plan.OperationSizes.Select(n => new int[n]).ToArray() : null;
-        var suppressionRanks = options.Dense && options.Suppression ? plan.OperationSizes.Select(n => new int[n]).ToArray() : null;
+        var greater = plan.OperationSizes.Select(n => new int[n]).ToArray();
+        var less = plan.OperationSizes.Select(n => new int[n]).ToArray();
         for (var p = 0; p < plan.Pairs; p++)
         {
-            var o = plan.PairOperation[p];
-            if (tally.Greater[p] < plan.PairK[p]) hits[o]++;
-            if (tally.Less[p] < plan.PairK[p]) suppressionHits[o]++;
-            if (ranks is not null) ranks[o][plan.PairIndex[p]] = tally.Greater[p];
-            if (suppressionRanks is not null) suppressionRanks[o][plan.PairIndex[p]] = tally.Less[p];
+            greater[plan.PairOperation[p]][plan.PairIndex[p]] = tally.Greater[p];
+            less[plan.PairOperation[p]][plan.PairIndex[p]] = tally.Less[p];
         }
-        return Enumerable.Range(0, operations.Count).Select(o =>
-        {
-            double n = plan.OperationSizes[o];
-            return options.Suppression
-                ? new HeadOperationResult(hits[o], suppressionHits[o], (int)n, hits[o] / n, suppressionHits[o] / n, ranks?[o], suppressionRanks?[o])
-                : new HeadOperationResult(hits[o], null, (int)n, hits[o] / n, null, ranks?[o], null);
-        }).ToArray();
+        return Enumerable.Range(0, operations.Count)
+            .Select(o => HeadOperationResult.FromCounts(greater[o], less[o], operations[o].K, options.Suppression, options.Dense)).ToArray();
     }
 
     /// <summary>NaN compares false with everything, so a NaN target would silently count as a hit.</summary>

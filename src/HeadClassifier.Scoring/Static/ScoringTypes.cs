@@ -46,7 +46,27 @@ public sealed record ScoringProgress(double Fraction, int Layer, int HeadsDone, 
 /// pair is a hit when its rank is below K.
 /// </summary>
 public sealed record HeadOperationResult(
-    int Hits, int? SuppressionHits, int N, double Score, double? SuppressionScore, int[]? Ranks, int[]? SuppressionRanks);
+    int Hits, int? SuppressionHits, int N, double Score, double? SuppressionScore, int[]? Ranks, int[]? SuppressionRanks)
+{
+    /// <summary>
+    /// The result from every pair's counts of entries strictly greater (<paramref name="greater"/>) and strictly smaller
+    /// (<paramref name="less"/>) than its target, in the operation's pair order; dense keeps the arrays as the ranks.
+    /// </summary>
+    public static HeadOperationResult FromCounts(int[] greater, int[] less, int k, bool suppression, bool dense)
+    {
+        if (greater.Length != less.Length || greater.Length == 0)
+            throw new ArgumentException($"{greater.Length} greater and {less.Length} less counts; both need one per pair");
+        int n = greater.Length, hits = 0, suppressionHits = 0;
+        for (var p = 0; p < n; p++)
+        {
+            if (greater[p] < k) hits++;
+            if (less[p] < k) suppressionHits++;
+        }
+        return suppression
+            ? new HeadOperationResult(hits, suppressionHits, n, (double)hits / n, (double)suppressionHits / n, dense ? greater : null, dense ? less : null)
+            : new HeadOperationResult(hits, null, n, (double)hits / n, null, dense ? greater : null, null);
+    }
+}
 
 /// <summary>Multiply-adds by path, so a benchmark can compare the pruned sweep with the dense one.</summary>
 public sealed record StaticScoringCounters(
@@ -60,19 +80,45 @@ public sealed record StaticScoringCounters(
 public sealed record StaticScoringTimings(TimeSpan Embeddings, TimeSpan FirstMlp, TimeSpan LayerLoads, TimeSpan Heads,
     TimeSpan ResidualSweep, TimeSpan Total);
 
+/// <summary>
+/// What computed a run's static scores: <see cref="SimdName"/> (this library's kernels) or another engine such as "ort",
+/// with the execution provider it ran on; <see cref="Warnings"/> say why it is not the one asked for (e.g. no GPU).
+/// </summary>
+public sealed record ScoringBackend(string Name, string Provider)
+{
+    public const string SimdName = "simd";
+
+    public static readonly ScoringBackend Simd = new(SimdName, "cpu");
+
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
+
 public sealed class StaticScores
 {
     private readonly HeadOperationResult[] scores;
 
-    internal StaticScores(IReadOnlyList<HeadId> heads, IReadOnlyList<ScoringOperation> operations,
-        HeadOperationResult[] scores, StaticScoringCounters counters, StaticScoringTimings timings)
+    private StaticScores(IReadOnlyList<HeadId> heads, IReadOnlyList<ScoringOperation> operations,
+        HeadOperationResult[] scores, StaticScoringCounters counters, StaticScoringTimings timings, ScoringBackend backend)
     {
         Heads = heads;
         Operations = operations;
         this.scores = scores;
         Counters = counters;
         Timings = timings;
+        Backend = backend;
     }
+
+    /// <summary>Scores from any engine: <paramref name="scores"/> holds every head (layer-major) × operation, operations fastest.</summary>
+    public static StaticScores Create(IReadOnlyList<HeadId> heads, IReadOnlyList<ScoringOperation> operations,
+        HeadOperationResult[] scores, StaticScoringCounters counters, StaticScoringTimings timings, ScoringBackend backend)
+    {
+        if (scores.Length != heads.Count * operations.Count)
+            throw new ArgumentException($"{scores.Length} results for {heads.Count} heads × {operations.Count} operations", nameof(scores));
+        return new StaticScores(heads, operations, scores, counters, timings, backend);
+    }
+
+    /// <summary>The same scores recorded as computed by <paramref name="backend"/>.</summary>
+    public StaticScores WithBackend(ScoringBackend backend) => new(Heads, Operations, scores, Counters, Timings, backend);
 
     /// <summary>Every head, layer-major.</summary>
     public IReadOnlyList<HeadId> Heads { get; }
@@ -82,6 +128,8 @@ public sealed class StaticScores
     public StaticScoringCounters Counters { get; }
 
     public StaticScoringTimings Timings { get; }
+
+    public ScoringBackend Backend { get; }
 
     /// <summary>The score of head index <paramref name="head"/> (into <see cref="Heads"/>) on operation <paramref name="operation"/>.</summary>
     public HeadOperationResult this[int head, int operation] => scores[head * Operations.Count + operation];

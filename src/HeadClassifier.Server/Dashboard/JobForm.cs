@@ -29,7 +29,7 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
         form["suppression"] == "true",
         form["dense"] == "true",
         form["mode"].ToString() is { Length: > 0 } mode ? mode : "static",
-        form["backend"].ToString() is { Length: > 0 } backend ? backend : "cpu",
+        form["backend"].ToString() is { Length: > 0 } backend ? backend : new JobParameters().Backend,
         form["providers"].ToString().Trim() is { Length: > 0 } providers ? providers : "cpu");
 
     /// <summary>Null Operations (a fresh form) means every box checked.</summary>

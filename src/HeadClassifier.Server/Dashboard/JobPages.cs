@@ -119,7 +119,7 @@ public static class JobPages
               <dt>k</dt><dd>{k}</dd>
               <dt>First MLP</dt><dd>{(p.FirstMlp ? "folded into the head's input" : "off")}</dd>
               <dt>Suppression</dt><dd>{(p.Suppression ? "scored" : "off")}</dd>
-              <dt>Mode / backend</dt><dd>{p.Mode} / {p.Backend}{(j.Provider is null ? "" : " (ran on " + j.Provider + ")")}</dd>
+              <dt>Mode / backend</dt><dd>{p.Mode} / {p.Backend}{(j.Provider is null ? "" : " (ran: " + j.Provider + ")")}</dd>
               <dt>Submitted</dt><dd>{When(j.CreatedAt)}{(j.Attempts > 1 ? $" · {j.Attempts} attempts" : "")}{(j.Worker is null ? "" : " · worker " + j.Worker)}</dd>
               {If(j.PeakMemoryBytes is not null, H($"<dt>Peak memory</dt><dd>{Bytes(j.PeakMemoryBytes)}</dd>"))}
               {If(j.ReusedFrom is not null, H($"""<dt>Reused</dt><dd>same weights and parameters as <a href="/jobs/{j.ReusedFrom}">{Short(j.ReusedFrom ?? "")}</a></dd>"""))}
@@ -129,6 +129,13 @@ public static class JobPages
         var result = j is { Status: JobStatus.Succeeded, ResultDir: { } dir } ? ResultView.Render(j, dir, jobs.Figures(j.Id)) : Markup.Empty;
         return Layout.Page(http, $"Job {Short(j.Id)} · {j.ModelName}", Join([summary, result]));
     }
+
+    private static readonly (string Value, string Label)[] Backends =
+    [
+        ("auto", "auto (ONNX Runtime on a GPU provider, else SIMD)"),
+        ("simd", "SIMD kernels (CPU, pruned)"),
+        ("ort", "ONNX Runtime (dense)"),
+    ];
 
     private static IResult NewJob(HttpContext http, ModelStore models, OperationSets sets, JobForm f, IReadOnlyDictionary<string, string> errors)
     {
@@ -171,9 +178,10 @@ public static class JobPages
               </div>
               <div class="field"><label for="mode">Scores</label>
                 <select id="mode" name="mode"{Layout.Invalid(errors, "mode")}><option value="static"{Attr(f.Mode != "dynamic", "selected")}>static</option><option value="dynamic"{Attr(f.Mode == "dynamic", "selected")}>static + dynamic (ONNX Runtime, the paper's prompts)</option></select>{Layout.FieldError(errors, "mode")}</div>
-              <div class="field"><label for="backend">Backend / provider</label>
-                <select id="backend" name="backend"{Layout.Invalid(errors, "backend")}><option value="cpu" selected>CPU</option></select>{Layout.FieldError(errors, "backend")}</div>
-              <div class="field"><label for="providers">ONNX Runtime providers (dynamic scores), in order</label>
+              <div class="field"><label for="backend">Static scoring backend</label>
+                <select id="backend" name="backend"{Layout.Invalid(errors, "backend")}>{Join(Backends, b => H($"""<option value="{b.Value}"{Attr(b.Value == f.Backend, "selected")}>{b.Label}</option>"""))}</select>
+                <small>ONNX Runtime scores densely (no early exit): worth it on a GPU worker</small>{Layout.FieldError(errors, "backend")}</div>
+              <div class="field"><label for="providers">ONNX Runtime providers (ORT scoring, dynamic scores), in order</label>
                 <input id="providers" name="providers" value="{f.Providers}" placeholder="cuda:0,cpu"{Layout.Invalid(errors, "providers")}>{Layout.FieldError(errors, "providers")}</div>
               <div class="field wide"><button type="submit">Submit job</button> {If(!Layout.HasKey(http), H($"""<small>You will be asked for the API key first.</small>"""))}</div>
             </form>

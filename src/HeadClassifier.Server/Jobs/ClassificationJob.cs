@@ -1,5 +1,4 @@
 using HeadClassifier.Onnx.Dynamic;
-using HeadClassifier.Onnx.Runtime;
 using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Figures;
@@ -116,8 +115,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         {
             // Inference-time scores join the static run's files (dynamic columns, correlations.csv, dynamic.json).
             jobs.ReportProgress(job.Id, 0.9, "dynamic", null);
-            var ort = new OrtOptions { Providers = ExecutionProvider.ParseList(parameters.Providers), IntraOpThreads = options.ScoringThreads ?? 0 };
-            DynamicRun.Run(result, job.ModelPath, opsDir, null, null, ort, null, ct);
+            DynamicRun.Run(result, job.ModelPath, opsDir, null, null, parameters.OrtOptionsFor(options.ScoringThreads), null, ct);
         }
         return Finish(job, resultDir, figuresDir, result.Scores, result.Labels, result.Manifest, null, ct);
     }
@@ -135,16 +133,20 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             Path = f,
         }).ToList();
         return new JobOutput(scores, labels, figures, resultDir, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom,
-            ProviderOf(resultDir));
+            ProviderOf(resultDir, manifest));
     }
 
-    /// <summary>Static scores run on the CPU kernels; a dynamic run adds the ONNX Runtime provider that ran (dynamic.json).</summary>
-    private static string ProviderOf(string resultDir)
+    /// <summary>
+    /// What ran: the static backend ("simd", or "ort" with its provider; run.json files from before it was recorded
+    /// are SIMD runs), and for a dynamic run the ONNX Runtime provider of the inference-time scores (dynamic.json).
+    /// </summary>
+    private static string ProviderOf(string resultDir, RunManifest manifest)
     {
+        var backend = manifest.Backend is null or ScoringBackend.SimdName ? ScoringBackend.SimdName : $"{manifest.Backend} {manifest.Provider}";
         var dynamic = Path.Combine(resultDir, DynamicRun.ParametersFile);
-        if (!File.Exists(dynamic)) return "cpu";
+        if (!File.Exists(dynamic)) return backend;
         using var doc = JsonDocument.Parse(File.ReadAllBytes(dynamic));
-        return doc.RootElement.TryGetProperty("provider", out var p) && p.GetString() is { Length: > 0 } name ? $"cpu + ort {name}" : "cpu";
+        return doc.RootElement.TryGetProperty("provider", out var p) && p.GetString() is { Length: > 0 } name ? $"{backend} + ort {name}" : backend;
     }
 
     // A reused result on another checkpoint of a series keeps its own step in run.json.

@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
+using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Runs;
 
 namespace HeadClassifier.Server.Jobs;
@@ -30,10 +32,19 @@ public sealed record JobParameters
     /// <summary>"static", or "dynamic": static scores plus inference-time scores through ONNX Runtime.</summary>
     public string Mode { get; init; } = "static";
 
-    /// <summary>ONNX Runtime execution providers in order of preference for dynamic scoring ("cuda:0,cpu"); CPU is the fallback.</summary>
+    /// <summary>ONNX Runtime execution providers in order of preference for ORT static scoring and dynamic scoring ("cuda:0,cpu"); CPU is the fallback.</summary>
     public string Providers { get; init; } = "cpu";
 
-    public string Backend { get; init; } = "cpu";
+    /// <summary>Static scoring engine: "auto", "simd" or "ort" (<see cref="StaticBackends"/>).</summary>
+    public string Backend
+    {
+        get => backend;
+        // Jobs stored before the choice existed say "cpu": they ran the SIMD kernels.
+        init => backend = value == LegacyCpuBackend ? "simd" : value;
+    }
+
+    private const string LegacyCpuBackend = "cpu";
+    private readonly string backend = "auto";
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -52,14 +63,13 @@ public sealed record JobParameters
             throw new InvalidInputException("mode", $"'{Mode}' is not a mode; use 'static' or 'dynamic'");
         try
         {
-            Onnx.Runtime.ExecutionProvider.ParseList(Providers);
+            ExecutionProvider.ParseList(Providers);
         }
         catch (ArgumentException e)
         {
             throw new InvalidInputException("providers", e.Message);
         }
-        if (Backend != "cpu")
-            throw new InvalidInputException("backend", $"'{Backend}' is not available in this build; use 'cpu'");
+        StaticBackends.Parse(Backend, "backend");
         var ops = sets.Load(OperationSet);
         if (Operations is { } names)
         {
@@ -78,6 +88,7 @@ public sealed record JobParameters
         return Operations is null ? ops : ops.Where(o => Operations.Contains(o.Name)).ToList();
     }
 
+    /// <summary>The run's options; resolving the backend (probing ORT's providers for "auto") happens here, on the worker.</summary>
     public ClassificationOptions ToClassificationOptions(int? threads, long? checkpointStep) => new()
     {
         Threshold = Threshold,
@@ -89,7 +100,10 @@ public sealed record JobParameters
         MinPairs = MinPairs,
         MaxDegreeOfParallelism = threads,
         CheckpointStep = checkpointStep,
+        Engine = StaticBackends.Create(StaticBackends.Parse(Backend, "backend"), OrtOptionsFor(threads), "backend"),
     };
+
+    public OrtOptions OrtOptionsFor(int? threads) => new() { Providers = ExecutionProvider.ParseList(Providers), IntraOpThreads = threads ?? 0 };
 
     /// <summary>
     /// Identity of the computation apart from the weights: the options and the content of every operation scored.
@@ -99,7 +113,9 @@ public sealed record JobParameters
     {
         var canonical = new
         {
-            Threshold, KCopying, KOther, FirstMlp, Suppression, Dense, MinPairs, Mode, Providers, Backend,
+            Threshold, KCopying, KOther, FirstMlp, Suppression, Dense, MinPairs, Mode, Providers,
+            // SIMD jobs keep the key they had when the backend was called "cpu", so their earlier results are still reused.
+            Backend = Backend == "simd" ? LegacyCpuBackend : Backend,
             Operations = SelectOperations(sets).Select(o => o.Name + ":" + o.ContentSha256).Order(StringComparer.Ordinal).ToList(),
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(canonical, Json))));

@@ -50,7 +50,7 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await Expect(page.Locator("dl.facts")).ToContainTextAsync("3 layers × 4 heads");
         await DashboardServer.Screenshot(page, "model");
 
-        // New job: the demo operation set minus one operation no planted head implements, with suppression.
+        // New job: the demo operation set minus one operation no planted head implements, with suppression, scored by ONNX Runtime.
         await page.ClickAsync("text=New job with this model");
         await page.SelectOptionAsync("#operationSet", "demo");
         var planted = DemoModel.Heads.SelectMany(h => h.Operations).ToHashSet();
@@ -58,6 +58,8 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await Expect(page.Locator("fieldset[data-set='default']")).ToBeHiddenAsync();
         await page.UncheckAsync($"input[value='demo:{dropped}']");
         await page.CheckAsync("input[name=suppression]");
+        await Expect(page.Locator("#backend")).ToHaveValueAsync("auto");
+        await page.SelectOptionAsync("#backend", "ort");
         await DashboardServer.Screenshot(page, "new-job");
         await page.ClickAsync("form.job-form button[type=submit]");
         await Expect(page).ToHaveURLAsync(JobUrl);
@@ -68,6 +70,7 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await Expect(page.Locator(".job-head .pct")).ToHaveTextAsync("100%");
         var scored = DemoOperations.Count - 1;
         await Expect(page.Locator("dl.facts")).ToContainTextAsync($"{scored} of 'demo'");
+        await Expect(page.Locator("dl.facts")).ToContainTextAsync("static / ort (ran: ort cpu)");
 
         // Hover: the head, its labels and its top scores (a planted operation first).
         var l0h1 = DemoModel.Heads.Single(h => h.Head.ToString() == "L0H1");

@@ -3,6 +3,7 @@ using HeadClassifier.Onnx.Runtime;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Static;
 using HeadClassifier.Tests.Scoring;
+using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Onnx;
 
@@ -60,4 +61,106 @@ public class OrtStaticScoringTests
     [InlineData(StaticBackend.Simd, "cuda", StaticBackend.Simd)]
     public void Auto_backend_uses_ort_only_on_a_gpu_provider(StaticBackend requested, string provider, StaticBackend expected) =>
         Assert.Equal(expected, OrtStaticScorer.Resolve(requested, new ExecutionProvider(provider)));
+
+    [Fact]
+    public void Ort_engine_fills_scores_and_dense_ranks_like_the_simd_engine_and_reports_every_head()
+    {
+        var builder = new RandomModelBuilder(33) { Layers = 3, Heads = 2, KvHeads = 2, Vocab = 500 };
+        var model = builder.Build();
+        var ops = new[] { builder.RandomOperation("a", 40, 1), builder.RandomOperation("b", 30, 10) };
+        var options = new StaticScoringOptions { Dense = true, Suppression = true };
+        var ct = TestContext.Current.CancellationToken;
+        var simd = SimdScoringEngine.Default.Score(model, ops, options, null, ct);
+        var reports = new List<ScoringProgress>();
+        var ort = new OrtScoringEngine(new OrtOptions(), rowChunk: 16).Score(model, ops, options, new SyncProgress(reports.Add), ct);
+
+        Assert.Equal(ScoringBackend.Simd, simd.Backend);
+        Assert.Equal(("ort", "cpu"), (ort.Backend.Name, ort.Backend.Provider));
+        Assert.Equal(simd.Heads, ort.Heads);
+        var reference = StaticScoringReference.Rank(model, ops);
+        for (int h = 0; h < ort.Heads.Count; h++)
+            for (int o = 0; o < ops.Length; o++)
+            {
+                var (s, g) = (simd[h, o], ort[h, o]);
+                for (int p = 0; p < ops[o].Sources.Length; p++)
+                {
+                    var r = reference[h][o][p];
+                    // A rank may differ only by competitors within float rounding of the target.
+                    if (g.Ranks![p] != s.Ranks![p]) Assert.InRange(g.Ranks[p], r.GreaterLow, r.GreaterHigh);
+                    if (g.SuppressionRanks![p] != s.SuppressionRanks![p]) Assert.InRange(g.SuppressionRanks[p], r.LessLow, r.LessHigh);
+                }
+                if (!Enumerable.Range(0, ops[o].Sources.Length).Any(p => reference[h][o][p].HitAmbiguous(ops[o].K) || reference[h][o][p].SuppressionAmbiguous(ops[o].K)))
+                    Assert.Equal((s.Hits, s.SuppressionHits, s.N, s.Score, s.SuppressionScore), (g.Hits, g.SuppressionHits, g.N, g.Score, g.SuppressionScore));
+            }
+
+        Assert.Equal(Enumerable.Range(1, 6), reports.Where(r => r.Stage is "heads" or "done").Select(r => r.HeadsDone).Distinct());
+        Assert.Equal(reports.Select(r => r.Fraction).Order(), reports.Select(r => r.Fraction));
+        Assert.Equal((1.0, "done"), (reports[^1].Fraction, reports[^1].Stage));
+    }
+
+    [Fact]
+    public void Ort_engine_stops_when_cancelled_between_heads()
+    {
+        var builder = new RandomModelBuilder(5) { Layers = 2, Heads = 4 };
+        var model = builder.Build();
+        using var cts = new CancellationTokenSource();
+        var heads = 0;
+        var progress = new SyncProgress(p =>
+        {
+            if (p.Stage == "heads" && ++heads == 2) cts.Cancel();
+        });
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            new OrtScoringEngine(new OrtOptions()).Score(model, [builder.RandomOperation("a", 20, 1)], new StaticScoringOptions(), progress, cts.Token));
+        Assert.Equal(2, heads);
+    }
+
+    [Fact]
+    public void Backends_resolve_without_a_gpu_and_when_onnx_runtime_cannot_be_loaded()
+    {
+        var builder = new RandomModelBuilder(9) { Layers = 1, Heads = 2, KvHeads = 2 };
+        var model = builder.Build();
+        var ops = new[] { builder.RandomOperation("a", 20, 1) };
+        var ct = TestContext.Current.CancellationToken;
+        StaticScores Score(StaticBackend backend, OrtOptions ort) =>
+            StaticBackends.Create(backend, ort, "--backend").Score(model, ops, new StaticScoringOptions(), null, ct);
+        var cudaFirst = new OrtOptions { Providers = ExecutionProvider.ParseList("cuda:0,cpu") };
+
+        // A CPU-only preference is not probed: plain SIMD, nothing to warn about.
+        Assert.Equal(ScoringBackend.Simd, Score(StaticBackend.Auto, new OrtOptions()).Backend);
+        // CUDA is asked for but this machine has none: the probe lands on the CPU, so auto keeps SIMD and says why.
+        var auto = Score(StaticBackend.Auto, cudaFirst).Backend;
+        Assert.Equal(("simd", "cpu"), (auto.Name, auto.Provider));
+        Assert.Contains(auto.Warnings, w => w.Contains("cuda:0 unavailable"));
+        Assert.Contains(auto.Warnings, w => w.Contains("no GPU session"));
+        // Forced ORT runs on the CPU provider and records the fallback.
+        var forced = Score(StaticBackend.Ort, cudaFirst).Backend;
+        Assert.Equal(("ort", "cpu"), (forced.Name, forced.Provider));
+        Assert.Contains(forced.Warnings, w => w.Contains("cuda:0 unavailable"));
+
+        using var tmp = TestPaths.NewTempDir();
+        var missing = cudaFirst with { LibraryDirectory = tmp.Path };
+        var fallback = Score(StaticBackend.Auto, missing).Backend;
+        Assert.Equal("simd", fallback.Name);
+        Assert.Contains(fallback.Warnings, w => w.Contains("ONNX Runtime cannot be used") && w.Contains(tmp.Path));
+        var e = Assert.Throws<InvalidInputException>(() => StaticBackends.Create(StaticBackend.Ort, missing, "--backend"));
+        Assert.Contains("--backend", e.Message);
+        Assert.Contains("needs ONNX Runtime", e.Message);
+    }
+
+    [Theory]
+    [InlineData("auto", StaticBackend.Auto)]
+    [InlineData("SIMD", StaticBackend.Simd)]
+    [InlineData(" ort", StaticBackend.Ort)]
+    public void Backend_names_parse(string text, StaticBackend expected) => Assert.Equal(expected, StaticBackends.Parse(text, "backend"));
+
+    [Fact]
+    public void Unknown_backend_names_the_source() =>
+        Assert.Equal("backend: 'gpu' is not a scoring backend; use auto, simd or ort",
+            Assert.Throws<InvalidInputException>(() => StaticBackends.Parse("gpu", "backend")).Message);
+
+    /// <summary>Runs the handler on the reporting thread, in order (Progress&lt;T&gt; would post it elsewhere).</summary>
+    private sealed class SyncProgress(Action<ScoringProgress> handler) : IProgress<ScoringProgress>
+    {
+        public void Report(ScoringProgress value) => handler(value);
+    }
 }

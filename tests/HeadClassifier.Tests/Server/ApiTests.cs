@@ -91,7 +91,7 @@ public sealed class ApiTests
         var job = await c.WaitFinished(id, seconds: 120);
         Assert.True(job.Status() == "succeeded", job.ToString());
         // CUDA cannot be appended on this machine: ONNX Runtime falls back to CPU, and the job says so.
-        Assert.Equal("cpu + ort cpu", job.GetProperty("provider").GetString());
+        Assert.Equal("simd + ort cpu", job.GetProperty("provider").GetString());
         var scores = await c.Text($"/api/jobs/{id}/results/scores.csv");
         Assert.Contains("dynamic_score", scores.Split('\n')[0]);
         var resultDir = Path.Combine(tmp.Path, "jobs", id, "results");
