@@ -92,8 +92,10 @@ public sealed class OrtStaticScorer : IDisposable
         // Factorised as in the SIMD scorer: B = W_O · W_U [d_head, V] first, so the rows multiply over d_head, not d_model.
         var logits = g.Node("MatMul", [A, g.Node("MatMul", [WO, w])]);
         var target = g.Node("GatherElements", [logits, g.Node("Unsqueeze", [Targets, g.Int64s(1)])], null, Int("axis", 1));
-        string Count(string op, string output) =>
-            g.Node("ReduceSum", [g.Node("Cast", [g.Node(op, [logits, target])], null, Int("to", (long)DT.Int64)), g.Int64s(1)], output, Int("keepdims", 0));
+        // A NaN or infinite target compares false with everything and would pass as a hit: its counts come back -1.
+        var broken = g.Node("Squeeze", [g.Node("Or", [g.Node("IsNaN", [target]), g.Node("IsInf", [target])]), g.Int64s(1)]);
+        string Count(string op, string output) => g.Node("Where", [broken, g.Int64s(-1),
+            g.Node("ReduceSum", [g.Node("Cast", [g.Node(op, [logits, target])], null, Int("to", (long)DT.Int64)), g.Int64s(1)], null, Int("keepdims", 0))], output);
         Count("Greater", GreaterOut);
         Count("Less", LessOut);
         g.Output(GreaterOut, DT.Int64, "rows");
@@ -152,6 +154,7 @@ public sealed class OrtStaticScorer : IDisposable
                     {
                         g[start + i] = checked((int)outputs[GreaterOut][i]);
                         s[start + i] = checked((int)outputs[LessOut][i]);
+                        if (g[start + i] < 0) throw NonFinite(weights, operations, new HeadId(l, h), start + i);
                     }
                 }
                 heads.Add(new HeadId(l, h));
@@ -162,6 +165,15 @@ public sealed class OrtStaticScorer : IDisposable
         }
         Report("done", c.NLayers - 1);
         return new OrtStaticScores(heads, operations, greater.ToArray(), less.ToArray(), Provider);
+    }
+
+    /// <summary>The error the SIMD scorer gives for the same weights: which head, operation and pair.</summary>
+    private static InvalidInputException NonFinite(ITransformerWeights weights, IReadOnlyList<ScoringOperation> operations, HeadId head, int pair)
+    {
+        int o = 0;
+        for (; pair >= operations[o].Sources.Length; o++) pair -= operations[o].Sources.Length;
+        return new InvalidInputException(weights.Checkpoint.Location,
+            $"{head}: the logit of target {operations[o].Targets[pair]} for pair {pair} of operation '{operations[o].Name}' is not finite; the weights hold NaN or infinite values");
     }
 
     public void Dispose() => _session.Dispose();

@@ -115,6 +115,20 @@ public class OrtStaticScoringTests
     }
 
     [Fact]
+    public void Non_finite_weights_fail_naming_head_operation_and_pair_as_on_the_simd_path()
+    {
+        var builder = new RandomModelBuilder(7) { Layers = 1, Heads = 4 };
+        var model = builder.Build();
+        var poisoned = builder.Layer(0);
+        poisoned.W_O.Data[2 * builder.DHead * builder.DModel + 5] = float.NaN;
+        var nan = new InMemoryTransformer(builder.Config, model.EmbeddingMatrix, model.W_U(), [poisoned]);
+        ScoringOperation[] ops = [new("fine", [1, 2], [3, 4], 1), new("ok", [1, 2], [3, 5], 1)];
+        var e = Assert.Throws<InvalidInputException>(() =>
+            new OrtScoringEngine(new OrtOptions()).Score(nan, ops, new StaticScoringOptions(), null, TestContext.Current.CancellationToken));
+        Assert.Contains("in-memory model: L0H2: the logit of target 3 for pair 0 of operation 'fine' is not finite", e.Message);
+    }
+
+    [Fact]
     public void Backends_resolve_without_a_gpu_and_when_onnx_runtime_cannot_be_loaded()
     {
         var builder = new RandomModelBuilder(9) { Layers = 1, Heads = 2, KvHeads = 2 };
