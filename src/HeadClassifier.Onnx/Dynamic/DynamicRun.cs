@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using HeadClassifier.Core;
+using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx.Export;
@@ -36,11 +37,14 @@ public static class DynamicRun
                 temporary = Path.Combine(Path.GetTempPath(), "hc-onnx-" + Guid.NewGuid().ToString("N")[..12]);
                 onnxModel = OnnxExporter.Export(checkpoint, temporary).Directory;
             }
-            using var file = OnnxModelFile.Open(onnxModel);
-            using var weights = file.Weights();
-            var sha = file.Metadata.GetValueOrDefault(OnnxNames.MetaSourceSha256);
+            using var model = OnnxLanguageModel.Open(onnxModel, ortOptions);
+            var sha = model.Session.Metadata.GetValueOrDefault(OnnxNames.MetaSourceSha256);
+            // A model exported elsewhere has no hash; it is usable if it has the outputs (the scorer names those it lacks).
             if (sha != null && sha != staticRun.Manifest.Model.WeightsSha256)
                 throw new InvalidInputException(onnxModel, $"exported from weights {sha[..12]}…, but the static run scored {staticRun.Manifest.Model.WeightsSha256[..12]}…");
+            // W_O and W_U from the memory-mapped checkpoint (the same weights: the hash says so), not a second copy of
+            // every initializer parsed out of the ONNX file beside ORT's own.
+            using var weights = ModelLoader.Open(checkpoint);
             var tokenizer = TokenizerLoader.Load(checkpoint);
             var c = weights.Config;
             // Default: the static run's suppression choice; llama-family prompts start with BOS (Llama-3's is 128000).
@@ -59,7 +63,6 @@ public static class DynamicRun
             if (ops.Count != used.Count)
                 throw new InvalidInputException(operationsDir, $"holds {ops.Count} of the static run's {used.Count} usable operations");
 
-            using var model = OnnxLanguageModel.Open(onnxModel, ortOptions);
             var scores = DynamicScorer.Run(model, weights, tokenizer, ops, options, progress, ct);
             var correlations = Write(staticRun, scores, ops, options, model.Session.Provider,
                 temporary != null ? "(exported to a temporary directory)" : Path.GetFullPath(onnxModel));
