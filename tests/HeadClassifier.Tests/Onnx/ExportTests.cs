@@ -202,5 +202,26 @@ public class DynamicClassifyTests
         var json = JsonNode.Parse(File.ReadAllText(tmp.File("res/dynamic.json")))!;
         Assert.Equal(1, (int)json["bos"]!);
         Assert.Equal("cpu", (string)json["provider"]!);
+        Assert.Equal(1, (int)json["chunks"]!);
+        Assert.Equal(0, (int)json["inexact_subject_spans"]!);
+    }
+
+    [Fact]
+    public void Classify_dynamic_refuses_an_export_of_other_weights()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        // stories260K with one weight changed (past llama2.c's 28-byte header): another hash, another model.
+        var bytes = File.ReadAllBytes(Path.Combine(TestPaths.Stories260K, "stories260K.bin"));
+        bytes[28 + 4 * 100] ^= 0x40;
+        Directory.CreateDirectory(tmp.File("other"));
+        File.WriteAllBytes(tmp.File("other/stories260K.bin"), bytes);
+        File.Copy(Path.Combine(TestPaths.Stories260K, "tok512.bin"), tmp.File("other/tok512.bin"));
+        var other = OnnxExporter.Export(tmp.File("other/stories260K.bin"), tmp.File("other-onnx"));
+
+        var res = CliProcess.Run("classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--out", tmp.File("res"), "--no-figures",
+            "--dynamic", "--onnx", other.Directory, "--min-pairs", "5");
+        Assert.Equal(2, res.ExitCode);
+        Assert.Contains("exported from weights", res.Stderr);
+        Assert.Contains("but the static run scored", res.Stderr);
     }
 }
