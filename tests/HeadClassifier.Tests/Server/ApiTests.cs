@@ -87,10 +87,14 @@ public sealed class ApiTests
         await using var server = await InProcessServer.Start(tmp.Path);
         var c = server.Client;
         var model = await c.RegisterModel(Stories, minPairs: 5);
-        var id = await c.Submit(new { modelId = model, preset = "quick", mode = "dynamic", providers = "cuda:0,cpu" });
+        // The shipped GPU preset (static on CUDA through auto, dynamic on), with the small-vocabulary overrides.
+        var id = await c.Submit(new { modelId = model, preset = "gpu", kCopying = 5, minPairs = 5 });
         var job = await c.WaitFinished(id, seconds: 120);
         Assert.True(job.Status() == "succeeded", job.ToString());
-        // CUDA cannot be appended on this machine: ONNX Runtime falls back to CPU, and the job says so.
+        var parameters = job.GetProperty("parameters");
+        Assert.Equal(("dynamic", "auto", "cuda:0,cpu"),
+            (parameters.GetProperty("mode").GetString(), parameters.GetProperty("backend").GetString(), parameters.GetProperty("providers").GetString()));
+        // No CUDA session opens on this machine: auto scores with SIMD, ONNX Runtime falls back to CPU, and the job says so.
         Assert.Equal("simd + ort cpu", job.GetProperty("provider").GetString());
         var scores = await c.Text($"/api/jobs/{id}/results/scores.csv");
         Assert.Contains("dynamic_score", scores.Split('\n')[0]);
