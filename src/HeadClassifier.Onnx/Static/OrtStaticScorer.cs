@@ -47,34 +47,46 @@ public sealed record OrtStaticScores(IReadOnlyList<HeadId> Heads, IReadOnlyList<
 }
 
 /// <summary>
-/// The static score (MAPS) computed by ONNX Runtime, so a worker with a GPU provider scores there: per head, the
-/// graph takes A = E'[sources] · W_V[v(h)] and W_O[h], forms the logits A · (W_O · W_U) (W_U an initializer) in row chunks,
+/// The static score (MAPS) computed by ONNX Runtime, so a worker with a GPU provider scores there: per head, one graph
+/// forms B = W_O[h] · W_U (W_U an initializer), another the logits A · B in row chunks (A = E'[sources] · W_V[v(h)])
 /// and counts the entries strictly above and below each target's logit. Dense, without early exit: a GPU does the
 /// whole product faster than the CPU prunes it. E' and A come from the same kernels as the SIMD scorer.
 /// </summary>
 public sealed class OrtStaticScorer : IDisposable
 {
-    private const string A = "a", WO = "w_o", Targets = "targets", GreaterOut = "greater", LessOut = "less";
-    private readonly OrtSession _session;
+    private const string A = "a", WO = "w_o", B = "b", Targets = "targets", GreaterOut = "greater", LessOut = "less";
+    private readonly OrtSession _product, _rank;
 
-    private OrtStaticScorer(OrtSession session) => _session = session;
+    private OrtStaticScorer(OrtSession product, OrtSession rank) => (_product, _rank) = (product, rank);
 
-    public ExecutionProvider Provider => _session.Provider;
+    public ExecutionProvider Provider => _product.Provider;
 
     /// <summary>Why preferred execution providers were skipped.</summary>
-    public IReadOnlyList<string> Warnings => _session.Warnings;
+    public IReadOnlyList<string> Warnings => _product.Warnings;
 
-    /// <summary>Builds the rank-count graph over <paramref name="weights"/>' unembedding and opens it with <paramref name="options"/>.</summary>
-    public static OrtStaticScorer Create(ITransformerWeights weights, OrtOptions? options = null) =>
-        new(OrtSession.FromBytes(RankGraph(weights.W_U(), weights.Config.DHead), options));
+    /// <summary>Builds the two graphs over <paramref name="weights"/>' unembedding and opens them with <paramref name="options"/>.</summary>
+    public static OrtStaticScorer Create(ITransformerWeights weights, OrtOptions? options = null)
+    {
+        var product = OrtSession.FromBytes(ProductGraph(weights.W_U()), options);
+        try
+        {
+            // The same preference lands on the same provider; its warnings would only repeat the product's.
+            return new OrtStaticScorer(product, OrtSession.FromBytes(RankGraph(), (options ?? new OrtOptions()) with { Warn = _ => { } }));
+        }
+        catch
+        {
+            product.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
-    /// The provider a session with <paramref name="options"/> lands on, found by opening the rank graph over a 1 × 1
-    /// unembedding: cheap, and it needs the same operators as the real graph. Warnings name the providers skipped.
+    /// The provider a session with <paramref name="options"/> lands on, found by opening the rank graph (it holds no
+    /// weights, so this is cheap, and it needs the same operators). Warnings name the providers skipped.
     /// </summary>
     public static (ExecutionProvider Provider, IReadOnlyList<string> Warnings) Probe(OrtOptions options)
     {
-        using var session = OrtSession.FromBytes(RankGraph(new Tensor([0f], 1, 1), 1), options);
+        using var session = OrtSession.FromBytes(RankGraph(), options);
         return (session.Provider, session.Warnings);
     }
 
@@ -82,15 +94,24 @@ public sealed class OrtStaticScorer : IDisposable
     public static StaticBackend Resolve(StaticBackend requested, ExecutionProvider provider) =>
         requested != StaticBackend.Auto ? requested : provider.Name == "cpu" ? StaticBackend.Simd : StaticBackend.Ort;
 
-    internal static byte[] RankGraph(Tensor wU, int dHead)
+    /// <summary>B = W_O · W_U [d_head, V], once per head (W_U an initializer), as the SIMD scorer factorises.</summary>
+    internal static byte[] ProductGraph(Tensor wU)
+    {
+        var g = new GraphBuilder("static_head_unembedding", null);
+        g.Input(WO, DT.Float, "d_head", wU.Shape[0]);
+        g.Node("MatMul", [WO, g.Initializer(OnnxNames.W_U, wU.Data, wU.Shape[0], wU.Shape[1])], B);
+        g.Output(B, DT.Float, "d_head", wU.Shape[1]);
+        return Serialize(g);
+    }
+
+    /// <summary>Per row of A: entries of A · B strictly above and below the target's (row chunks reuse one B).</summary>
+    internal static byte[] RankGraph()
     {
         var g = new GraphBuilder("static_rank_counts", null);
-        g.Input(A, DT.Float, "rows", dHead);
-        g.Input(WO, DT.Float, dHead, "d_model");
+        g.Input(A, DT.Float, "rows", "d_head");
+        g.Input(B, DT.Float, "d_head", "vocab");
         g.Input(Targets, DT.Int64, "rows");
-        var w = g.Initializer(OnnxNames.W_U, wU.Data, wU.Shape[0], wU.Shape[1]);
-        // Factorised as in the SIMD scorer: B = W_O · W_U [d_head, V] first, so the rows multiply over d_head, not d_model.
-        var logits = g.Node("MatMul", [A, g.Node("MatMul", [WO, w])]);
+        var logits = g.Node("MatMul", [A, B]);
         var target = g.Node("GatherElements", [logits, g.Node("Unsqueeze", [Targets, g.Int64s(1)])], null, Int("axis", 1));
         // A NaN or infinite target compares false with everything and would pass as a hit: its counts come back -1.
         var broken = g.Node("Squeeze", [g.Node("Or", [g.Node("IsNaN", [target]), g.Node("IsInf", [target])]), g.Int64s(1)]);
@@ -100,6 +121,11 @@ public sealed class OrtStaticScorer : IDisposable
         Count("Less", LessOut);
         g.Output(GreaterOut, DT.Int64, "rows");
         g.Output(LessOut, DT.Int64, "rows");
+        return Serialize(g);
+    }
+
+    private static byte[] Serialize(GraphBuilder g)
+    {
         var model = new ModelProto { IrVersion = 8, ProducerName = "headclassifier", Graph = g.Graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = TransformerGraph.Opset });
         return model.ToByteArray();
@@ -138,16 +164,16 @@ public sealed class OrtStaticScorer : IDisposable
             {
                 ct.ThrowIfCancellationRequested();
                 Gemm.Multiply(n, dh, d, input, d, layer.W_V.Slice0(c.KvHeadOf(h)), dh, a, dh);
-                var wO = layer.W_O.Slice0(h).ToArray();
+                var b = _product.Run(new Dictionary<string, OrtInput> { [WO] = OrtInput.Float(layer.W_O.Slice0(h).ToArray(), dh, d) }, [B], ct)[B];
                 var g = new int[n];
                 var s = new int[n];
                 for (int start = 0; start < n; start += rowChunk)
                 {
                     int m = Math.Min(rowChunk, n - start);
-                    var outputs = _session.RunInt64(new Dictionary<string, OrtInput>
+                    var outputs = _rank.RunInt64(new Dictionary<string, OrtInput>
                     {
                         [A] = OrtInput.Float(a[(start * dh)..((start + m) * dh)], m, dh),
-                        [WO] = OrtInput.Float(wO, dh, d),
+                        [B] = OrtInput.Float(b.Data, b.Shape[0], b.Shape[1]),
                         [Targets] = OrtInput.Int64(targets[start..(start + m)], m),
                     }, [GreaterOut, LessOut], ct);
                     for (int i = 0; i < m; i++)
@@ -176,5 +202,9 @@ public sealed class OrtStaticScorer : IDisposable
             $"{head}: the logit of target {operations[o].Targets[pair]} for pair {pair} of operation '{operations[o].Name}' is not finite; the weights hold NaN or infinite values");
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _product.Dispose();
+        _rank.Dispose();
+    }
 }
