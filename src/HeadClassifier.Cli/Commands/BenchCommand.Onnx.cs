@@ -44,11 +44,12 @@ public static partial class BenchCommand
         var ort = new OrtOptions { IntraOpThreads = Environment.ProcessorCount };
         var checkpoint = measured.CheckpointDir;
 
-        // A kept export is reused only beside a reused checkpoint: a regenerated one has other weights.
+        // A kept export is reused only beside a reused checkpoint (a regenerated one has other weights); like the
+        // checkpoints, only what this run made is removed without --keep.
         var onnxDir = checkpoint + "-onnx";
         Log(s, $"{shape.Name}: export to ONNX");
         var export = ExportTimed(checkpoint, onnxDir, reuse: !measured.Generated && File.Exists(Path.Combine(onnxDir, OnnxExporter.ManifestFileName)));
-        if (!s.Keep) generated.Add(onnxDir);
+        if (!s.Keep && !export.Reused) generated.Add(onnxDir);
 
         var inference = MeasureInference(shape, onnxDir, ort, s, ct);
 
@@ -93,7 +94,7 @@ public static partial class BenchCommand
             var prompts = Enumerable.Range(0, x.Batch).Select(_ => Enumerable.Range(0, x.Tokens).Select(_ => random.Next(c.VocabSize)).ToArray()).ToList();
             // Warm-up of both (allocations, ORT's first-run planning); the slower one sets how many runs make one timed round.
             var warm = Math.Max(Seconds(() => model.Run(prompts, [OnnxNames.Logits], cancellationToken: ct)), Seconds(() => model.Run(prompts, all, cancellationToken: ct)));
-            var repeats = Math.Clamp((int)Math.Ceiling(0.25 / warm), 1, 50);
+            var repeats = Math.Clamp((int)Math.Ceiling(0.1 / warm), 1, 50);
             double logitsOnly = double.MaxValue, withAll = double.MaxValue;
             // Alternating rounds, best of each: a slow spell of the machine (another process) then hits both.
             for (var round = 0; round < InferenceRounds; round++)
@@ -108,8 +109,13 @@ public static partial class BenchCommand
         }).ToList();
     }
 
+    /// <summary>
+    /// Wall seconds of <paramref name="action"/>, after a full collection: the outputs of earlier runs (hundreds of MB of
+    /// arrays) are then not collected on this run's clock, whichever variant made them.
+    /// </summary>
     private static double Seconds(Action action)
     {
+        GC.Collect();
         var watch = Stopwatch.StartNew();
         action();
         return watch.Elapsed.TotalSeconds;
