@@ -135,6 +135,7 @@ public static partial class BenchCommand
             var limit = s.DynamicPairs;
             var options = new ClassificationOptions { MinPairs = Math.Min(DynamicMinPairs, limit > 0 ? limit : DynamicMinPairs) };
             var rssReset = peak.Reset();
+            var rssBefore = peak.Resident();
             Log(s, $"{name}: static run, then dynamic scores through ONNX Runtime{(limit > 0 ? $" ({limit} pairs per operation at most)" : "")}");
             var watch = Stopwatch.StartNew();
             string runOps;
@@ -161,7 +162,7 @@ public static partial class BenchCommand
             var r = correlations.Select(x => x.PearsonR).Where(x => !double.IsNaN(x)).ToList();
             return new DynamicReport(name, null, limit > 0 ? limit : null, usable.Count, pairs, prompts, parameters.RootElement.GetProperty("batch_size").GetInt32(),
                 Math.Round(staticSeconds, 2), export.Seconds, Math.Round(clock.PromptsDone, 2), Math.Round(dynamicSeconds - clock.PromptsDone, 2),
-                Math.Round(prompts / dynamicSeconds, 1), peak.Current(), rssReset, r.Count > 0 ? Math.Round(r.Average(), 3) : null);
+                Math.Round(prompts / dynamicSeconds, 1), peak.Current(), rssReset, rssBefore, r.Count > 0 ? Math.Round(r.Average(), 3) : null);
         }
         finally
         {
@@ -245,7 +246,7 @@ public static partial class BenchCommand
         AnsiConsole.Write(inference);
 
         var dynamic = new Table { Title = new TableTitle("7c. dynamic scoring end to end (static run, export, prompts through ORT, rank sweep)") }
-            .AddColumns("model", "operations / pairs / prompts (batch)", "static s", "export s", "prompts s", "rank sweep s", "prompts/s", "peak RSS", "mean r");
+            .AddColumns("model", "operations / pairs / prompts (batch)", "static s", "export s", "prompts s", "rank sweep s", "prompts/s", "peak RSS (held before)", "mean r");
         foreach (var d in r.Dynamic)
         {
             if (d.Skipped is { } skipped)
@@ -253,7 +254,7 @@ public static partial class BenchCommand
             else
                 dynamic.AddRow(Markup.Escape(d.Model), $"{d.Operations} / {d.Pairs}{(d.PairsPerOperation is { } n ? $" (<= {n} per op)" : "")} / {d.Prompts} ({d.BatchSize})",
                     $"{d.StaticSeconds:F2}", d.ExportSeconds is { } x ? $"{x:F2}" : "reused", $"{d.PromptSeconds:F2}", $"{d.SweepSeconds:F2}", $"{d.PromptsPerSecond:F0}",
-                    $"{Gb(d.PeakMemoryBytes)}{(d.PeakIsOwn ? "" : " (process)")}", d.MeanPearsonR?.ToString("F2") ?? "-");
+                    $"{Gb(d.PeakMemoryBytes)}{(d.PeakIsOwn ? "" : " since the start")}{(d.ResidentBeforeBytes is { } held ? $" ({Gb(held)})" : "")}", d.MeanPearsonR?.ToString("F2") ?? "-");
         }
         AnsiConsole.Write(dynamic);
 
@@ -270,6 +271,9 @@ public static partial class BenchCommand
         private long _before;
 
         public long Current() => ClassificationRun.PeakMemoryBytes();
+
+        /// <summary>The resident set now (VmRSS), or null off Linux.</summary>
+        public long? Resident() => ProcKilobytes("/proc/self/status", "VmRSS:");
 
         public long Overall() => Math.Max(_before, Current());
 
@@ -307,13 +311,14 @@ public sealed record InferenceReport(int Batch, int Tokens, string Use, int Roun
 
 /// <summary>
 /// `classify --dynamic`'s work in process: static run, export, prompts through ORT (session opening included), rank sweep.
-/// PairsPerOperation: the bench's limit (null: all pairs). PeakMemoryBytes is this run's own when PeakIsOwn, else the process's so far.
+/// PairsPerOperation: the bench's limit (null: all pairs). PeakMemoryBytes: the process's peak RSS during this run when
+/// PeakIsOwn (else since the start); it includes ResidentBeforeBytes, what the bench process held when the run began.
 /// </summary>
 public sealed record DynamicReport(string Model, string? Skipped, int? PairsPerOperation, int Operations, int Pairs, int Prompts, int BatchSize,
     double StaticSeconds, double? ExportSeconds, double PromptSeconds, double SweepSeconds, double PromptsPerSecond, long PeakMemoryBytes,
-    bool PeakIsOwn, double? MeanPearsonR)
+    bool PeakIsOwn, long? ResidentBeforeBytes, double? MeanPearsonR)
 {
-    public static DynamicReport Skip(string model, string why) => new(model, why, null, 0, 0, 0, 0, 0, null, 0, 0, 0, 0, false, null);
+    public static DynamicReport Skip(string model, string why) => new(model, why, null, 0, 0, 0, 0, 0, null, 0, 0, 0, 0, false, null, null);
 }
 
 /// <summary>Layer 0's heads scored by ORT's rank-count graph (dense) and the SIMD kernels; Differ counts head x operation scores that differ from pruned.</summary>

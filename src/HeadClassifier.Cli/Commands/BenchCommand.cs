@@ -400,11 +400,14 @@ public static partial class BenchCommand
     // ---- memory ----
 
     /// <summary>MemAvailable from /proc/meminfo, or null off Linux.</summary>
-    private static long? AvailableMemoryBytes()
+    private static long? AvailableMemoryBytes() => ProcKilobytes("/proc/meminfo", "MemAvailable:");
+
+    /// <summary>A "Name: N kB" line of a /proc file in bytes, or null off Linux.</summary>
+    private static long? ProcKilobytes(string file, string field)
     {
-        if (!File.Exists("/proc/meminfo")) return null;
-        foreach (var line in File.ReadLines("/proc/meminfo"))
-            if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+        if (!File.Exists(file)) return null;
+        foreach (var line in File.ReadLines(file))
+            if (line.StartsWith(field, StringComparison.Ordinal))
                 return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
         return null;
     }
