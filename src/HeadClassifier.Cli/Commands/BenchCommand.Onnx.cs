@@ -48,7 +48,7 @@ public static partial class BenchCommand
         // checkpoints, only what this run made is removed without --keep.
         var onnxDir = checkpoint + "-onnx";
         Log(s, $"{shape.Name}: export to ONNX");
-        var export = ExportTimed(checkpoint, onnxDir, reuse: !measured.Generated && File.Exists(Path.Combine(onnxDir, OnnxExporter.ManifestFileName)));
+        var export = ExportTimed(checkpoint, onnxDir, reuse: !measured.Generated);
         if (!s.Keep && !export.Reused) generated.Add(onnxDir);
 
         var inference = MeasureInference(shape, onnxDir, ort, s, ct);
@@ -66,12 +66,16 @@ public static partial class BenchCommand
         return new OnnxReport(shape.Name, null, version, export, inference, dynamic, staticReport);
     }
 
+    /// <param name="reuse">Reuse a finished export already in <paramref name="onnxDir"/> (its manifest is written last) of this format.</param>
     private static OnnxExportReport ExportTimed(string checkpoint, string onnxDir, bool reuse)
     {
-        if (reuse)
+        var manifestPath = Path.Combine(onnxDir, OnnxExporter.ManifestFileName);
+        if (reuse && File.Exists(manifestPath))
         {
-            using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(onnxDir, OnnxExporter.ManifestFileName)));
-            return new OnnxExportReport(onnxDir, true, null, manifest.RootElement.GetProperty("initializer_bytes").GetInt64());
+            using var manifest = JsonDocument.Parse(File.ReadAllText(manifestPath));
+            var m = manifest.RootElement;
+            if (m.GetProperty("format_version").GetString() == OnnxNames.FormatVersion)
+                return new OnnxExportReport(onnxDir, true, null, m.GetProperty("initializer_bytes").GetInt64());
         }
         if (Directory.Exists(onnxDir)) Directory.Delete(onnxDir, recursive: true);
         var watch = Stopwatch.StartNew();
@@ -311,8 +315,9 @@ public sealed record InferenceReport(int Batch, int Tokens, string Use, int Roun
 
 /// <summary>
 /// `classify --dynamic`'s work in process: static run, export, prompts through ORT (session opening included), rank sweep.
-/// PairsPerOperation: the bench's limit (null: all pairs). PeakMemoryBytes: the process's peak RSS during this run when
-/// PeakIsOwn (else since the start); it includes ResidentBeforeBytes, what the bench process held when the run began.
+/// PairsPerOperation: the bench's limit (null: all pairs). PromptsPerSecond: prompts over PromptSeconds + SweepSeconds.
+/// PeakMemoryBytes: the process's peak RSS during this run when PeakIsOwn (else since the start); it includes
+/// ResidentBeforeBytes, what the bench process held when the run began.
 /// </summary>
 public sealed record DynamicReport(string Model, string? Skipped, int? PairsPerOperation, int Operations, int Pairs, int Prompts, int BatchSize,
     double StaticSeconds, double? ExportSeconds, double PromptSeconds, double SweepSeconds, double PromptsPerSecond, long PeakMemoryBytes,
