@@ -109,15 +109,18 @@ public class BenchCommandTests
         foreach (var x in inference)
         {
             double tokens = x.GetProperty("batch").GetInt32() * x.GetProperty("tokens").GetInt32();
-            double without = x.GetProperty("logitsOnlySeconds").GetDouble(), with = x.GetProperty("allOutputsSeconds").GetDouble();
-            Assert.True(without > 0 && with > 0);
-            Assert.Equal(tokens / without, x.GetProperty("logitsOnlyTokensPerSecond").GetDouble(), 0.051);
-            Assert.Equal(tokens / with, x.GetProperty("allOutputsTokensPerSecond").GetDouble(), 0.051);
+            var without = x.GetProperty("logitsOnlySeconds").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            var with = x.GetProperty("allOutputsSeconds").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Assert.Equal(7, without.Length);
+            Assert.Equal(7, with.Length);
+            Assert.All(without.Concat(with), v => Assert.True(v > 0));
+            Assert.Equal(tokens / without.Min(), x.GetProperty("logitsOnlyTokensPerSecond").GetDouble(), 0.051);
+            Assert.Equal(tokens / with.Min(), x.GetProperty("allOutputsTokensPerSecond").GetDouble(), 0.051);
+            // The median of the rounds' ratios, each round's pair side by side.
             var overhead = x.GetProperty("overhead").GetDouble();
-            Assert.Equal(with / without, overhead, 0.0006);
+            Assert.Equal(with.Zip(without, (w, l) => w / l).Order().ElementAt(3), overhead, 0.0006);
             Assert.Equal(1.3, x.GetProperty("targetOverhead").GetDouble());
             Assert.Equal(overhead <= 1.3, x.GetProperty("met").GetBoolean());
-            Assert.Equal(5, x.GetProperty("rounds").GetInt32());
             Assert.InRange(x.GetProperty("repeats").GetInt32(), 1, 50);
         }
 
