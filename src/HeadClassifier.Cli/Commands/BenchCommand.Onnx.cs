@@ -174,7 +174,7 @@ public static partial class BenchCommand
             using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, DynamicRun.ParametersFile)));
             var r = correlations.Select(x => x.PearsonR).Where(x => !double.IsNaN(x)).ToList();
             return new DynamicReport(name, null, limit > 0 ? limit : null, usable.Count, pairs, prompts, parameters.RootElement.GetProperty("batch_size").GetInt32(),
-                Math.Round(staticSeconds, 2), export.Seconds, Math.Round(clock.PromptsDone, 2), Math.Round(dynamicSeconds - clock.PromptsDone, 2),
+                Math.Round(staticSeconds, 2), export.Seconds, Math.Round(clock.PromptSeconds, 2), Math.Round(dynamicSeconds - clock.PromptSeconds, 2),
                 Math.Round(prompts / dynamicSeconds, 1), peak.Current(), rssReset, rssBefore, r.Count > 0 ? Math.Round(r.Average(), 3) : null);
         }
         finally
@@ -200,18 +200,29 @@ public static partial class BenchCommand
         return dir;
     }
 
-    /// <summary>Seconds since it was made, and when the last batch of prompts went through ORT (the rank sweep follows).</summary>
+    /// <summary>
+    /// Seconds since it was made, and those spent on prompts through ORT: each report closes the interval since the one
+    /// before, which belongs to its stage. Prompts and rank sweeps may take turns (chunk by chunk); the sweep's reports
+    /// come from several threads.
+    /// </summary>
     private sealed class PromptClock : IProgress<DynamicProgress>
     {
         private readonly Stopwatch _watch = Stopwatch.StartNew();
+        private readonly Lock _lock = new();
+        private double _last;
 
         public double Elapsed => _watch.Elapsed.TotalSeconds;
 
-        public double PromptsDone { get; private set; }
+        public double PromptSeconds { get; private set; }
 
         public void Report(DynamicProgress value)
         {
-            if (value.Stage == "prompts") PromptsDone = Elapsed;
+            lock (_lock)
+            {
+                var now = Elapsed;
+                if (value.Stage == "prompts") PromptSeconds += now - _last;
+                _last = now;
+            }
         }
     }
 
@@ -325,7 +336,8 @@ public sealed record InferenceReport(int Batch, int Tokens, string Use, int Repe
     double LogitsOnlyTokensPerSecond, double AllOutputsTokensPerSecond, double Overhead, double TargetOverhead, bool Met);
 
 /// <summary>
-/// `classify --dynamic`'s work in process: static run, export, prompts through ORT (session opening included), rank sweep.
+/// `classify --dynamic`'s work in process: static run, export, prompts through ORT (session opening included), rank sweep
+/// (writing the results included).
 /// PairsPerOperation: the bench's limit (null: all pairs). PromptsPerSecond: prompts over PromptSeconds + SweepSeconds.
 /// PeakMemoryBytes: the process's peak RSS during this run when PeakIsOwn (else since the start); it includes
 /// ResidentBeforeBytes, what the bench process held when the run began.
