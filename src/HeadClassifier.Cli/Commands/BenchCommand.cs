@@ -21,16 +21,27 @@ namespace HeadClassifier.Cli.Commands;
 /// <summary>
 /// bench: generated shape-true checkpoints (random weights), timed end to end through `classify` in a child process,
 /// pruned against dense against the paper's dense algorithm on a sample of heads, GEMM throughput, a Llama-3-70B-like
-/// layer, and this process's peak memory. Prints measurements; the targets are shown beside them, never asserted.
+/// layer, this process's peak memory, and ONNX Runtime (export, inference with and without the attention outputs,
+/// dynamic scoring, the static graph). Prints measurements; the targets are shown beside them, never asserted.
 /// </summary>
-public static class BenchCommand
+public static partial class BenchCommand
 {
+    /// <summary>Inference: batch shapes the ONNX section runs (none: no ONNX section for this shape).</summary>
+    private sealed record Gpt2Shape(string Name, ModelConfig Config, double TargetSeconds, long? TargetPeakBytes, IReadOnlyList<InferenceShape> Inference);
 
-    private sealed record Gpt2Shape(string Name, ModelConfig Config, double TargetSeconds, long? TargetPeakBytes);
+    /// <summary>Use: what the shape stands for (dynamic scoring's short prompts, or longer text).</summary>
+    private sealed record InferenceShape(int Batch, int Tokens, string Use);
 
-    private static readonly Gpt2Shape Tiny = new("gpt2-tiny", BenchShapes.Gpt2Tiny, 3, null);
-    private static readonly Gpt2Shape Small = new("gpt2-small", BenchShapes.Gpt2Small, 3, null);
-    private static readonly Gpt2Shape Xl = new("gpt2-xl", BenchShapes.Gpt2Xl, 30, 3_000_000_000);
+    private const string DynamicUse = "dynamic scoring", LongUse = "longer text";
+
+    private static readonly Gpt2Shape Tiny = new("gpt2-tiny", BenchShapes.Gpt2Tiny, 3, null,
+        [new(32, 8, DynamicUse), new(1, 64, LongUse), new(4, 32, LongUse)]);
+
+    // Dynamic scoring's prompts are the paper's four templates around one word: 6 to 10 GPT-2 tokens, batches of dozens.
+    private static readonly Gpt2Shape Small = new("gpt2-small", BenchShapes.Gpt2Small, 3, null,
+        [new(32, 8, DynamicUse), new(128, 8, DynamicUse), new(1, 128, LongUse), new(8, 64, LongUse), new(4, 256, LongUse)]);
+
+    private static readonly Gpt2Shape Xl = new("gpt2-xl", BenchShapes.Gpt2Xl, 30, 3_000_000_000, []);
 
     public static Command Create()
     {
@@ -42,9 +53,18 @@ public static class BenchCommand
         var keep = new Option<bool>("--keep") { Description = "Keep generated checkpoints (a later run reuses them) and classify outputs" };
         var seed = new Option<int>("--seed") { Description = "Seed of the random weights", DefaultValueFactory = _ => 2025 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
+        var noOnnx = new Option<bool>("--no-onnx") { Description = "Skip the ONNX Runtime section (export, inference, dynamic scoring, static graph)" };
+        var dynamicPairs = new Option<int>("--dynamic-pairs")
+        {
+            Description = "Pairs per operation in the dynamic-scoring runs of the ONNX section; 0: all", DefaultValueFactory = _ => DefaultDynamicPairs,
+        };
+        dynamicPairs.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0) r.AddError("--dynamic-pairs must be 0 (all pairs) or more");
+        });
         var cmd = new Command("bench", "Measure speed and memory on generated checkpoints of real model shapes")
         {
-            shape, work, operations, keep, seed, json,
+            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
         {
@@ -54,7 +74,9 @@ public static class BenchCommand
                 parse.GetValue(operations),
                 parse.GetValue(keep),
                 parse.GetValue(seed),
-                parse.GetValue(json));
+                parse.GetValue(json),
+                !parse.GetValue(noOnnx),
+                parse.GetValue(dynamicPairs));
             var report = Run(settings, token);
             if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(report, CliOptions.Json));
             else Print(report);
@@ -63,7 +85,7 @@ public static class BenchCommand
         return cmd;
     }
 
-    private sealed record Settings(string Shape, string WorkDir, string? Operations, bool Keep, int Seed, bool Json);
+    private sealed record Settings(string Shape, string WorkDir, string? Operations, bool Keep, int Seed, bool Json, bool Onnx, int DynamicPairs);
 
     private static BenchReport Run(Settings s, CancellationToken ct)
     {
@@ -89,6 +111,7 @@ public static class BenchCommand
 
         var shapes = new List<ShapeReport>();
         var generated = new List<string>();
+        var peak = new PeakMemory();
         try
         {
             foreach (var shape in gpt2Shapes)
@@ -98,10 +121,14 @@ public static class BenchCommand
             }
             var (gemm, ortNote) = MeasureGemm(gpt2Shapes.Select(x => x.Config).DefaultIfEmpty(BenchShapes.Gpt2Small).ToList(), ops.Pairs, s);
             var layer = llama is null ? null : MeasureLlamaLayer(llama, ops, s, ct);
+            ct.ThrowIfCancellationRequested();
+            // The ONNX section runs on the first shape that lists inference shapes (gpt2-small, or gpt2-tiny in tests).
+            var onnx = gpt2Shapes.Zip(shapes).Where(x => s.Onnx && x.First.Inference.Count > 0)
+                .Select(x => MeasureOnnx(x.First, x.Second, opsDir, ops, s, generated, peak, ct)).FirstOrDefault();
             return new BenchReport(
                 machine,
                 new OperationsInfo(opsSource, opsDir, ops.Total, ops.Usable.Count, ops.Pairs),
-                shapes, gemm, ortNote, layer, ClassificationRun.PeakMemoryBytes());
+                shapes, gemm, ortNote, layer, onnx, peak.Overall());
         }
         finally
         {
@@ -337,8 +364,10 @@ public static class BenchCommand
         return paper is not null ? (paper, "the paper's datasets") : (CliOptions.OperationsDir(null), "shipped");
     }
 
-    /// <summary>../shared/data/maps/datasets beside the working directory, the repository or one of their ancestors.</summary>
-    private static string? PaperDatasets()
+    private static string? PaperDatasets() => SharedPath(Path.Combine("data", "maps", "datasets"));
+
+    /// <summary>../shared/<paramref name="relative"/> (a folder or file) beside the working directory, the repository or one of their ancestors.</summary>
+    private static string? SharedPath(string relative)
     {
         static IEnumerable<DirectoryInfo> Ancestors(DirectoryInfo? d)
         {
@@ -346,8 +375,8 @@ public static class BenchCommand
         }
         return new[] { Environment.CurrentDirectory, AppContext.BaseDirectory }
             .SelectMany(start => Ancestors(new DirectoryInfo(start)))
-            .Select(d => Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "data", "maps", "datasets")))
-            .FirstOrDefault(Directory.Exists);
+            .Select(d => Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", relative)))
+            .FirstOrDefault(p => Directory.Exists(p) || File.Exists(p));
     }
 
     private sealed record Gpt2Ops(int Total, List<TokenizedOperation> Usable)
@@ -371,11 +400,14 @@ public static class BenchCommand
     // ---- memory ----
 
     /// <summary>MemAvailable from /proc/meminfo, or null off Linux.</summary>
-    private static long? AvailableMemoryBytes()
+    private static long? AvailableMemoryBytes() => ProcKilobytes("/proc/meminfo", "MemAvailable:");
+
+    /// <summary>A "Name: N kB" line of a /proc file in bytes, or null off Linux.</summary>
+    private static long? ProcKilobytes(string file, string field)
     {
-        if (!File.Exists("/proc/meminfo")) return null;
-        foreach (var line in File.ReadLines("/proc/meminfo"))
-            if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
+        if (!File.Exists(file)) return null;
+        foreach (var line in File.ReadLines(file))
+            if (line.StartsWith(field, StringComparison.Ordinal))
                 return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
         return null;
     }
@@ -451,12 +483,13 @@ public static class BenchCommand
                 AnsiConsole.MarkupLineInterpolated($"   {l.LayerSeconds:F2} s per layer ({l.ScoredHeads} heads, {l.CoresUsed:F2} cores used); embeddings/targets {l.EmbeddingSeconds:F2} s and first MLP (d_mlp {l.DMlp}) {l.FirstMlpOneOffSeconds:F2} s one-off; weights generated in {l.GenerationSeconds:F1} s");
         }
         AnsiConsole.MarkupLineInterpolated($"6. peak RSS of this bench process: {Gb(r.BenchPeakMemoryBytes)}");
+        if (r.Onnx is { } onnx) PrintOnnx(onnx);
     }
 }
 
 /// <summary>OrtNote: why ONNX Runtime figures are missing (null when they were measured).</summary>
 public sealed record BenchReport(MachineInfo Machine, OperationsInfo Operations, IReadOnlyList<ShapeReport> Shapes,
-    IReadOnlyList<GemmReport> Gemm, string? OrtNote, LlamaLayerReport? LlamaLayer, long BenchPeakMemoryBytes);
+    IReadOnlyList<GemmReport> Gemm, string? OrtNote, LlamaLayerReport? LlamaLayer, OnnxReport? Onnx, long BenchPeakMemoryBytes);
 
 /// <summary>LoadAverage: the 1-minute load at the start; above the core count, other work shares the cores and times stretch.</summary>
 public sealed record MachineInfo(int Cores, bool Avx512, long? AvailableBytes, double? LoadAverage);

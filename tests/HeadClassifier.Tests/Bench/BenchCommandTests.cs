@@ -6,9 +6,10 @@ namespace HeadClassifier.Tests.Bench;
 /// <summary>The bench verb end to end at test size (`--shape tiny`): every section measured, nothing asserted about speed.</summary>
 public class BenchCommandTests
 {
+    // Five pairs per operation keep the dynamic runs of the ONNX section to a second or two.
     private static JsonElement RunJson(string work, params string[] extra)
     {
-        var r = CliProcess.Run(["bench", "--shape", "tiny", "--work", work, "--operations", TestPaths.MapsDatasets, "--json", .. extra]);
+        var r = CliProcess.Run(["bench", "--shape", "tiny", "--work", work, "--operations", TestPaths.MapsDatasets, "--json", "--dynamic-pairs", "5", .. extra]);
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
         return JsonDocument.Parse(r.Stdout).RootElement;
     }
@@ -69,23 +70,101 @@ public class BenchCommandTests
         Assert.InRange(layer.GetProperty("coresUsed").GetDouble(), 0.01, Environment.ProcessorCount + 0.5);
         Assert.True(layer.GetProperty("firstMlpOneOffSeconds").GetDouble() > 0);
         Assert.True(report.GetProperty("benchPeakMemoryBytes").GetInt64() > 1L << 20);
+        var onnx = report.GetProperty("onnx");
+        AssertOnnxSection(onnx, report.GetProperty("benchPeakMemoryBytes").GetInt64());
+        var export = onnx.GetProperty("export");
+        Assert.False(export.GetProperty("reused").GetBoolean());
+        Assert.True(export.GetProperty("seconds").GetDouble() > 0);
+        Assert.Equal(dir + "-onnx", export.GetProperty("directory").GetString());
+        Assert.True(File.Exists(Path.Combine(dir + "-onnx", "model.onnx")));
+        // The dynamic run on the bench's model scores the export timed above, not one of its own.
+        Assert.Equal(export.GetProperty("seconds").GetDouble(), onnx.GetProperty("dynamic")[1].GetProperty("exportSeconds").GetDouble());
 
-        // Kept checkpoints are reused by the next run, byte for byte.
+        // Kept checkpoints are reused by the next run, byte for byte, and so is their export.
         var bytes = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
-        var again = Assert.Single(RunJson(work.Path).GetProperty("shapes").EnumerateArray());
+        var onnxBytes = File.ReadAllBytes(Path.Combine(dir + "-onnx", "model.onnx"));
+        var second = RunJson(work.Path);
+        var again = Assert.Single(second.GetProperty("shapes").EnumerateArray());
         Assert.False(again.GetProperty("generated").GetBoolean());
         Assert.Equal(dir, again.GetProperty("checkpointDir").GetString());
         Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
+        var reused = second.GetProperty("onnx").GetProperty("export");
+        Assert.True(reused.GetProperty("reused").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, reused.GetProperty("seconds").ValueKind);
+        Assert.Equal(export.GetProperty("initializerBytes").GetInt64(), reused.GetProperty("initializerBytes").GetInt64());
+        Assert.Equal(onnxBytes, File.ReadAllBytes(Path.Combine(dir + "-onnx", "model.onnx")));
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("onnx").GetProperty("dynamic")[1].GetProperty("exportSeconds").ValueKind);
+    }
+
+    /// <summary>Section 7 at test size: sane figures that agree with each other; nothing about speed.</summary>
+    private static void AssertOnnxSection(JsonElement onnx, long benchPeak)
+    {
+        Assert.Equal("gpt2-tiny", onnx.GetProperty("shape").GetString());
+        Assert.Equal(JsonValueKind.Null, onnx.GetProperty("skipped").ValueKind);
+        Assert.False(string.IsNullOrEmpty(onnx.GetProperty("runtimeVersion").GetString()));
+        Assert.True(onnx.GetProperty("export").GetProperty("initializerBytes").GetInt64() > 1L << 20);
+
+        var inference = onnx.GetProperty("inference").EnumerateArray().ToList();
+        Assert.Equal([(32, 8), (1, 64), (4, 32)], inference.Select(x => (x.GetProperty("batch").GetInt32(), x.GetProperty("tokens").GetInt32())).ToArray());
+        foreach (var x in inference)
+        {
+            double tokens = x.GetProperty("batch").GetInt32() * x.GetProperty("tokens").GetInt32();
+            var without = x.GetProperty("logitsOnlySeconds").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            var with = x.GetProperty("allOutputsSeconds").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Assert.Equal(7, without.Length);
+            Assert.Equal(7, with.Length);
+            Assert.All(without.Concat(with), v => Assert.True(v > 0));
+            Assert.Equal(tokens / without.Min(), x.GetProperty("logitsOnlyTokensPerSecond").GetDouble(), 0.051);
+            Assert.Equal(tokens / with.Min(), x.GetProperty("allOutputsTokensPerSecond").GetDouble(), 0.051);
+            // The median of the rounds' ratios, each round's pair side by side.
+            var overhead = x.GetProperty("overhead").GetDouble();
+            Assert.Equal(with.Zip(without, (w, l) => w / l).Order().ElementAt(3), overhead, 0.0006);
+            Assert.Equal(1.3, x.GetProperty("targetOverhead").GetDouble());
+            Assert.Equal(overhead <= 1.3, x.GetProperty("met").GetBoolean());
+            Assert.InRange(x.GetProperty("repeats").GetInt32(), 1, 50);
+        }
+
+        var dynamic = onnx.GetProperty("dynamic").EnumerateArray().ToList();
+        Assert.Equal(["stories260K", "gpt2-tiny"], dynamic.Select(d => d.GetProperty("model").GetString()!).ToArray());
+        foreach (var d in dynamic)
+        {
+            Assert.Equal(JsonValueKind.Null, d.GetProperty("skipped").ValueKind);
+            Assert.Equal(5, d.GetProperty("pairsPerOperation").GetInt32());
+            var (ops, pairs, prompts) = (d.GetProperty("operations").GetInt32(), d.GetProperty("pairs").GetInt32(), d.GetProperty("prompts").GetInt32());
+            Assert.InRange(pairs, ops, 5 * ops);
+            Assert.Equal(4 * pairs, prompts); // the paper's four templates
+            Assert.InRange(d.GetProperty("batchSize").GetInt32(), 1, 256);
+            foreach (var p in new[] { "staticSeconds", "exportSeconds", "promptSeconds", "sweepSeconds", "promptsPerSecond" })
+                Assert.True(d.GetProperty(p).GetDouble() > 0, p);
+            var seconds = d.GetProperty("promptSeconds").GetDouble() + d.GetProperty("sweepSeconds").GetDouble();
+            // Both stages are rounded to 0.01 s, the rate to 0.1.
+            Assert.InRange(d.GetProperty("promptsPerSecond").GetDouble(), prompts / (seconds + 0.011) - 0.06, prompts / Math.Max(seconds - 0.011, 1e-3) + 0.06);
+            // Each run's own peak (the high-water mark is reset before it), within the whole process's.
+            Assert.True(d.GetProperty("peakIsOwn").GetBoolean());
+            Assert.InRange(d.GetProperty("peakMemoryBytes").GetInt64(), d.GetProperty("residentBeforeBytes").GetInt64(), benchPeak);
+            Assert.True(d.GetProperty("residentBeforeBytes").GetInt64() > 1L << 20);
+        }
+        // Every operation of the paper's datasets has five single-token pairs under GPT-2's tokenizer.
+        Assert.Equal((20, 100), (dynamic[1].GetProperty("operations").GetInt32(), dynamic[1].GetProperty("pairs").GetInt32()));
+
+        var st = onnx.GetProperty("static");
+        Assert.Equal((4, 18, 2245), (st.GetProperty("heads").GetInt32(), st.GetProperty("operations").GetInt32(), st.GetProperty("pairs").GetInt32()));
+        Assert.Equal("cpu", st.GetProperty("provider").GetString());
+        Assert.Equal(4 * 18, st.GetProperty("comparisons").GetInt32());
+        Assert.InRange(st.GetProperty("differ").GetInt32(), 0, 1); // float sums in another order may move one score across a tie
+        foreach (var p in new[] { "simdPrunedSeconds", "simdDenseSeconds", "ortSeconds" })
+            Assert.True(st.GetProperty(p).GetDouble() > 0, p);
     }
 
     [Fact]
     public void TablesNameEverySectionAndGeneratedCheckpointsGoUnlessKept()
     {
         using var work = TestPaths.NewTempDir();
-        var r = CliProcess.Run("bench", "--shape", "tiny", "--work", work.Path, "--operations", TestPaths.MapsDatasets);
+        var r = CliProcess.Run("bench", "--shape", "tiny", "--work", work.Path, "--operations", TestPaths.MapsDatasets, "--dynamic-pairs", "5");
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
         foreach (var title in new[] { "1-2. classify end to end", "3. pruned vs dense vs the paper's algorithm", "4. dense kernel GFLOP/s",
-                     "ORT MatMul GFLOP/s", "5. Llama-3-70B-like layer", "6. peak RSS of this bench process", "18 of 20 usable", "2245 pairs" })
+                     "ORT MatMul GFLOP/s", "5. Llama-3-70B-like layer", "6. peak RSS of this bench process", "18 of 20 usable", "2245 pairs",
+                     "7. ONNX Runtime", "7a. export", "7b. ORT inference", "7c. dynamic scoring end to end", "stories260K", "7d. static scores of layer 0" })
             Assert.Contains(title, r.Stdout);
         Assert.Empty(Directory.EnumerateDirectories(work.Path, "gpt2-tiny-*"));
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(work.Path, "runs")));
@@ -97,5 +176,22 @@ public class BenchCommandTests
         var r = CliProcess.Run("bench", "--shape", "gpt5");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("gpt5", r.Stderr + r.Stdout);
+    }
+
+    [Fact]
+    public void NegativeDynamicPairsAreRefused()
+    {
+        var r = CliProcess.Run("bench", "--shape", "tiny", "--dynamic-pairs", "-1");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("--dynamic-pairs", r.Stderr + r.Stdout);
+    }
+
+    [Fact]
+    public void NoOnnxLeavesTheSectionOut()
+    {
+        using var work = TestPaths.NewTempDir();
+        var report = RunJson(work.Path, "--no-onnx");
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("onnx").ValueKind);
+        Assert.Empty(Directory.EnumerateDirectories(work.Path, "*-onnx"));
     }
 }
