@@ -12,7 +12,9 @@ namespace HeadClassifier.Scoring.Kernels;
 public static class Gemm
 {
     private const int MR = 6;
-    private const int KC = 256;
+    // k up to 2048 in one pass: C is then loaded and stored once per tile instead of once per 256 of k, and a
+    // 2048 x 32 panel of B (256 KB) still sits in L2 while every row tile of A passes over it.
+    private const int KC = 2048;
     private const int NC = 512;
 
     [ThreadStatic] private static float[]? packBuffer;
@@ -68,8 +70,8 @@ public static class Gemm
         Span<float> c, int ldc) where TV : struct, IFloatVector<TV>
     {
         var nr = 2 * TV.Count;
-        var packSize = KC * ((Math.Min(NC, n) + nr - 1) / nr * nr);
-        if (packBuffer is null || packBuffer.Length < packSize) packBuffer = new float[Math.Max(packSize, KC * NC)];
+        var packSize = Math.Min(KC, k) * ((Math.Min(NC, n) + nr - 1) / nr * nr);
+        if (packBuffer is null || packBuffer.Length < packSize) packBuffer = new float[packSize];
         var pack = packBuffer.AsSpan();
         Span<float> edge = stackalloc float[MR * nr];
         ref var aRef = ref MemoryMarshal.GetReference(a);
