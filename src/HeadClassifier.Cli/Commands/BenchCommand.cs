@@ -269,9 +269,7 @@ public static partial class BenchCommand
     private static double ReferenceGflops(int m, int n, int k)
     {
         int ms = Math.Min(m, 8), ns = Math.Min(n, 2048);
-        var random = new Random(1);
-        var a = Enumerable.Range(0, ms * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
-        var b = Enumerable.Range(0, k * ns).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        var (a, b) = StaticScoringBench.RandomOperands(ms, ns, k);
         var c = new float[ms * ns];
         var best = double.MaxValue;
         for (var r = 0; r < 4; r++) // the first run pays for JIT and page faults

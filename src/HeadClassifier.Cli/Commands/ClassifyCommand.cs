@@ -4,6 +4,7 @@ using HeadClassifier.Figures;
 using HeadClassifier.Onnx.Dynamic;
 using HeadClassifier.Onnx.Runtime;
 using HeadClassifier.Onnx.Static;
+using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
 using Spectre.Console;
@@ -16,7 +17,7 @@ public static class ClassifyCommand
     {
         var model = new Argument<string>("model") { Description = "A Hugging Face model directory or a llama2.c .bin file" };
         var operations = CliOptions.Operations();
-        var threshold = new Option<double>("--threshold") { Description = "τ: a head implements an operation when its score reaches this", DefaultValueFactory = _ => 0.15 };
+        var threshold = new Option<double>("--threshold") { Description = "τ: a head implements an operation when its score reaches this", DefaultValueFactory = _ => HeadLabeler.DefaultThreshold };
         var k = new Option<int?>("--k") { Description = "k for non-copying operations (default: 10, or 25 for vocabularies >= 128,000)" };
         var kCopying = new Option<int?>("--k-copying") { Description = "k for copying operations (default: 1, or 3 for vocabularies >= 128,000)" };
         var suppression = new Option<bool>("--suppression") { Description = "Also compute suppression scores and count them towards labels" };

@@ -30,10 +30,7 @@ public static class ProjectedRanks
         var rowsByK = Enumerable.Range(0, rows).GroupBy(i => k[i]).ToList();
         var operations = rowsByK.Select(g => new ScoringOperation($"k={g.Key}", g.ToArray(), g.Select(i => targets[i]).ToArray(), g.Key)).ToList();
         var plan = ScoringPlan.Build(operations, rows, vocab);
-        var targetColumns = new float[dModel * plan.Targets.Length];
-        for (var r = 0; r < dModel; r++)
-            for (var j = 0; j < plan.Targets.Length; j++)
-                targetColumns[r * plan.Targets.Length + j] = wU[(long)r * vocab + plan.Targets[j]];
+        var targetColumns = plan.TargetColumns(wU, dModel, vocab);
 
         SweepWork work = default;
         var tally = new HeadSweep(plan, dHead, dModel, vocab, options).Run(a, wO, wU, targetColumns, ref work, ct);

@@ -46,6 +46,16 @@ internal sealed class ScoringPlan
 
     public int Rows => Sources.Length;
 
+    /// <summary>W_U[:, Targets] (d_model x Targets.Length): the unembedding columns every target logit reads.</summary>
+    public float[] TargetColumns(ReadOnlySpan<float> wU, int dModel, int vocab)
+    {
+        var columns = new float[dModel * Targets.Length];
+        for (var r = 0; r < dModel; r++)
+            for (var j = 0; j < Targets.Length; j++)
+                columns[r * Targets.Length + j] = wU[r * vocab + Targets[j]];
+        return columns;
+    }
+
     public int Pairs => PairTarget.Length;
 
     public static ScoringPlan Build(IReadOnlyList<ScoringOperation> operations, int sourceRows, int targetColumns)

@@ -101,10 +101,7 @@ internal sealed class ScoringRun
         plan = ScoringPlan.Build(operations, wE.Shape[0], vocab);
         var embeddings = new float[plan.Rows * d];
         for (var i = 0; i < plan.Rows; i++) wE.Data.AsSpan(plan.Sources[i] * d, d).CopyTo(embeddings.AsSpan(i * d));
-        targetColumns = new float[d * plan.Targets.Length];
-        for (var r = 0; r < d; r++)
-            for (var j = 0; j < plan.Targets.Length; j++)
-                targetColumns[r * plan.Targets.Length + j] = wU.Data[(long)r * vocab + plan.Targets[j]];
+        targetColumns = plan.TargetColumns(wU.Data, d, vocab);
         return embeddings;
     }
 

@@ -6,6 +6,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Onnx.Runtime;
 using HeadClassifier.Onnx.Static;
+using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Runs;
 
 namespace HeadClassifier.Server.Jobs;
@@ -21,7 +22,7 @@ public sealed record JobParameters
     /// <summary>Null: every operation of the set.</summary>
     public IReadOnlyList<string>? Operations { get; init; }
 
-    public double Threshold { get; init; } = 0.15;
+    public double Threshold { get; init; } = HeadLabeler.DefaultThreshold;
     public int? KCopying { get; init; }
     public int? KOther { get; init; }
     public bool FirstMlp { get; init; } = true;

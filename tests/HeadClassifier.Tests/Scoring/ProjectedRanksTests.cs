@@ -59,7 +59,7 @@ public class ProjectedRanksTests
     [Fact]
     public void Mismatched_lengths_are_refused()
     {
-        var e = Assert.Throws<ArgumentException>(() => ProjectedRanks.Decide(new float[16], 2, new float[8 * 4], new float[4 * 10], 4, [1], [1, 1], new StaticScoringOptions()));
+        var e = Assert.Throws<ArgumentException>(() => ProjectedRanks.Decide(new float[16], 2, new float[8 * 4], new float[4 * 10], 4, [1], [1, 1], new StaticScoringOptions(), TestContext.Current.CancellationToken));
         Assert.Contains("2 rows", e.Message);
     }
 }
