@@ -1,6 +1,8 @@
 using HeadClassifier.Core;
 using HeadClassifier.Onnx.Export;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
+using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 
 namespace HeadClassifier.Onnx;
 
@@ -31,19 +33,24 @@ public sealed record BatchOutput(IReadOnlyDictionary<string, Tensor> Outputs, in
 /// </summary>
 public sealed class OnnxLanguageModel : IDisposable
 {
-    private OnnxLanguageModel(OrtSession session, string source, int? maxPositions)
+    private OnnxLanguageModel(ProviderSession session, string source, int? maxPositions)
     {
         Session = session;
         Source = source;
         MaxPositions = maxPositions;
-        var logits = session.Outputs.Single(o => o.Name == OnnxNames.Logits);
-        VocabSize = logits.Shape.Length == 3 && logits.Shape[2] > 0 ? (int)logits.Shape[2] : null;
+        var logits = session.Session.OutputMetadata[OnnxNames.Logits].Dimensions;
+        VocabSize = logits.Length == 3 && logits[2] > 0 ? logits[2] : null;
+        var ids = session.Session.InputMetadata[OnnxNames.InputIds].SymbolicDimensions;
+        (_batchSymbol, _lengthSymbol) = ids.Length == 2 ? (ids[0], ids[1]) : ("", "");
     }
+
+    // The input's symbolic dimensions ("batch", "seq" in our exports): they size the outputs for binding.
+    private readonly string _batchSymbol, _lengthSymbol;
 
     /// <summary>The logits' width when the graph declares it.</summary>
     public int? VocabSize { get; }
 
-    public OrtSession Session { get; }
+    public ProviderSession Session { get; }
 
     public string Source { get; }
 
@@ -54,16 +61,18 @@ public sealed class OnnxLanguageModel : IDisposable
     public static OnnxLanguageModel Open(string path, OrtOptions? options = null)
     {
         if (Directory.Exists(path)) path = Path.Combine(path, OnnxExporter.ModelFileName);
-        var session = OrtSession.Open(path, options);
+        var session = ProviderSession.Open(path, options);
         try
         {
+            var graph = session.Session;
             foreach (var input in new[] { OnnxNames.InputIds, OnnxNames.AttentionMask })
-                if (session.Inputs.All(i => i.Name != input))
-                    throw new InvalidInputException(path, $"the graph has no input '{input}' (inputs: {string.Join(", ", session.Inputs.Select(i => i.Name))})");
-            if (session.Outputs.All(o => o.Name != OnnxNames.Logits))
-                throw new InvalidInputException(path, $"the graph has no output '{OnnxNames.Logits}' (outputs: {string.Join(", ", session.Outputs.Select(o => o.Name))})");
+                if (!graph.InputMetadata.ContainsKey(input))
+                    throw new InvalidInputException(path, $"the graph has no input '{input}' (inputs: {string.Join(", ", graph.InputNames)})");
+            if (!graph.OutputMetadata.ContainsKey(OnnxNames.Logits))
+                throw new InvalidInputException(path, $"the graph has no output '{OnnxNames.Logits}' (outputs: {string.Join(", ", graph.OutputNames)})");
             // From the session's metadata: re-reading the file would parse every inline weight again.
-            int? maxPositions = session.Metadata.ContainsKey(OnnxNames.MetaConfig) ? OnnxModelFile.ConfigOf(session.Metadata, path).MaxPositions : null;
+            var metadata = graph.ModelMetadata.CustomMetadataMap;
+            int? maxPositions = metadata.ContainsKey(OnnxNames.MetaConfig) ? OnnxModelFile.ConfigOf(metadata, path).MaxPositions : null;
             return new OnnxLanguageModel(session, path, maxPositions);
         }
         catch
@@ -74,7 +83,10 @@ public sealed class OnnxLanguageModel : IDisposable
     }
 
     /// <summary>The named outputs the graph lacks (e.g. z.{l} in a model exported with attentions only).</summary>
-    public IReadOnlyList<string> Missing(IEnumerable<string> outputs) => outputs.Where(n => Session.Outputs.All(o => o.Name != n)).ToList();
+    public IReadOnlyList<string> Missing(IEnumerable<string> outputs) => outputs.Where(n => !Session.Session.OutputMetadata.ContainsKey(n)).ToList();
+
+    /// <summary>The model's metadata_props.</summary>
+    public IReadOnlyDictionary<string, string> Metadata => Session.Session.ModelMetadata.CustomMetadataMap;
 
     /// <summary>Runs a padded batch of token sequences and returns <paramref name="outputs"/> (logits when empty).</summary>
     public BatchOutput Run(IReadOnlyList<int[]> sequences, IReadOnlyList<string>? outputs = null, PaddingSide padding = PaddingSide.Right,
@@ -104,12 +116,79 @@ public sealed class OnnxLanguageModel : IDisposable
                 mask[b * length + offsets[b] + i] = 1;
             }
         }
-        var result = Session.Run(new Dictionary<string, OrtInput>
+        return new BatchOutput(Infer(ids, mask, batch, length, outputs, cancellationToken), offsets, sequences.Select(s => s.Length).ToArray(), length);
+    }
+
+    /// <summary>
+    /// One run: inputs are OrtValues over our arrays; each output whose shape the graph declares (fixed sizes and the
+    /// inputs' batch and sequence symbols) is bound to an array allocated here, so ORT writes into it directly. Only
+    /// outputs of a graph exported elsewhere with other symbols are ORT-allocated and copied out.
+    /// </summary>
+    private Dictionary<string, Tensor> Infer(long[] ids, long[] mask, int batch, int length, IReadOnlyList<string> outputs, CancellationToken ct)
+    {
+        long[] inputShape = [batch, length];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, inputShape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, inputShape);
+        using var binding = Session.Session.CreateIoBinding();
+        binding.BindInput(OnnxNames.InputIds, idsValue);
+        binding.BindInput(OnnxNames.AttentionMask, maskValue);
+        var result = new Dictionary<string, Tensor>();
+        var bound = new List<OrtValue>();
+        try
         {
-            [OnnxNames.InputIds] = OrtInput.Int64(ids, batch, length),
-            [OnnxNames.AttentionMask] = OrtInput.Int64(mask, batch, length),
-        }, outputs, cancellationToken);
-        return new BatchOutput(result, offsets, sequences.Select(s => s.Length).ToArray(), length);
+            foreach (var name in outputs)
+            {
+                var meta = Session.Session.OutputMetadata[name];
+                if (meta.ElementDataType != TensorElementType.Float)
+                    throw new InvalidInputException(Source, $"output '{name}' is {meta.ElementDataType}, expected float");
+                if (OutputShape(meta, batch, length) is { } shape)
+                {
+                    var tensor = new Tensor(new float[shape.Aggregate(1L, (a, d) => a * d)], shape);
+                    var value = OrtValue.CreateTensorValueFromMemory(tensor.Data, shape.Select(d => (long)d).ToArray());
+                    bound.Add(value);
+                    binding.BindOutput(name, value);
+                    result[name] = tensor;
+                }
+                else
+                {
+                    binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
+                }
+            }
+            Session.Run(binding, ct);
+            if (result.Count < outputs.Count)
+            {
+                // Returned in the order bound; read before the collection is disposed (a value outlives it only as a crash).
+                using var values = binding.GetOutputValues();
+                for (int i = 0; i < outputs.Count; i++)
+                {
+                    if (result.ContainsKey(outputs[i])) continue;
+                    var value = values[i];
+                    var shape = value.GetTensorTypeAndShape().Shape.Select(d => checked((int)d)).ToArray();
+                    result[outputs[i]] = new Tensor(value.GetTensorDataAsSpan<float>().ToArray(), shape);
+                }
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (var value in bound) value.Dispose();
+        }
+    }
+
+    /// <summary>An output's shape for this batch, or null when a dimension is neither fixed nor one of the inputs' symbols.</summary>
+    private int[]? OutputShape(NodeMetadata meta, int batch, int length)
+    {
+        var shape = new int[meta.Dimensions.Length];
+        for (int i = 0; i < shape.Length; i++)
+        {
+            var symbol = meta.SymbolicDimensions.Length > i ? meta.SymbolicDimensions[i] : "";
+            shape[i] = meta.Dimensions[i] > 0 ? meta.Dimensions[i]
+                : symbol.Length > 0 && symbol == _batchSymbol ? batch
+                : symbol.Length > 0 && symbol == _lengthSymbol ? length
+                : -1;
+            if (shape[i] < 0) return null;
+        }
+        return shape;
     }
 
     /// <summary>Greedy decoding: appends the argmax token <paramref name="steps"/> times (stopping at the context length).</summary>

@@ -7,7 +7,7 @@ using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx;
 using HeadClassifier.Onnx.Dynamic;
 using HeadClassifier.Onnx.Export;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Runs;
@@ -35,9 +35,9 @@ public static partial class BenchCommand
         string version;
         try
         {
-            version = OrtSession.Version();
+            version = ProviderSession.RuntimeVersion();
         }
-        catch (OrtException e)
+        catch (Exception e) when (ProviderSession.IsLoadFailure(e))
         {
             return new OnnxReport(shape.Name, $"ONNX Runtime unavailable, no ONNX figures: {e.Message}", null, null, [], [], null);
         }

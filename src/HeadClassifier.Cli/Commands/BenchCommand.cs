@@ -6,7 +6,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Kernels;
 using HeadClassifier.Scoring.Labels;
@@ -237,7 +237,7 @@ public static partial class BenchCommand
                 {
                     ort = new OrtMatMulBench(a, b, x.M, x.N, x.K, threads);
                 }
-                catch (OrtException e)
+                catch (Exception e) when (ProviderSession.IsLoadFailure(e))
                 {
                     ortNote = $"ONNX Runtime unavailable, no ORT figures: {e.Message}";
                 }

@@ -2,9 +2,10 @@ using System.CommandLine;
 using HeadClassifier.Core;
 using HeadClassifier.Figures;
 using HeadClassifier.Onnx.Dynamic;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Labels;
+using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
 using Spectre.Console;
@@ -124,7 +125,8 @@ public static class ClassifyCommand
     private static void PrintSummary(ClassificationResult r)
     {
         var m = r.Manifest;
-        foreach (var w in m.Warnings)
+        // From run.json: a dynamic run's provider fallback joined the static run's warnings there.
+        foreach (var w in ResultsReader.ReadManifest(Path.Combine(r.OutputDir, ResultsWriter.ManifestFile)).Warnings)
             AnsiConsole.MarkupLineInterpolated($"[yellow]warning:[/] {w}");
         var usable = m.Operations.Where(o => o.Usable).ToList();
         AnsiConsole.MarkupLineInterpolated($"{m.Model.Family} model, {m.Model.Layers} layers × {m.Model.Heads} heads; {usable.Count} of {m.Operations.Count} operations usable ({usable.Sum(o => o.ValidPairs)} pairs); τ = {m.Parameters.Threshold}, k = {m.Parameters.KOther} (copying {m.Parameters.KCopying})");

@@ -2,7 +2,7 @@ using System.CommandLine;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
 
 namespace HeadClassifier.Cli.Commands;
 
@@ -38,10 +38,11 @@ public static class GenerateCommand
             if (bosId >= 0) start.Add(bosId);
             if (parse.GetValue(prompt) is { Length: > 0 } text) start.AddRange(tokenizer.Encode(text));
             if (start.Count == 0) throw new InvalidInputException("--prompt", "nothing to start from: give a prompt or a BOS id");
+            foreach (var warning in lm.Session.Warnings) Console.Error.WriteLine("warning: " + warning);
             var tokens = lm.Greedy(start.ToArray(), n, token);
             int skip = bosId >= 0 ? 1 : 0;
             Console.WriteLine(tokenizer.Decode(tokens.AsSpan(skip)));
-            Console.Error.WriteLine($"[{tokens.Length - start.Count} tokens on {lm.Session.Provider}, ONNX Runtime {lm.Session.RuntimeVersion}]");
+            Console.Error.WriteLine($"[{tokens.Length - start.Count} tokens on {lm.Session.Provider}, ONNX Runtime {ProviderSession.RuntimeVersion()}]");
             return Task.FromResult(0);
         }, ct));
         return cmd;

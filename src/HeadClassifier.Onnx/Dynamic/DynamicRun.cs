@@ -5,7 +5,7 @@ using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx.Export;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 
@@ -38,7 +38,7 @@ public static class DynamicRun
                 onnxModel = OnnxExporter.Export(checkpoint, temporary).Directory;
             }
             using var model = OnnxLanguageModel.Open(onnxModel, ortOptions);
-            var sha = model.Session.Metadata.GetValueOrDefault(OnnxNames.MetaSourceSha256);
+            var sha = model.Metadata.GetValueOrDefault(OnnxNames.MetaSourceSha256);
             // A model exported elsewhere has no hash; it is usable if it has the outputs (the scorer names those it lacks).
             if (sha != null && sha != staticRun.Manifest.Model.WeightsSha256)
                 throw new InvalidInputException(onnxModel, $"exported from weights {sha[..12]}…, but the static run scored {staticRun.Manifest.Model.WeightsSha256[..12]}…");
@@ -64,7 +64,7 @@ public static class DynamicRun
                 throw new InvalidInputException(operationsDir, $"holds {ops.Count} of the static run's {used.Count} usable operations");
 
             var scores = DynamicScorer.Run(model, weights, tokenizer, ops, options, progress, ct);
-            var correlations = Write(staticRun, scores, ops, options, model.Session.Provider,
+            var correlations = Write(staticRun, scores, ops, options, model.Session,
                 temporary != null ? "(exported to a temporary directory)" : Path.GetFullPath(onnxModel));
             return correlations;
         }
@@ -75,8 +75,18 @@ public static class DynamicRun
     }
 
     private static List<OperationCorrelation> Write(ClassificationResult staticRun, DynamicScores dyn, List<DynamicOperation> ops,
-        DynamicOptions options, ExecutionProvider provider, string onnxSource)
+        DynamicOptions options, ProviderSession session, string onnxSource)
     {
+        // A provider fallback (e.g. cuda:0 without its CUDA 13 libraries) joins the run's warnings in run.json, where
+        // the CLI summary and the job's record read them.
+        if (session.Warnings.Count > 0)
+        {
+            var manifestPath = Path.Combine(staticRun.OutputDir, ResultsWriter.ManifestFile);
+            var manifest = ResultsReader.ReadManifest(manifestPath);
+            manifest = manifest with { Warnings = [.. manifest.Warnings, .. session.Warnings.Select(w => "dynamic scores: " + w)] };
+            File.WriteAllText(manifestPath + ".tmp", JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
+            File.Move(manifestPath + ".tmp", manifestPath, overwrite: true);
+        }
         int T = dyn.Templates.Count;
         var headIndex = dyn.Heads.Select((h, i) => (h, i)).ToDictionary(x => x.h, x => x.i);
         var opIndex = ops.Select((o, i) => (o.Name, i)).ToDictionary(x => x.Name, x => x.i);
@@ -120,7 +130,8 @@ public static class DynamicRun
         File.WriteAllText(Path.Combine(staticRun.OutputDir, ParametersFile), JsonSerializer.Serialize(new
         {
             onnx_model = onnxSource,
-            provider = provider.ToString(),
+            provider = session.Provider.ToString(),
+            provider_warnings = session.Warnings,
             templates = options.Templates,
             bos = options.Bos,
             suppression = options.Suppression,

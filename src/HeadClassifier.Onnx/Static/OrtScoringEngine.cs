@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Static;
 
 namespace HeadClassifier.Onnx.Static;
@@ -63,8 +63,6 @@ public static class StaticBackends
     /// </summary>
     public static IStaticScoringEngine Create(StaticBackend backend, OrtOptions ort, string source)
     {
-        // Warnings go to the run's manifest (and from there to the CLI summary), not to stderr.
-        ort = ort with { Warn = ort.Warn ?? (_ => { }) };
         switch (backend)
         {
             case StaticBackend.Simd:
@@ -72,25 +70,26 @@ public static class StaticBackends
             case StaticBackend.Ort:
                 try
                 {
-                    OrtSession.Version(ort.LibraryDirectory);
+                    ProviderSession.RuntimeVersion();
                 }
-                catch (OrtException e)
+                catch (Exception e) when (ProviderSession.IsLoadFailure(e))
                 {
-                    throw new InvalidInputException(source, $"the 'ort' backend needs ONNX Runtime: {e.Message}", e);
+                    throw new InvalidInputException(source, $"the 'ort' backend needs ONNX Runtime, which cannot be loaded: {e.Message}", e);
                 }
                 return new OrtScoringEngine(ort);
             default:
-                if (ort.Providers.All(p => p == ExecutionProvider.Cpu)) return SimdScoringEngine.Default;
+                if (!ort.WantsGpu) return SimdScoringEngine.Default;
                 ExecutionProvider provider;
                 IReadOnlyList<string> warnings;
                 try
                 {
                     (provider, warnings) = OrtStaticScorer.Probe(ort);
                 }
-                catch (OrtException e)
+                catch (Exception e) when (ProviderSession.IsLoadFailure(e))
                 {
-                    return new SimdScoringEngine([$"backend auto: ONNX Runtime cannot be used ({e.Message}); scored with the SIMD kernels"]);
+                    return new SimdScoringEngine([$"backend auto: ONNX Runtime cannot be loaded ({e.Message}); scored with the SIMD kernels"]);
                 }
+                // Warnings go to the run's manifest (and from there to the CLI summary and the job), not to stderr.
                 return OrtStaticScorer.Resolve(backend, provider) == StaticBackend.Ort
                     ? new OrtScoringEngine(ort)
                     : new SimdScoringEngine([.. warnings, $"backend auto: the preferred providers ({string.Join(",", ort.Providers)}) give no GPU session (got {provider}); scored with the SIMD kernels"]);

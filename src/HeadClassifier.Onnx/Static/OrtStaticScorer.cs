@@ -3,7 +3,9 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Onnx.Export;
 using HeadClassifier.Onnx.Protos;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
+using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using HeadClassifier.Scoring.Kernels;
 using HeadClassifier.Scoring.Static;
 using static HeadClassifier.Onnx.Export.GraphBuilder;
@@ -55,9 +57,9 @@ public sealed record OrtStaticScores(IReadOnlyList<HeadId> Heads, IReadOnlyList<
 public sealed class OrtStaticScorer : IDisposable
 {
     private const string A = "a", WO = "w_o", B = "b", Targets = "targets", GreaterOut = "greater", LessOut = "less";
-    private readonly OrtSession _product, _rank;
+    private readonly ProviderSession _product, _rank;
 
-    private OrtStaticScorer(OrtSession product, OrtSession rank) => (_product, _rank) = (product, rank);
+    private OrtStaticScorer(ProviderSession product, ProviderSession rank) => (_product, _rank) = (product, rank);
 
     public ExecutionProvider Provider => _product.Provider;
 
@@ -67,11 +69,15 @@ public sealed class OrtStaticScorer : IDisposable
     /// <summary>Builds the two graphs over <paramref name="weights"/>' unembedding and opens them with <paramref name="options"/>.</summary>
     public static OrtStaticScorer Create(ITransformerWeights weights, OrtOptions? options = null)
     {
-        var product = OrtSession.FromBytes(ProductGraph(weights.W_U()), options);
+        var product = ProviderSession.FromBytes(ProductGraph(weights.W_U()), options);
         try
         {
-            // The same preference lands on the same provider; its warnings would only repeat the product's.
-            return new OrtStaticScorer(product, OrtSession.FromBytes(RankGraph(), (options ?? new OrtOptions()) with { Warn = _ => { } }));
+            // The same preference lands on the same provider (B passes between the two on the device); its warnings
+            // would only repeat the product's.
+            var rank = ProviderSession.FromBytes(RankGraph(), options);
+            if (rank.Provider == product.Provider) return new OrtStaticScorer(product, rank);
+            rank.Dispose();
+            throw new InvalidOperationException($"the static graphs landed on different providers ({product.Provider}, {rank.Provider}): {string.Join("; ", rank.Warnings)}");
         }
         catch
         {
@@ -86,13 +92,13 @@ public sealed class OrtStaticScorer : IDisposable
     /// </summary>
     public static (ExecutionProvider Provider, IReadOnlyList<string> Warnings) Probe(OrtOptions options)
     {
-        using var session = OrtSession.FromBytes(RankGraph(), options);
+        using var session = ProviderSession.FromBytes(RankGraph(), options);
         return (session.Provider, session.Warnings);
     }
 
     /// <summary><see cref="StaticBackend.Auto"/>: ORT when the preferred providers give a GPU session, SIMD otherwise.</summary>
     public static StaticBackend Resolve(StaticBackend requested, ExecutionProvider provider) =>
-        requested != StaticBackend.Auto ? requested : provider.Name == "cpu" ? StaticBackend.Simd : StaticBackend.Ort;
+        requested != StaticBackend.Auto ? requested : !provider.IsCuda ? StaticBackend.Simd : StaticBackend.Ort;
 
     /// <summary>B = W_O · W_U [d_head, V], once per head (W_U an initializer), as the SIMD scorer factorises.</summary>
     internal static byte[] ProductGraph(Tensor wU)
@@ -155,6 +161,16 @@ public sealed class OrtStaticScorer : IDisposable
         var greater = new List<int[]>();
         var less = new List<int[]>();
         var a = new float[n * dh];
+        var greaterChunk = new long[Math.Min(rowChunk, n)];
+        var lessChunk = new long[greaterChunk.Length];
+        // B = W_O·W_U stays where the sessions run (GPU memory under CUDA) from the product run through every row chunk
+        // of the rank run: one tensor allocated there, the product's bound output and the rank graph's bound input.
+        using var allocator = new OrtAllocator(_product.Session, _product.DeviceMemory);
+        using var b = OrtValue.CreateAllocatedTensorValue(allocator, TensorElementType.Float, [dh, c.VocabSize]);
+        using var productBinding = _product.Session.CreateIoBinding();
+        using var rankBinding = _rank.Session.CreateIoBinding();
+        productBinding.BindOutput(B, b);
+        rankBinding.BindInput(B, b);
         for (int l = 0; l < c.NLayers; l++)
         {
             var layer = l == 0 ? layer0 : weights.Layer(l);
@@ -164,22 +180,29 @@ public sealed class OrtStaticScorer : IDisposable
             {
                 ct.ThrowIfCancellationRequested();
                 Gemm.Multiply(n, dh, d, input, d, layer.W_V.Slice0(c.KvHeadOf(h)), dh, a, dh);
-                var b = _product.Run(new Dictionary<string, OrtInput> { [WO] = OrtInput.Float(layer.W_O.Slice0(h).ToArray(), dh, d) }, [B], ct)[B];
+                using (var wO = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, layer.W_O.Data.AsMemory(h * dh * d, dh * d), [dh, d]))
+                {
+                    productBinding.BindInput(WO, wO);
+                    _product.Run(productBinding, ct);
+                }
                 var g = new int[n];
                 var s = new int[n];
                 for (int start = 0; start < n; start += rowChunk)
                 {
                     int m = Math.Min(rowChunk, n - start);
-                    var outputs = _rank.RunInt64(new Dictionary<string, OrtInput>
-                    {
-                        [A] = OrtInput.Float(a[(start * dh)..((start + m) * dh)], m, dh),
-                        [B] = OrtInput.Float(b.Data, b.Shape[0], b.Shape[1]),
-                        [Targets] = OrtInput.Int64(targets[start..(start + m)], m),
-                    }, [GreaterOut, LessOut], ct);
+                    using var aChunk = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, a.AsMemory(start * dh, m * dh), [m, dh]);
+                    using var targetChunk = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, targets.AsMemory(start, m), [m]);
+                    using var greaterOut = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, greaterChunk.AsMemory(0, m), [m]);
+                    using var lessOut = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, lessChunk.AsMemory(0, m), [m]);
+                    rankBinding.BindInput(A, aChunk);
+                    rankBinding.BindInput(Targets, targetChunk);
+                    rankBinding.BindOutput(GreaterOut, greaterOut);
+                    rankBinding.BindOutput(LessOut, lessOut);
+                    _rank.Run(rankBinding, ct);
                     for (int i = 0; i < m; i++)
                     {
-                        g[start + i] = checked((int)outputs[GreaterOut][i]);
-                        s[start + i] = checked((int)outputs[LessOut][i]);
+                        g[start + i] = checked((int)greaterChunk[i]);
+                        s[start + i] = checked((int)lessChunk[i]);
                         if (g[start + i] < 0) throw NonFinite(weights, operations, new HeadId(l, h), start + i);
                     }
                 }

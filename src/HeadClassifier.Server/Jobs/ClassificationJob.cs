@@ -2,6 +2,7 @@ using HeadClassifier.Onnx.Dynamic;
 using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Figures;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
@@ -133,20 +134,29 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             Path = f,
         }).ToList();
         return new JobOutput(scores, labels, figures, resultDir, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom,
-            ProviderOf(resultDir, manifest));
+            ProviderOf(resultDir, manifest, JobParameters.FromJson(job.ParametersJson)));
     }
 
     /// <summary>
     /// What ran: the static backend ("simd", or "ort" with its provider; run.json files from before it was recorded
     /// are SIMD runs), and for a dynamic run the ONNX Runtime provider of the inference-time scores (dynamic.json).
+    /// A CUDA preference that ended elsewhere says so; the reason is in run.json's warnings.
     /// </summary>
-    private static string ProviderOf(string resultDir, RunManifest manifest)
+    private static string ProviderOf(string resultDir, RunManifest manifest, JobParameters parameters)
     {
-        var backend = manifest.Backend is null or ScoringBackend.SimdName ? ScoringBackend.SimdName : $"{manifest.Backend} {manifest.Provider}";
+        var ran = manifest.Backend is null or ScoringBackend.SimdName ? ScoringBackend.SimdName : $"{manifest.Backend} {manifest.Provider}";
         var dynamic = Path.Combine(resultDir, DynamicRun.ParametersFile);
-        if (!File.Exists(dynamic)) return backend;
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(dynamic));
-        return doc.RootElement.TryGetProperty("provider", out var p) && p.GetString() is { Length: > 0 } name ? $"{backend} + ort {name}" : backend;
+        if (File.Exists(dynamic))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(dynamic));
+            if (doc.RootElement.TryGetProperty("provider", out var p) && p.GetString() is { Length: > 0 } name) ran = $"{ran} + ort {name}";
+        }
+        // Only where ORT could have taken the GPU: backend auto or ort, or dynamic scores.
+        var usesOrt = parameters.Backend != ScoringBackend.SimdName || parameters.Mode == "dynamic";
+        var cuda = ExecutionProvider.ParseList(parameters.Providers).FirstOrDefault(p => p.IsCuda);
+        return usesOrt && cuda.IsCuda && !ran.Contains(ExecutionProvider.CudaName)
+            ? $"{ran} ({cuda} unavailable, fell back; see run.json warnings)"
+            : ran;
     }
 
     // A reused result on another checkpoint of a series keeps its own step in run.json.

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
-using HeadClassifier.Onnx.Runtime;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Runs;

@@ -3,6 +3,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Static;
 using HeadClassifier.Scoring.Synthetic;
@@ -64,16 +65,27 @@ public class BackendTests
     }
 
     [Fact]
-    public void Auto_picks_simd_without_a_gpu_and_a_bad_backend_exits_with_2()
+    public void Auto_picks_ort_on_a_gpu_and_simd_with_the_reason_without_and_a_bad_backend_exits_with_2()
     {
         using var tmp = TestPaths.NewTempDir();
         var auto = CliProcess.Run("classify", Stories, "--min-pairs", "5", "--providers", "cuda:0,cpu", "--no-figures", "--out", tmp.File("auto"));
         Assert.True(auto.ExitCode == 0, auto.Stderr + auto.Stdout);
         var manifest = ResultsReader.ReadManifest(tmp.File("auto/run.json"));
-        Assert.Equal(("simd", "cpu"), (manifest.Backend, manifest.Provider));
-        Assert.Contains(manifest.Warnings, w => w.Contains("execution provider cuda:0 unavailable"));
-        Assert.Contains(manifest.Warnings, w => w.Contains("backend auto") && w.Contains("no GPU session"));
-        Assert.Contains("static scores: simd backend on cpu", auto.Stdout);
+        if (Cuda.Present)
+        {
+            Assert.Equal(("ort", "cuda:0"), (manifest.Backend, manifest.Provider));
+            Assert.Empty(manifest.Warnings);
+            Assert.Contains("static scores: ort backend on cuda:0", auto.Stdout);
+        }
+        else
+        {
+            Assert.Equal(("simd", "cpu"), (manifest.Backend, manifest.Provider));
+            var fallback = Assert.Single(manifest.Warnings, w => w.Contains("execution provider cuda:0 unavailable"));
+            Assert.Contains(ProviderSession.CudaLibraries, fallback.Contains);
+            Assert.Contains(manifest.Warnings, w => w.Contains("backend auto") && w.Contains("no GPU session"));
+            Assert.Contains("static scores: simd backend on cpu", auto.Stdout);
+            Assert.Contains("warning: execution provider cuda:0 unavailable", auto.Stdout);
+        }
 
         var bad = CliProcess.Run("classify", Stories, "--min-pairs", "5", "--backend", "gpu", "--out", tmp.File("bad"));
         Assert.Equal(2, bad.ExitCode);

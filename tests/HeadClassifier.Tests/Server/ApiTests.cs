@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text;
 using Dapper;
+using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Server.Demo;
 using HeadClassifier.Server.Store;
@@ -94,11 +95,23 @@ public sealed class ApiTests
         var parameters = job.GetProperty("parameters");
         Assert.Equal(("dynamic", "auto", "cuda:0,cpu"),
             (parameters.GetProperty("mode").GetString(), parameters.GetProperty("backend").GetString(), parameters.GetProperty("providers").GetString()));
-        // No CUDA session opens on this machine: auto scores with SIMD, ONNX Runtime falls back to CPU, and the job says so.
-        Assert.Equal("simd + ort cpu", job.GetProperty("provider").GetString());
+        // With CUDA, auto scores on ORT there and so do the prompts; without, auto scores with SIMD, ONNX Runtime falls
+        // back to the CPU, and both the job's record and run.json say so (run.json with the reason).
+        var resultDir = Path.Combine(tmp.Path, "jobs", id, "results");
+        var warnings = ResultsReader.ReadManifest(Path.Combine(resultDir, "run.json")).Warnings;
+        if (Cuda.Present)
+        {
+            Assert.Equal("ort cuda:0 + ort cuda:0", job.GetProperty("provider").GetString());
+            Assert.DoesNotContain(warnings, w => w.Contains("unavailable"));
+        }
+        else
+        {
+            Assert.Equal("simd + ort cpu (cuda:0 unavailable, fell back; see run.json warnings)", job.GetProperty("provider").GetString());
+            Assert.Contains(warnings, w => w.StartsWith("dynamic scores: execution provider cuda:0 unavailable") && ProviderSession.CudaLibraries.Any(w.Contains));
+            Assert.Contains(warnings, w => w.Contains("backend auto") && w.Contains("no GPU session"));
+        }
         var scores = await c.Text($"/api/jobs/{id}/results/scores.csv");
         Assert.Contains("dynamic_score", scores.Split('\n')[0]);
-        var resultDir = Path.Combine(tmp.Path, "jobs", id, "results");
         Assert.True(File.Exists(Path.Combine(resultDir, "correlations.csv")));
         Assert.True(File.Exists(Path.Combine(tmp.Path, "jobs", id, "figures", "static-vs-dynamic.png")));
     }
