@@ -81,11 +81,9 @@ public static class DynamicRun
         // the CLI summary and the job's record read them.
         if (session.Warnings.Count > 0)
         {
-            var manifestPath = Path.Combine(staticRun.OutputDir, ResultsWriter.ManifestFile);
-            var manifest = ResultsReader.ReadManifest(manifestPath);
-            manifest = manifest with { Warnings = [.. manifest.Warnings, .. session.Warnings.Select(w => "dynamic scores: " + w)] };
-            File.WriteAllText(manifestPath + ".tmp", JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
-            File.Move(manifestPath + ".tmp", manifestPath, overwrite: true);
+            var manifest = ResultsReader.ReadManifest(Path.Combine(staticRun.OutputDir, ResultsWriter.ManifestFile));
+            ResultsWriter.WriteManifest(staticRun.OutputDir,
+                manifest with { Warnings = [.. manifest.Warnings, .. session.Warnings.Select(w => "dynamic scores: " + w)] });
         }
         int T = dyn.Templates.Count;
         var headIndex = dyn.Heads.Select((h, i) => (h, i)).ToDictionary(x => x.h, x => x.i);

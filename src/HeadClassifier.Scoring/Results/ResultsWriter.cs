@@ -62,8 +62,12 @@ public static class ResultsWriter
                     WriteRow(w, r.Head.ToString(), r.Operation, r.Source, r.Target, I(r.Rank), r.SuppressionRank is { } sr ? I(sr) : "");
             });
         }
-        WriteAtomically(Path.Combine(dir, ManifestFile), w => w.Write(JsonSerializer.Serialize(manifest, JsonOptions)));
+        WriteManifest(dir, manifest);
     }
+
+    /// <summary>run.json alone, replaced atomically (a later stage, e.g. dynamic scores, adds its warnings).</summary>
+    public static void WriteManifest(string dir, RunManifest manifest) =>
+        WriteAtomically(Path.Combine(dir, ManifestFile), w => w.Write(JsonSerializer.Serialize(manifest, JsonOptions)));
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
