@@ -39,7 +39,7 @@ public static partial class BenchCommand
         }
         catch (Exception e) when (ProviderSession.IsLoadFailure(e))
         {
-            return new OnnxReport(shape.Name, $"ONNX Runtime unavailable, no ONNX figures: {e.Message}", null, null, [], [], null);
+            return new OnnxReport(shape.Name, $"ONNX Runtime unavailable, no ONNX figures: {ProviderSession.LoadFailureReason(e)}", null, null, [], [], null);
         }
         var ort = new OrtOptions { IntraOpThreads = Environment.ProcessorCount };
         var checkpoint = measured.CheckpointDir;

@@ -62,9 +62,14 @@ public static partial class BenchCommand
         {
             if (r.GetValueOrDefault<int>() < 0) r.AddError("--dynamic-pairs must be 0 (all pairs) or more");
         });
+        var gpu = new Option<bool>("--gpu")
+        {
+            Description = $"Only the GPU acceptance check: ORT on CUDA against the CPU (logits, z) and the SIMD scorer (layer 0); exit {NoGpuExitCode} without a GPU",
+        };
+        var device = new Option<int>("--device") { Description = "CUDA device of --gpu", DefaultValueFactory = _ => 0 };
         var cmd = new Command("bench", "Measure speed and memory on generated checkpoints of real model shapes")
         {
-            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs,
+            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs, gpu, device,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
         {
@@ -77,6 +82,7 @@ public static partial class BenchCommand
                 parse.GetValue(json),
                 !parse.GetValue(noOnnx),
                 parse.GetValue(dynamicPairs));
+            if (parse.GetValue(gpu)) return Task.FromResult(RunGpuCheck(settings, parse.GetValue(device), token));
             var report = Run(settings, token);
             if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(report, CliOptions.Json));
             else Print(report);
@@ -239,7 +245,7 @@ public static partial class BenchCommand
                 }
                 catch (Exception e) when (ProviderSession.IsLoadFailure(e))
                 {
-                    ortNote = $"ONNX Runtime unavailable, no ORT figures: {e.Message}";
+                    ortNote = $"ONNX Runtime unavailable, no ORT figures: {ProviderSession.LoadFailureReason(e)}";
                 }
             }
             using (ort)
