@@ -69,6 +69,17 @@ public static class ResultsWriter
     public static void WriteManifest(string dir, RunManifest manifest) =>
         WriteAtomically(Path.Combine(dir, ManifestFile), w => w.Write(JsonSerializer.Serialize(manifest, JsonOptions)));
 
+    /// <summary>A CSV table of a later stage (e.g. the causal check), quoted as every result file, replaced atomically.</summary>
+    public static void WriteTable(string path, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows) =>
+        WriteAtomically(path, w =>
+        {
+            WriteRow(w, [.. header]);
+            foreach (var row in rows) WriteRow(w, [.. row]);
+        });
+
+    /// <summary>A JSON document beside the results (a later stage's parameters), replaced atomically.</summary>
+    public static void WriteJson<T>(string path, T value) => WriteAtomically(path, w => w.Write(JsonSerializer.Serialize(value, JsonOptions)));
+
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
     private static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
