@@ -82,7 +82,7 @@ public sealed class MapPanel
     internal double TitleHeight => Title is null ? 0 : Style.Measure(FittedTitle.Text, FittedTitle.Size, bold: true).Height + Style.TitlePadding;
 
     /// <summary>Top-left corner of a head's cell relative to the panel's origin.</summary>
-    public (double X, double Y) CellOrigin(HeadId head)
+    internal (double X, double Y) CellOrigin(HeadId head)
     {
         var (col, row) = Transpose ? (head.Head, head.Layer) : (head.Layer, head.Head);
         return (GridLeft + col * Cell, TitleBand + row * Cell);

@@ -44,7 +44,7 @@ public sealed class ScatterFigure : Figure
     public Dictionary<string, double?> Correlations { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Each panel's title as drawn (wrapped or shrunk to its panel's width).</summary>
-    public IReadOnlyList<(string Text, double Size)> Titles { get; }
+    private IReadOnlyList<(string Text, double Size)> Titles { get; }
 
     private double TitleBand { get; }
     private static double PanelWidth => LeftBand + Plot + RightBand;

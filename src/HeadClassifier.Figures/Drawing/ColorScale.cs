@@ -6,7 +6,7 @@ namespace HeadClassifier.Figures;
 public static class ColorScale
 {
     /// <summary>The palette the score heatmaps' colour bar shows.</summary>
-    public static OxyPalette Palette { get; } = OxyPalettes.Viridis();
+    internal static OxyPalette Palette { get; } = OxyPalettes.Viridis();
 
     public static OxyColor Viridis(double t)
     {
