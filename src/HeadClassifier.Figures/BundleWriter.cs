@@ -18,7 +18,7 @@ public static class BundleWriter
     public const string ReadmeEntry = "README.txt";
 
     /// <summary>Files copied from a results directory into data/ when present.</summary>
-    public static readonly string[] DataFiles = [ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, "correlations.csv", ResultsWriter.ManifestFile];
+    private static readonly string[] DataFiles = [ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, "correlations.csv", ResultsWriter.ManifestFile];
 
     // The earliest time a zip entry can hold (DOS date): the bundle says nothing about when it was made.
     private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -59,10 +59,9 @@ public static class BundleWriter
             entries[ManifestEntry] = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
             entries[ReadmeEntry] = Encoding.UTF8.GetBytes(Readme(manifest));
 
-            var tmp = zipPath + ".partial";
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-            using (var zip = new ZipArchive(stream, ZipArchiveMode.Create))
+            AtomicFile.Write(zipPath, stream =>
             {
+                using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
                 foreach (var (name, bytes) in entries)
                 {
                     var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
@@ -70,8 +69,7 @@ public static class BundleWriter
                     using var s = entry.Open();
                     s.Write(bytes);
                 }
-            }
-            File.Move(tmp, zipPath, overwrite: true);
+            });
             return manifest;
         }
         finally

@@ -88,7 +88,7 @@ public static class FigureSet
     }
 
     /// <summary>Each result's directory name, made unique with a numeric suffix.</summary>
-    public static IReadOnlyList<string> SubfolderNames(IReadOnlyList<RunResults> results)
+    internal static IReadOnlyList<string> SubfolderNames(IReadOnlyList<RunResults> results)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         var names = new List<string>();

@@ -2,6 +2,7 @@ using System.Globalization;
 using HeadClassifier.Core;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Results;
+using OxyPlot;
 
 namespace HeadClassifier.Figures;
 
