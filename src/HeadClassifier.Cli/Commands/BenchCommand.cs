@@ -152,7 +152,7 @@ public static partial class BenchCommand
         var c = shape.Config;
         Log(s, $"{shape.Name}: checkpoint ({c.NLayers} x {c.NHeads}, d {c.DModel}, d_head {c.DHead}, d_mlp {c.DMlp}, V {c.VocabSize})");
         var watch = Stopwatch.StartNew();
-        var (dir, reused) = RandomCheckpoints.Ensure(s.WorkDir, shape.Name, c, s.Seed, BuiltInTokenizers.Gpt2Dir);
+        var (dir, reused) = RandomCheckpoints.Ensure(s.WorkDir, shape.Name, c, s.Seed, BuiltInTokenizers.WriteGpt2);
         var generation = watch.Elapsed.TotalSeconds;
         if (!reused) generated.Add(dir);
         var bytes = Directory.EnumerateFiles(dir, "*.safetensors").Sum(f => new FileInfo(f).Length);
@@ -397,7 +397,7 @@ public static partial class BenchCommand
     private static Gpt2Ops Gpt2Operations(string dir)
     {
         var all = OperationLoader.LoadDirectory(dir);
-        var tokenizer = TokenizerLoader.Load(BuiltInTokenizers.Gpt2Dir);
+        var tokenizer = BuiltInTokenizers.Gpt2();
         var usable = all.Select(o => OperationFilter.Tokenize(o, tokenizer)).Where(t => t.Usable).ToList();
         if (usable.Count == 0) throw new InvalidInputException(dir, "no operation has enough single-token pairs under GPT-2's tokenizer");
         return new Gpt2Ops(all.Count, usable);

@@ -29,7 +29,7 @@ public class BenchCommandTests
         Assert.Equal("gpt2-tiny", shape.GetProperty("name").GetString());
         Assert.True(shape.GetProperty("generated").GetBoolean());
         var dir = shape.GetProperty("checkpointDir").GetString()!;
-        foreach (var f in new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt" })
+        foreach (var f in new[] { "config.json", "model.safetensors", "gpt2.tiktoken" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
 
         var classify = shape.GetProperty("classify");
