@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace HeadClassifier.Tests.Server;
 
-/// <summary>The server on a real PostgreSQL: the API, and several worker processes sharing it through Quartz clustering.</summary>
+/// <summary>The server on a real PostgreSQL: the API, and several worker processes sharing its Hangfire queues.</summary>
 [Collection(ServerCollection.Name)]
 public sealed class ClusterTests(PostgresServer postgres) : IClassFixture<PostgresServer>
 {
@@ -31,10 +31,14 @@ public sealed class ClusterTests(PostgresServer postgres) : IClassFixture<Postgr
         await c.Post("/api/jobs", new { modelId = model, threshold = -1 }).Fails(HttpStatusCode.BadRequest, "threshold");
         await c.Post("/api/models", new { path = "/etc/passwd" }).Fails(HttpStatusCode.BadRequest, "outside the model roots");
 
-        // Quartz's tables and ours share the database.
+        // Ours in public, Hangfire's in its own schema of the same database; the job knows its Hangfire job.
         await using var conn = new NpgsqlConnection(db);
-        var tables = (await conn.QueryAsync<string>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).ToHashSet();
-        Assert.Superset(new HashSet<string> { "models", "jobs", "results", "head_labels", "figures", "watches", "schema_version", "qrtz_job_details", "qrtz_triggers" }, tables);
+        var tables = (await conn.QueryAsync<string>("SELECT table_schema || '.' || table_name FROM information_schema.tables")).ToHashSet();
+        Assert.Superset(new HashSet<string> { "public.models", "public.jobs", "public.results", "public.head_labels", "public.figures", "public.watches", "public.schema_version",
+            "hangfire.job", "hangfire.jobqueue", "hangfire.state", "hangfire.server" }, tables);
+        Assert.DoesNotContain(tables, t => t.Contains("qrtz"));
+        var hangfireId = job.GetProperty("hangfireJobId").GetString()!;
+        Assert.Equal("Succeeded", await conn.ExecuteScalarAsync<string>("SELECT statename FROM hangfire.job WHERE id = @id", new { id = long.Parse(hangfireId) }));
     }
 
     [Fact]
@@ -42,7 +46,7 @@ public sealed class ClusterTests(PostgresServer postgres) : IClassFixture<Postgr
     {
         using var tmp = TestPaths.NewTempDir();
         var db = await postgres.NewDatabase();
-        string[] common = ["--data", tmp.Path, "--db", db, "--api-key", Api.Key, "--demo", "false", "--model-root", TestPaths.Shared, "--cluster-checkin-ms", "1000"];
+        string[] common = ["--data", tmp.Path, "--db", db, "--api-key", Api.Key, "--demo", "false", "--model-root", TestPaths.Shared];
         // The web node first, so the schema exists before the workers start polling.
         await using var web = await InProcessServer.Start(tmp.Path, "--db", db, "--role", "web");
         using var w1 = new ServerProcess([.. common, "--role", "worker"]);
