@@ -119,7 +119,7 @@ public static class ServerHost
         services.AddSingleton<IJobFilterProvider>(sp => new JobFilterProviderCollection(
             new JobFilterAttributeFilterProvider(),
             new JobFilterCollection { new StatisticsHistoryAttribute(), sp.GetRequiredService<CancelOnDelete>() }));
-        services.AddHangfire(c => c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180).UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings());
+        services.AddHangfire(c => c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180).UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings().UseBackLink());
         if (!options.RunsWorker) return;
         // Scoring already uses every core: --concurrency classification jobs at once, and one worker for the light
         // default queue so a watch scan never waits behind a long job.

@@ -1,5 +1,7 @@
+using System.Net;
 using Hangfire;
 using Hangfire.Dashboard;
+using HeadClassifier.Server.Jobs;
 
 namespace HeadClassifier.Server.Dashboard;
 
@@ -31,6 +33,20 @@ public static class QueueDashboard
             DashboardTitle = "HeadClassifier queue",
             DisplayStorageConnectionString = false,
         });
+    }
+
+    private static int _backLink;
+
+    /// <summary>
+    /// A classification job's page in the Hangfire dashboard links back to ours. Hangfire keeps job-page renderers
+    /// process-wide, so it is added once however many servers a process builds.
+    /// </summary>
+    public static IGlobalConfiguration UseBackLink(this IGlobalConfiguration configuration)
+    {
+        if (Interlocked.Exchange(ref _backLink, 1) == 1) return configuration;
+        return configuration.UseJobDetailsRenderer(10, dto => dto.JobDetails.Job?.Type == typeof(ClassificationJob) && dto.JobDetails.Job.Args[0] is string id
+            ? new NonEscapedString($"""<p class="lead"><a href="/jobs/{WebUtility.HtmlEncode(id)}">HeadClassifier job {WebUtility.HtmlEncode(id)}</a>: parameters, progress, results and figures.</p>""")
+            : new NonEscapedString(""));
     }
 
     private sealed class KeyCookie : IDashboardAuthorizationFilter

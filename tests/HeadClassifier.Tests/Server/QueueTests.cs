@@ -148,5 +148,18 @@ public sealed class QueueTests
             Assert.True(r.StatusCode == HttpStatusCode.OK, $"{path}: {(int)r.StatusCode}");
             Assert.Contains("HeadClassifier queue", await r.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         }
+
+        // Our job page links to its Hangfire job, and that page links back.
+        var model = await c.RegisterModel(ServerModels.Planted(Path.Combine(tmp.Path, "models", "planted")));
+        var id = await c.Submit(new { modelId = model });
+        var job = await c.WaitFinished(id);
+        var hangfireUrl = job.GetProperty("links").GetProperty("queue").GetString()!;
+        Assert.Equal("/hangfire/jobs/details/" + job.GetProperty("hangfireJobId").GetString(), hangfireUrl);
+        Assert.Contains($"href=\"{hangfireUrl}\"", await c.Text($"/jobs/{id}"));
+        var details = new HttpRequestMessage(HttpMethod.Get, hangfireUrl);
+        details.Headers.Add("Cookie", "hc_api_key=" + Api.Key);
+        var html = await (await c.SendRequest(details)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains($"href=\"/jobs/{id}\"", html);
+        Assert.Contains("Succeeded", html);
     }
 }
