@@ -113,6 +113,54 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task ADatabaseFromTheQuartzEraIsUpgradedAndItsQueuedJobRuns()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var planted = ServerModels.Planted(Path.Combine(tmp.Path, "models", "planted"));
+        string[] sets = ["--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "models", "planted", "operations")];
+        string model;
+        await using (var first = await InProcessServer.Start(tmp.Path, sets))
+            model = await first.Client.RegisterModel(planted, minPairs: 5);
+
+        // Back to schema 1 as the Quartz stand-in left it: qrtz_* tables, no Hangfire, a job queued (its trigger in
+        // qrtz_triggers) and a watch with a Quartz cron (seconds field and '?').
+        var dbPath = Path.Combine(tmp.Path, "headclassifier.db");
+        await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={dbPath};Pooling=False"))
+        {
+            await db.ExecuteAsync("""
+                ALTER TABLE jobs DROP COLUMN hangfire_job_id;
+                ALTER TABLE job_runs DROP COLUMN error;
+                DELETE FROM schema_version WHERE version > 1;
+                CREATE TABLE QRTZ_JOB_DETAILS (SCHED_NAME TEXT NOT NULL, JOB_NAME TEXT NOT NULL, JOB_GROUP TEXT NOT NULL, PRIMARY KEY (SCHED_NAME, JOB_NAME, JOB_GROUP));
+                CREATE TABLE QRTZ_TRIGGERS (SCHED_NAME TEXT NOT NULL, TRIGGER_NAME TEXT NOT NULL, TRIGGER_GROUP TEXT NOT NULL, JOB_NAME TEXT NOT NULL, JOB_GROUP TEXT NOT NULL,
+                    PRIMARY KEY (SCHED_NAME, TRIGGER_NAME, TRIGGER_GROUP), FOREIGN KEY (SCHED_NAME, JOB_NAME, JOB_GROUP) REFERENCES QRTZ_JOB_DETAILS (SCHED_NAME, JOB_NAME, JOB_GROUP));
+                CREATE TABLE QRTZ_LOCKS (SCHED_NAME TEXT NOT NULL, LOCK_NAME TEXT NOT NULL, PRIMARY KEY (SCHED_NAME, LOCK_NAME));
+                INSERT INTO QRTZ_JOB_DETAILS VALUES ('HeadClassifier', 'legacy', 'classification');
+                INSERT INTO QRTZ_TRIGGERS VALUES ('HeadClassifier', 'legacy', 'classification', 'legacy', 'classification');
+                """);
+            await db.ExecuteAsync("""
+                INSERT INTO jobs (id, model_id, model_name, model_path, weights_sha256, parameters_json, params_key, status, created_at)
+                SELECT 'legacy', id, name, path, weights_sha256, @parameters, 'legacy', 'queued', @now FROM models WHERE id = @model
+                """, new { model, parameters = new HeadClassifier.Server.Jobs.JobParameters { OperationSet = "planted" }.ToJson(), now = Database.Now() });
+            await db.ExecuteAsync("INSERT INTO watches (id, name, folder, preset, parameters_json, cron, created_at) VALUES ('w1', 'legacy watch', @folder, 'default', '{}', '0 */10 * ? * 2-6', @now)",
+                new { folder = Path.Combine(tmp.Path, "models"), now = Database.Now() });
+        }
+        File.Delete(Path.Combine(tmp.Path, "hangfire.db"));
+
+        await using var server = await InProcessServer.Start(tmp.Path, sets);
+        var c = server.Client;
+        Assert.Equal("succeeded", (await c.WaitFinished("legacy")).Status());
+        using var conn = server.Services.GetRequiredService<Database>().Open();
+        Assert.Empty(conn.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) LIKE 'qrtz%'"));
+        Assert.Equal(2, conn.ExecuteScalar<int>("SELECT MAX(version) FROM schema_version"));
+        var watch = await c.Get("/api/watches/w1").Ok();
+        Assert.Equal("*/10 * * * 1-5", watch.GetProperty("cron").GetString());
+        using var hangfire = server.Services.GetRequiredService<JobStorage>().GetConnection();
+        var recurring = Assert.Single(Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(hangfire));
+        Assert.Equal(("watch:w1", "*/10 * * * 1-5"), (recurring.Id, recurring.Cron));
+    }
+
+    [Fact]
     public async Task ASecondProcessOnTheSameSqliteFilesIsRefused()
     {
         using var tmp = TestPaths.NewTempDir();
