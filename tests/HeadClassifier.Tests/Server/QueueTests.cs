@@ -73,6 +73,35 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task AnUnexpectedErrorIsRetriedAfterABackoffAndEachAttemptIsARun()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var planted = ServerModels.Planted(Path.Combine(tmp.Path, "models", "planted"));
+        await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "models", "planted", "operations"));
+        var c = server.Client;
+        var model = await c.RegisterModel(planted, minPairs: 5);
+        // A file where the jobs folder belongs: the run cannot write its results (an I/O error, not bad input).
+        var jobsDir = Path.Combine(tmp.Path, "jobs");
+        if (Directory.Exists(jobsDir)) Directory.Delete(jobsDir, recursive: true);
+        File.WriteAllText(jobsDir, "in the way");
+        var id = await c.Submit(new { modelId = model, operationSet = "planted" });
+        var waiting = await c.WaitFor(id, j => j.Status() == "queued" && j.GetProperty("error").ValueKind == System.Text.Json.JsonValueKind.String);
+        Assert.StartsWith("internal error (DirectoryNotFoundException)", waiting.GetProperty("error").GetString());
+        Assert.Equal("attempt failed; 3 retries left", waiting.GetProperty("stage").GetString());
+        File.Delete(jobsDir);
+
+        var job = await c.WaitFinished(id, 60);
+        Assert.Equal("succeeded", job.Status());
+        Assert.Equal(2, job.GetProperty("attempts").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, job.GetProperty("error").ValueKind);
+        var runs = (await c.Get($"/api/jobs/{id}/runs").Ok()).EnumerateArray().ToList();
+        Assert.Equal(["failed", "succeeded"], runs.Select(r => r.GetProperty("outcome").GetString()));
+        Assert.Equal(waiting.GetProperty("error").GetString(), runs[0].GetProperty("error").GetString());
+        var history = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(job.GetProperty("hangfireJobId").GetString()!).History;
+        Assert.Contains(history, h => h.StateName == ScheduledState.StateName && h.Reason.Contains("Retry attempt 1 of 3"));
+    }
+
+    [Fact]
     public async Task CancellingARunningJobStopsItWithinFiveSeconds()
     {
         using var tmp = TestPaths.NewTempDir();
