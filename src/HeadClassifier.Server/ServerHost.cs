@@ -184,7 +184,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         {
             await Write(http, e.StatusCode, e.InnerException is JsonException j ? "request body is not valid JSON: " + j.Message : e.Message);
         }
-        catch (Exception e) when (e is Hangfire.Storage.DistributedLockTimeoutException or BackgroundJobClientException && !http.Response.HasStarted)
+        catch (BackgroundJobClientException e) when (!http.Response.HasStarted)
         {
             log.LogError(e, "job queue error");
             await Write(http, StatusCodes.Status503ServiceUnavailable, "job queue unavailable: " + e.Message);

@@ -13,7 +13,8 @@ public sealed class CancelOnDelete(JobStore jobs) : IApplyStateFilter
 {
     public void OnStateApplied(ApplyStateContext context, IWriteOnlyTransaction transaction)
     {
-        if (context.NewState is DeletedState && context.BackgroundJob.Job?.Type == typeof(ClassificationJob) && context.BackgroundJob.Job.Args[0] is string jobId)
+        if (context.NewState is DeletedState && context.BackgroundJob.Job?.Type == typeof(ClassificationJob) && context.BackgroundJob.Job.Args[0] is string jobId
+            && jobs.Get(jobId)?.HangfireJobId == context.BackgroundJob.Id)
             jobs.RequestCancel(jobId);
     }
 

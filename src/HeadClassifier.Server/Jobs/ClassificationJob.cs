@@ -26,12 +26,12 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
 
     [JobDisplayName("classify {0}")]
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300], ExceptOn = [typeof(InvalidInputException)])]
-    public async Task RunAsync(string jobId, PerformContext? context, CancellationToken stopping)
+    public async Task RunAsync(string jobId, PerformContext context, CancellationToken stopping)
     {
         var runId = Guid.NewGuid().ToString("N");
-        if (!jobs.TryStart(jobId, queue.WorkerName, runId))
+        if (!jobs.TryStart(jobId, queue.WorkerName, runId, context.BackgroundJob.Id))
         {
-            log.LogInformation("job {Job}: not started (cancelled or already finished)", jobId);
+            log.LogInformation("job {Job}: not started by Hangfire job {HangfireJob} (cancelled, already finished, or another Hangfire job's)", jobId, context.BackgroundJob.Id);
             return;
         }
         var job = jobs.Get(jobId)!;
@@ -62,7 +62,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         catch (Exception e)
         {
             log.LogError(e, "job {Job}: attempt {Attempt} failed", jobId, job.Attempts);
-            var retried = context?.GetJobParameter<int>("RetryCount") ?? Retries;
+            var retried = context.GetJobParameter<int>("RetryCount");
             jobs.FailAttempt(jobId, runId, $"internal error ({e.GetType().Name}): {e.Message}", Retries - retried);
             throw;
         }

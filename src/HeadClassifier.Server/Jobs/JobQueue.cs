@@ -48,12 +48,17 @@ public sealed class JobQueue(Database db, JobStore jobs, ModelStore models, Oper
         };
     }
 
-    /// <summary>Gives a stored queued job to Hangfire's classify queue and remembers (and returns) the Hangfire job id.</summary>
-    public string Enqueue(string jobId)
+    /// <summary>
+    /// Gives a stored queued job to Hangfire's classify queue and records the Hangfire job (see JobStore.SetHangfireJob;
+    /// <paramref name="replacing"/>: a Hangfire job of this job known to be lost). Returns the job's Hangfire job id.
+    /// </summary>
+    public string Enqueue(string jobId, string? replacing = null)
     {
-        var hangfireId = client.Enqueue<ClassificationJob>(ClassifyQueue, j => j.RunAsync(jobId, null, CancellationToken.None));
-        jobs.SetHangfireJob(jobId, hangfireId);
-        return hangfireId;
+        // Hangfire passes its own PerformContext and CancellationToken in place of these.
+        var hangfireId = client.Enqueue<ClassificationJob>(ClassifyQueue, j => j.RunAsync(jobId, null!, CancellationToken.None));
+        if (jobs.SetHangfireJob(jobId, hangfireId, replacing)) return hangfireId;
+        // Another process enqueued it meanwhile: that Hangfire job is the job's, this one will not start it.
+        return jobs.Get(jobId)!.HangfireJobId!;
     }
 
     /// <summary>
@@ -86,13 +91,13 @@ public sealed class JobQueue(Database db, JobStore jobs, ModelStore models, Oper
             foreach (var job in jobs.List(new JobFilter(Status: JobStatus.Queued, Limit: 100_000)))
             {
                 if (job.HangfireJobId is { } id && hangfire.GetJobData(id) is not null) continue;
-                Enqueue(job.Id);
+                Enqueue(job.Id, replacing: job.HangfireJobId);
                 enqueued++;
             }
             if (!soleProcess) return (enqueued, 0);
             foreach (var job in jobs.List(new JobFilter(Status: JobStatus.Running, Limit: 100_000)))
             {
-                if (job.HangfireJobId is not { } id || !client.ChangeState(id, new EnqueuedState(ClassifyQueue))) Enqueue(job.Id);
+                if (job.HangfireJobId is not { } id || !client.ChangeState(id, new EnqueuedState(ClassifyQueue))) Enqueue(job.Id, replacing: job.HangfireJobId);
                 requeued++;
             }
             return (enqueued, requeued);

@@ -52,18 +52,21 @@ public sealed class JobStore(Database db)
     }
 
     /// <summary>
-    /// Claims the job for this worker: queued → running, or running → running again when a crashed run is recovered.
-    /// False when it was cancelled or already finished (a recovered trigger of a job that completed before the crash).
+    /// Claims the job for this worker when <paramref name="hangfireJobId"/> is its Hangfire job: queued → running, or
+    /// running → running again when the run of a dead worker is taken over. False when it was cancelled or already
+    /// finished (a redelivery of a job that completed before a crash), or for another Hangfire job of the same job
+    /// (two processes enqueueing one orphan at once): exactly one Hangfire job is ever the job's.
     /// </summary>
-    public bool TryStart(string id, string worker, string runId)
+    public bool TryStart(string id, string worker, string runId, string hangfireJobId)
     {
         return db.InTransaction((c, tx) =>
         {
-            var n = c.Execute("UPDATE jobs SET status = 'running', started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL " +
-                              "WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 0", new { id, worker, now = Database.Now() }, tx);
+            var n = c.Execute("UPDATE jobs SET status = 'running', started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL, " +
+                              "hangfire_job_id = @hangfireJobId WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 0 " +
+                              "AND (hangfire_job_id IS NULL OR hangfire_job_id = @hangfireJobId)", new { id, worker, hangfireJobId, now = Database.Now() }, tx);
             if (n == 0)
             {
-                // Cancelled while its worker was dying: the recovered firing settles it instead of leaving it running.
+                // Cancelled while its worker was dying: the redelivery settles it instead of leaving it running.
                 c.Execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = @now WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 1",
                     new { id, now = Database.Now() }, tx);
                 return false;
@@ -73,10 +76,15 @@ public sealed class JobStore(Database db)
         });
     }
 
-    public void SetHangfireJob(string id, string hangfireJobId)
+    /// <summary>
+    /// Records the Hangfire job that runs the job, unless it has one already (other than <paramref name="replacing"/>,
+    /// a Hangfire job known to be lost): the first recorded is the job's, and TryStart refuses any other delivery.
+    /// </summary>
+    public bool SetHangfireJob(string id, string hangfireJobId, string? replacing = null)
     {
         using var c = db.Open();
-        c.Execute("UPDATE jobs SET hangfire_job_id = @hangfireJobId WHERE id = @id", new { id, hangfireJobId });
+        return c.Execute("UPDATE jobs SET hangfire_job_id = @hangfireJobId WHERE id = @id AND (hangfire_job_id IS NULL OR hangfire_job_id = @replacing)",
+            new { id, hangfireJobId, replacing }) == 1;
     }
 
     public void ReportProgress(string id, double progress, string stage, int? layer)

@@ -3,6 +3,7 @@ using System.Net;
 using Dapper;
 using Hangfire;
 using Hangfire.States;
+using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Store;
 using HeadClassifier.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,8 +43,31 @@ public sealed class QueueTests
         var monitoring = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
         await Api.Eventually(() => Task.FromResult(default(System.Text.Json.JsonElement)), _ => monitoring.SucceededListCount() == 200);
         Assert.Equal(0, monitoring.FailedCount());
-        Assert.Equal(0, monitoring.EnqueuedCount(HeadClassifier.Server.Jobs.JobQueue.ClassifyQueue));
+        Assert.Equal(0, monitoring.EnqueuedCount(JobQueue.ClassifyQueue));
         TestContext.Current.SendDiagnosticMessage($"200 jobs: submitted in {submitted.TotalSeconds:F1} s, all finished after {finished.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task TwoHangfireJobsForOneJobRunItOnce()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var slow = ServerModels.Slow(Path.Combine(tmp.Path, "models", "slow"));
+        await using var server = await InProcessServer.Start(tmp.Path, "--concurrency", "2");
+        var c = server.Client;
+        var model = await c.RegisterModel(slow, minPairs: 5);
+        var id = await c.Submit(new { modelId = model, dense = true, minPairs = 5 });
+        // What two processes enqueueing the same orphaned job at once would leave: a second Hangfire job, which two
+        // free workers take at the same time as the first.
+        var queue = server.Services.GetRequiredService<JobQueue>();
+        var first = (await c.Get($"/api/jobs/{id}").Ok()).GetProperty("hangfireJobId").GetString();
+        Assert.Equal(first, queue.Enqueue(id));
+        var job = await c.WaitFinished(id, 120);
+        Assert.Equal("succeeded", job.Status());
+        Assert.Equal(1, job.GetProperty("attempts").GetInt32());
+        Assert.Equal(first, job.GetProperty("hangfireJobId").GetString());
+        Assert.Single((await c.Get($"/api/jobs/{id}/runs").Ok()).EnumerateArray());
+        var monitoring = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        await Api.Eventually(() => Task.FromResult(default(System.Text.Json.JsonElement)), _ => monitoring.SucceededListCount() == 2);
     }
 
     [Fact]
@@ -170,7 +194,7 @@ public sealed class QueueTests
             await db.ExecuteAsync("""
                 INSERT INTO jobs (id, model_id, model_name, model_path, weights_sha256, parameters_json, params_key, status, created_at)
                 SELECT 'legacy', id, name, path, weights_sha256, @parameters, 'legacy', 'queued', @now FROM models WHERE id = @model
-                """, new { model, parameters = new HeadClassifier.Server.Jobs.JobParameters { OperationSet = "planted" }.ToJson(), now = Database.Now() });
+                """, new { model, parameters = new JobParameters { OperationSet = "planted" }.ToJson(), now = Database.Now() });
             await db.ExecuteAsync("INSERT INTO watches (id, name, folder, preset, parameters_json, cron, created_at) VALUES ('w1', 'legacy watch', @folder, 'default', '{}', '0 */10 * ? * 2-6', @now)",
                 new { folder = Path.Combine(tmp.Path, "models"), now = Database.Now() });
         }
