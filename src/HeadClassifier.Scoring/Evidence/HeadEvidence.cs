@@ -12,7 +12,7 @@ public sealed record PairEvidence(HeadId Head, string Operation, int K, int Pair
     bool Hit, int? Rank, bool? SuppressionHit, int? SuppressionRank);
 
 /// <summary>One of a head's highest map entries for a source: <see cref="Rank"/> 1 is the row's maximum.</summary>
-public sealed record TopToken(HeadId Head, string Operation, int Pair, string Source, int SourceId, int Rank, int TokenId, string Token, double Logit);
+public sealed record TopToken(HeadId Head, string Operation, int Pair, string Source, int SourceId, int Rank, int TokenId, string Token, float Logit);
 
 /// <summary>
 /// Which (head, operation) results keep their evidence, and the pair rows of those: every result whose score (or

@@ -78,7 +78,7 @@ public static class ResultsReader
         var model = ReadManifest(Path.Combine(dir, ResultsWriter.ManifestFile)).Model;
         var table = CsvTable.Open(path, ["layer", "head", "operation", "pair", "source", "source_id", "rank", "token_id", "token", "logit"]);
         return table.Rows().Select(row => new TopToken(row.Head(model), row.Text("operation", allowEmpty: false), row.Int("pair"), row.Text("source"),
-            row.Int("source_id"), row.Int("rank"), row.Int("token_id"), row.Text("token"), row.Double("logit"))).ToList();
+            row.Int("source_id"), row.Int("rank"), row.Int("token_id"), row.Text("token"), (float)row.Double("logit"))).ToList();
     }
 
     /// <summary>sensitivity.csv of a results directory, or null when it has none (results written before it existed).</summary>
