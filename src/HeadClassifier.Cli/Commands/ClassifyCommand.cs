@@ -30,6 +30,7 @@ public static class ClassifyCommand
         var minPairs = new Option<int>("--min-pairs") { Description = "Operations need at least this many single-token pairs", DefaultValueFactory = _ => 30 };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var output = new Option<string?>("--out") { Description = "Results directory (default: results/<model name>)" };
+        var noEvidence = new Option<bool>("--no-evidence") { Description = "Skip evidence.csv and top_tokens.csv (the pairs and top tokens behind each label)" };
         var noFigures = new Option<bool>("--no-figures") { Description = "Skip rendering the run's figures (PNG, SVG, PDF, HTML) into <out>/figures" };
         var dynamic = new Option<bool>("--dynamic") { Description = "Also score heads at inference time (the paper's prompts through ONNX Runtime) and correlate with the static scores" };
         var onnx = new Option<string?>("--onnx") { Description = "With --dynamic or --causal: an exported model directory (default: export the checkpoint to a temporary one)" };
@@ -55,7 +56,7 @@ public static class ClassifyCommand
         var providers = new Option<string>("--providers") { Description = "ORT execution providers in order of preference (--backend ort/auto, --dynamic)", DefaultValueFactory = _ => "cpu" };
         var cmd = new Command("classify", "Score every head against every usable operation from the weights alone and label it")
         {
-            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noFigures, backend, dynamic, onnx, providers,
+            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noEvidence, noFigures, backend, dynamic, onnx, providers,
             causal, causalPairs, causalMaxHeads, causalRandom, causalSeed,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
@@ -74,6 +75,7 @@ public static class ClassifyCommand
                 Dense = parse.GetValue(dense),
                 MinPairs = parse.GetValue(minPairs),
                 MaxDegreeOfParallelism = threadCount,
+                Evidence = !parse.GetValue(noEvidence),
                 Engine = StaticBackends.Create(StaticBackends.Parse(parse.GetValue(backend)!, "--backend"), ort, "--backend"),
             };
             if (options.Threshold is <= 0 or > 1 || double.IsNaN(options.Threshold))
@@ -200,6 +202,20 @@ public static class ClassifyCommand
         AnsiConsole.Write(table);
     }
 
+    /// <summary>Heads per class (columns) at each τ, then at each k when the run was dense, from sensitivity.csv.</summary>
+    private static void PrintSensitivity(IReadOnlyList<SensitivityRow> rows)
+    {
+        foreach (var parameter in rows.GroupBy(x => x.Parameter))
+        {
+            var classes = parameter.Select(x => x.Class).Distinct().ToList();
+            var table = new Table { Title = new TableTitle(parameter.Key == Sensitivity.Tau ? "heads per class as τ varies" : "heads per class as k varies (every operation, τ as run)") };
+            table.AddColumns([parameter.Key == Sensitivity.Tau ? "τ" : "k", .. classes.Select(Markup.Escape)]);
+            foreach (var value in parameter.GroupBy(x => x.Value))
+                table.AddRow([value.Key.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), .. classes.Select(c => value.Single(x => x.Class == c).Heads.ToString())]);
+            AnsiConsole.Write(table);
+        }
+    }
+
     private static void PrintSummary(ClassificationResult r)
     {
         var m = r.Manifest;
@@ -213,6 +229,7 @@ public static class ClassifyCommand
         foreach (var g in r.Labels.GroupBy(l => l.Class).OrderByDescending(g => g.Count()))
             table.AddRow(Markup.Escape(g.Key), g.Count().ToString(), $"{100.0 * g.Count() / total:0.0}%");
         AnsiConsole.Write(table);
+        PrintSensitivity(ResultsReader.ReadSensitivity(r.OutputDir) ?? []);
         AnsiConsole.MarkupLineInterpolated($"static scores: {m.Backend} backend on {m.Provider}");
         AnsiConsole.MarkupLineInterpolated($"results in {Path.GetFullPath(r.OutputDir)} (scoring {m.TimingsSeconds.GetValueOrDefault("score"):0.00} s, peak memory {m.PeakMemoryBytes / (1024.0 * 1024):0} MiB)");
     }

@@ -16,10 +16,6 @@ namespace HeadClassifier.Onnx.Causal;
 /// </summary>
 public static class CausalRun
 {
-    public const string SummaryFile = "causal.csv";
-    public const string CurvesFile = "causal_curves.csv";
-    public const string ParametersFile = "causal.json";
-
     public static readonly IReadOnlyList<string> SummaryHeader =
     [
         "operation", "template", "prompts", "heads_removed", "base_accuracy", "ablated_accuracy", "change_pct", "random_accuracy_mean",
@@ -57,7 +53,7 @@ public static class CausalRun
 
     private static void Write(string dir, IReadOnlyList<CausalResult> results, CausalOptions options, ModelConfig c, RunModel run)
     {
-        ResultsWriter.WriteTable(Path.Combine(dir, SummaryFile), SummaryHeader, results.Select(r =>
+        ResultsWriter.WriteTable(Path.Combine(dir, ResultsWriter.CausalFile), SummaryHeader, results.Select(r =>
         {
             if (r.Note != null && r.Relation.Heads.Count == 0)
                 return (IReadOnlyList<string>)[r.Operation, r.Template, I(r.Prompts), "0", F(r.BaseAccuracy), "", "", "", "", "", "", "", "", "", "", "", r.Note];
@@ -68,10 +64,10 @@ public static class CausalRun
                 F(rndMean), F(rndStd), F(CausalResult.Change(r.BaseAccuracy, rndMean)), I(r.Control.Count), F(ctrBase), F(ctrBaseStd), F(ctrAblated), F(ctrAblatedStd),
                 F(CausalResult.Change(ctrBase, ctrAblated)), r.Note ?? ""];
         }));
-        ResultsWriter.WriteTable(Path.Combine(dir, CurvesFile), CurvesHeader, results.SelectMany(r =>
+        ResultsWriter.WriteTable(Path.Combine(dir, ResultsWriter.CausalCurvesFile), CurvesHeader, results.SelectMany(r =>
             new[] { r.Relation }.Concat(r.Random).Concat(r.Control).SelectMany(curve => curve.Accuracy.Select((a, j) =>
                 (IReadOnlyList<string>)[r.Operation, curve.Series, curve.Run, I(j), F(a), j == 0 ? "" : curve.Heads[j - 1].ToString()]))));
-        ResultsWriter.WriteJson(Path.Combine(dir, ParametersFile), new
+        ResultsWriter.WriteJson(Path.Combine(dir, ResultsWriter.CausalParametersFile), new
         {
             OnnxModel = run.Source,
             Provider = run.Model.Session.Provider.ToString(),

@@ -21,9 +21,6 @@ public sealed record OperationCorrelation(string Operation, string Category, int
 /// </summary>
 public static class DynamicRun
 {
-    public const string CorrelationsFile = "correlations.csv";
-    public const string ParametersFile = "dynamic.json";
-
     /// <param name="onnxModel">An exported model directory; null exports <paramref name="checkpoint"/> to a temporary one.</param>
     /// <param name="options">Null: the paper's templates, the static run's suppression setting, BOS for llama-family models.</param>
     public static IReadOnlyList<OperationCorrelation> Run(ClassificationResult staticRun, string checkpoint, string operationsDir, string? onnxModel,
@@ -92,11 +89,11 @@ public static class DynamicRun
             var share = Enumerable.Range(0, dyn.Heads.Count).Average(h => Mean(t => dyn.AttentionShare(h, o, t)));
             correlations.Add(new OperationCorrelation(op.Name, category, op.K, op.Pairs, xs.Count, DynamicScorer.Pearson(xs, ys), share));
         }
-        var csv = new List<string> { "operation,category,k,n_pairs,n_points,pearson_r,mean_attention_share" };
-        csv.AddRange(correlations.Select(c => string.Join(',', ResultsWriter.Csv(c.Operation), ResultsWriter.Csv(c.Category), c.K, c.Pairs, c.Points,
-            double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare))));
-        File.WriteAllLines(Path.Combine(staticRun.OutputDir, CorrelationsFile), csv);
-        File.WriteAllText(Path.Combine(staticRun.OutputDir, ParametersFile), JsonSerializer.Serialize(new
+        ResultsWriter.WriteTable(Path.Combine(staticRun.OutputDir, ResultsWriter.CorrelationsFile),
+            ["operation", "category", "k", "n_pairs", "n_points", "pearson_r", "mean_attention_share"],
+            correlations.Select(c => (IReadOnlyList<string>)[c.Operation, c.Category, I(c.K), I(c.Pairs), I(c.Points),
+                double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare)]));
+        ResultsWriter.WriteJson(Path.Combine(staticRun.OutputDir, ResultsWriter.DynamicFile), new
         {
             onnx_model = onnxSource,
             provider = session.Provider.ToString(),
@@ -109,9 +106,11 @@ public static class DynamicRun
             chunks = dyn.Chunks,
             inexact_subject_spans = dyn.InexactSubjectSpans,
             mean_pearson_r = correlations.Where(c => !double.IsNaN(c.PearsonR)).Select(c => c.PearsonR).DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? (double?)null : m,
-        }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        });
         return correlations;
     }
 
     private static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
+
+    private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 }

@@ -141,7 +141,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     private static string ProviderOf(string resultDir, RunManifest manifest, JobParameters parameters)
     {
         var ran = manifest.Backend is null or ScoringBackend.SimdName ? ScoringBackend.SimdName : $"{manifest.Backend} {manifest.Provider}";
-        var dynamic = Path.Combine(resultDir, DynamicRun.ParametersFile);
+        var dynamic = Path.Combine(resultDir, ResultsWriter.DynamicFile);
         if (File.Exists(dynamic))
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(dynamic));

@@ -7,6 +7,7 @@ using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx.Causal;
 using HeadClassifier.Scoring.Inference;
+using HeadClassifier.Scoring.Results;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Onnx;
@@ -129,7 +130,7 @@ public sealed class CausalCheckTests
         var r = CliProcess.Run("classify", model, "--operations", ops, "--min-pairs", "5", "--no-figures", "--out", outDir, "--causal");
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
 
-        var summary = ReadCsv(Path.Combine(outDir, CausalRun.SummaryFile)).ToDictionary(row => row["operation"]);
+        var summary = ReadCsv(Path.Combine(outDir, ResultsWriter.CausalFile)).ToDictionary(row => row["operation"]);
         var capital = summary["capital"];
         Assert.Equal(Pairs.ToString(CultureInfo.InvariantCulture), capital["prompts"]);
         Assert.Equal("1", capital["heads_removed"]);
@@ -144,7 +145,7 @@ public sealed class CausalCheckTests
         Assert.Equal("0", summary["copy"]["heads_removed"]);
         Assert.Equal("no head scores above 0", summary["copy"]["note"]);
 
-        var curves = ReadCsv(Path.Combine(outDir, CausalRun.CurvesFile)).Where(row => row["operation"] == "capital").ToList();
+        var curves = ReadCsv(Path.Combine(outDir, ResultsWriter.CausalCurvesFile)).Where(row => row["operation"] == "capital").ToList();
         var relation = curves.Where(x => x["series"] == CausalResult.RelationSeries).ToList();
         Assert.Equal([1.0, 0.0], relation.Select(x => D(x["accuracy"])));
         Assert.Equal("L0H0", relation[1]["last_head_removed"]);
@@ -169,7 +170,7 @@ public sealed class CausalCheckTests
         Assert.Equal([Accuracy(null), Accuracy(without)], control.Select(x => D(x["accuracy"])));
         Assert.Equal(Accuracy(null), D(capital["control_base_mean"]), 6);
 
-        using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, CausalRun.ParametersFile)));
+        using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, ResultsWriter.CausalParametersFile)));
         Assert.Equal(30, parameters.RootElement.GetProperty("maxHeads").GetInt32()); // 8 heads: the paper's 30
         Assert.Equal("cpu", parameters.RootElement.GetProperty("provider").GetString());
     }
@@ -182,12 +183,12 @@ public sealed class CausalCheckTests
             "--no-figures", "--out", tmp.Path, "--causal", "--causal-random", "2");
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
         // Copying is the one operation stories260K's 512-token vocabulary keeps (10 pairs), with the paper's template.
-        var row = Assert.Single(ReadCsv(Path.Combine(tmp.Path, CausalRun.SummaryFile)));
+        var row = Assert.Single(ReadCsv(Path.Combine(tmp.Path, ResultsWriter.CausalFile)));
         Assert.Equal("copying", row["operation"]);
         Assert.Equal(" walk-> walk; cat-> cat; water-> water; <X>->", row["template"]);
         Assert.Equal("10", row["prompts"]);
-        Assert.True(File.Exists(Path.Combine(tmp.Path, CausalRun.CurvesFile)));
-        Assert.True(File.Exists(Path.Combine(tmp.Path, CausalRun.ParametersFile)));
+        Assert.True(File.Exists(Path.Combine(tmp.Path, ResultsWriter.CausalCurvesFile)));
+        Assert.True(File.Exists(Path.Combine(tmp.Path, ResultsWriter.CausalParametersFile)));
     }
 
     [Fact]
