@@ -3,6 +3,7 @@ using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx.Export;
 using HeadClassifier.Scoring.Inference;
+using HeadClassifier.Scoring.Results;
 
 namespace HeadClassifier.Onnx.Causal;
 
@@ -74,8 +75,6 @@ public sealed record CausalCurve(string Series, string Run, IReadOnlyList<HeadId
 public sealed record CausalResult(string Operation, string Template, int Prompts, CausalCurve Relation, IReadOnlyList<CausalCurve> Random,
     IReadOnlyList<CausalCurve> Control, string? Note)
 {
-    public const string RelationSeries = "relation", RandomSeries = "random", ControlSeries = "control";
-
     public double BaseAccuracy => Relation.Accuracy[0];
 
     /// <summary>Heads removed in the summary: all of them, or the first count at which the accuracy reaches 0.</summary>
@@ -125,7 +124,7 @@ public static class CausalCheck
             var relationHeads = op.TopHeads(m);
             var p = prompts[op.Name];
             Report(0, "relation heads");
-            var relation = Curve(model, config, p, relationHeads, Base(op), CausalResult.RelationSeries, "", options, ct);
+            var relation = Curve(model, config, p, relationHeads, Base(op), CausalSeries.Relation, "", options, ct);
             if (relationHeads.Count == 0)
             {
                 results.Add(new CausalResult(op.Name, op.Template, p.Count, relation, [], [], "no head scores above 0"));
@@ -142,7 +141,7 @@ public static class CausalCheck
                 double shared = relationHeads.Count(theirs.Contains) / (double)relationHeads.Count;
                 if (shared >= options.MaxHeadIntersection || Math.Abs(Base(op) - Base(candidate)) >= options.MaxAccuracyDifference) continue;
                 Report(0.2 + 0.3 * controls.Count / options.MaxControlTasks, $"control task {candidate.Name}");
-                controls.Add(Curve(model, config, prompts[candidate.Name], relationHeads, Base(candidate), CausalResult.ControlSeries, candidate.Name, options, ct));
+                controls.Add(Curve(model, config, prompts[candidate.Name], relationHeads, Base(candidate), CausalSeries.Control, candidate.Name, options, ct));
             }
 
             var others = all.Except(relationHeads).ToList();
@@ -151,7 +150,7 @@ public static class CausalCheck
             {
                 Report(0.5 + 0.5 * session / options.RandomSessions, $"random heads {session + 1}/{options.RandomSessions}");
                 var drawn = others.OrderBy(_ => random.Next()).Take(relationHeads.Count).ToList();
-                draws.Add(Curve(model, config, p, drawn, Base(op), CausalResult.RandomSeries, session.ToString(System.Globalization.CultureInfo.InvariantCulture), options, ct));
+                draws.Add(Curve(model, config, p, drawn, Base(op), CausalSeries.Random, session.ToString(System.Globalization.CultureInfo.InvariantCulture), options, ct));
             }
             var result = new CausalResult(op.Name, op.Template, p.Count, relation, draws, controls, null);
             results.Add(result.BaseAccuracy < options.MinBaseAccuracy

@@ -146,16 +146,16 @@ public sealed class CausalCheckTests
         Assert.Equal("no head scores above 0", summary["copy"]["note"]);
 
         var curves = ReadCsv(Path.Combine(outDir, ResultsWriter.CausalCurvesFile)).Where(row => row["operation"] == "capital").ToList();
-        var relation = curves.Where(x => x["series"] == CausalResult.RelationSeries).ToList();
+        var relation = curves.Where(x => x["series"] == CausalSeries.Relation).ToList();
         Assert.Equal([1.0, 0.0], relation.Select(x => D(x["accuracy"])));
         Assert.Equal("L0H0", relation[1]["last_head_removed"]);
-        var random = curves.Where(x => x["series"] == CausalResult.RandomSeries).ToList();
+        var random = curves.Where(x => x["series"] == CausalSeries.Random).ToList();
         Assert.Equal(5 * 2, random.Count);
         Assert.All(random, x => Assert.Equal(1.0, D(x["accuracy"])));
         Assert.DoesNotContain(random, x => x["last_head_removed"] == "L0H0");
 
         // The control task's curve is what the reference forward pass gives with L0H0 zeroed at the last token.
-        var control = curves.Where(x => x["series"] == CausalResult.ControlSeries).ToList();
+        var control = curves.Where(x => x["series"] == CausalSeries.Control).ToList();
         Assert.All(control, x => Assert.Equal("copy", x["run"]));
         using var weights = ModelLoader.Open(model);
         var reference = new ReferenceForward(weights);
