@@ -22,7 +22,7 @@ internal static class Style
     public const double PanelGap = 18;
     public const double TickLength = 3;
     public const double TickToLabel = 2;
-    public const double LabelToTitle = 3;
+    public const double LabelToTitle = 5;
     public const double TitlePadding = 6;
 
     /// <summary>Smallest size a panel title shrinks to before it is cut short.</summary>
