@@ -62,9 +62,14 @@ public static partial class BenchCommand
         {
             if (r.GetValueOrDefault<int>() < 0) r.AddError("--dynamic-pairs must be 0 (all pairs) or more");
         });
+        var gpu = new Option<bool>("--gpu")
+        {
+            Description = $"Only the GPU acceptance check: ORT on CUDA against the CPU (logits, z) and the SIMD scorer (layer 0); exit {NoGpuExitCode} without a GPU",
+        };
+        var device = new Option<int>("--device") { Description = "CUDA device of --gpu", DefaultValueFactory = _ => 0 };
         var cmd = new Command("bench", "Measure speed and memory on generated checkpoints of real model shapes")
         {
-            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs,
+            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs, gpu, device,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
         {
@@ -77,6 +82,7 @@ public static partial class BenchCommand
                 parse.GetValue(json),
                 !parse.GetValue(noOnnx),
                 parse.GetValue(dynamicPairs));
+            if (parse.GetValue(gpu)) return Task.FromResult(RunGpuCheck(settings, parse.GetValue(device), token));
             var report = Run(settings, token);
             if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(report, CliOptions.Json));
             else Print(report);
@@ -146,7 +152,7 @@ public static partial class BenchCommand
         var c = shape.Config;
         Log(s, $"{shape.Name}: checkpoint ({c.NLayers} x {c.NHeads}, d {c.DModel}, d_head {c.DHead}, d_mlp {c.DMlp}, V {c.VocabSize})");
         var watch = Stopwatch.StartNew();
-        var (dir, reused) = RandomCheckpoints.Ensure(s.WorkDir, shape.Name, c, s.Seed, BuiltInTokenizers.Gpt2Dir);
+        var (dir, reused) = RandomCheckpoints.Ensure(s.WorkDir, shape.Name, c, s.Seed, BuiltInTokenizers.WriteGpt2);
         var generation = watch.Elapsed.TotalSeconds;
         if (!reused) generated.Add(dir);
         var bytes = Directory.EnumerateFiles(dir, "*.safetensors").Sum(f => new FileInfo(f).Length);
@@ -241,7 +247,7 @@ public static partial class BenchCommand
                 }
                 catch (Exception e) when (ProviderSession.IsLoadFailure(e))
                 {
-                    ortNote = $"ONNX Runtime unavailable, no ORT figures: {e.Message}";
+                    ortNote = $"ONNX Runtime unavailable, no ORT figures: {ProviderSession.LoadFailureReason(e)}";
                 }
             }
             using (ort)
@@ -391,7 +397,7 @@ public static partial class BenchCommand
     private static Gpt2Ops Gpt2Operations(string dir)
     {
         var all = OperationLoader.LoadDirectory(dir);
-        var tokenizer = TokenizerLoader.Load(BuiltInTokenizers.Gpt2Dir);
+        var tokenizer = BuiltInTokenizers.Gpt2();
         var usable = all.Select(o => OperationFilter.Tokenize(o, tokenizer)).Where(t => t.Usable).ToList();
         if (usable.Count == 0) throw new InvalidInputException(dir, "no operation has enough single-token pairs under GPT-2's tokenizer");
         return new Gpt2Ops(all.Count, usable);

@@ -86,6 +86,10 @@ public static class ResultFigures
     public static ScatterFigure? StaticVsDynamic(RunResults r, ClassPalette palette) =>
         r.DynamicScores is { Count: > 0 } ? new ScatterFigure(r, palette) : null;
 
+    /// <summary>The causal check's curves, or null when it did not run (or removed no head anywhere).</summary>
+    public static CausalFigure? Causal(RunResults r) =>
+        ResultsReader.ReadCausalCurves(r.Directory) is { } points && new CausalFigure(r, points) is { Panels.Count: > 0 } figure ? figure : null;
+
     /// <summary>
     /// Heads per class against checkpoint step, or null unless there are at least two results of one architecture
     /// (same family and grid) whose steps are known and distinct.

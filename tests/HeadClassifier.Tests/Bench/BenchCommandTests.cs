@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using HeadClassifier.Tests.Support;
 
@@ -28,7 +29,7 @@ public class BenchCommandTests
         Assert.Equal("gpt2-tiny", shape.GetProperty("name").GetString());
         Assert.True(shape.GetProperty("generated").GetBoolean());
         var dir = shape.GetProperty("checkpointDir").GetString()!;
-        foreach (var f in new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt" })
+        foreach (var f in new[] { "config.json", "model.safetensors", "gpt2.tiktoken" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
 
         var classify = shape.GetProperty("classify");
@@ -210,5 +211,49 @@ public class BenchCommandTests
         var report = RunJson(work.Path, "--no-onnx");
         Assert.Equal(JsonValueKind.Null, report.GetProperty("onnx").ValueKind);
         Assert.Empty(Directory.EnumerateDirectories(work.Path, "*-onnx"));
+    }
+
+    /// <summary>
+    /// deploy/gpu-check.sh (bench --gpu): on a CUDA machine CUDA and CPU agree on logits, z and every static count; without
+    /// one it stops at once with exit 3 and one line naming what is missing, having generated nothing.
+    /// </summary>
+    [Fact]
+    public void GpuCheckScriptPassesOnCudaAndSaysWhyWithout()
+    {
+        using var work = TestPaths.NewTempDir();
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(TestPaths.RepoRoot, "deploy", "gpu-check.sh"), "--shape", "tiny", "--operations", TestPaths.MapsDatasets, "--json" })
+            psi.ArgumentList.Add(a);
+        psi.Environment["HEADCLASSIFIER_CLI"] = Path.Combine(AppContext.BaseDirectory, "headclassifier.dll");
+        psi.Environment["GPU_CHECK_WORK"] = work.Path;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "gpu-check.sh did not finish in 5 minutes");
+        if (Cuda.Present)
+        {
+            Assert.True(p.ExitCode == 0, stderr.Result + stdout.Result);
+            var report = JsonDocument.Parse(stdout.Result).RootElement;
+            Assert.True(report.GetProperty("passed").GetBoolean());
+            Assert.Equal("cuda:0", report.GetProperty("device").GetString());
+            foreach (var x in report.GetProperty("inference").EnumerateArray())
+            {
+                Assert.InRange(x.GetProperty("logitsMaxAbsDiff").GetDouble(), 0, 1e-3);
+                Assert.True(x.GetProperty("cudaTokensPerSecond").GetDouble() > 0);
+            }
+            var st = report.GetProperty("static");
+            Assert.Equal("cuda:0", st.GetProperty("provider").GetString());
+            Assert.Equal(0, st.GetProperty("differ").GetInt32());
+            Assert.Equal(4 * 18, st.GetProperty("comparisons").GetInt32());
+        }
+        else
+        {
+            Assert.Equal(3, p.ExitCode);
+            var line = Assert.Single(stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("gpu check failed: no CUDA session on cuda:0:", line);
+            Assert.Contains("ONNX Runtime", line); // ORT's own words, restated or quoted
+            Assert.Empty(stdout.Result);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(work.Path));
+        }
     }
 }
