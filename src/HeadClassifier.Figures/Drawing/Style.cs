@@ -62,6 +62,21 @@ internal static class Style
         Culture = CultureInfo.InvariantCulture,
     };
 
+    /// <summary>The figures' axis look: major ticks only, the figures' sizes and colours, no zoom or pan.</summary>
+    public static OxyPlot.Axes.Axis Styled(OxyPlot.Axes.Axis a)
+    {
+        a.MinorTickSize = 0;
+        a.MajorTickSize = TickLength;
+        a.TicklineColor = Axis;
+        a.AxisTickToLabelDistance = TickToLabel;
+        a.AxisTitleDistance = LabelToTitle;
+        a.FontSize = TickSize;
+        a.TitleFontSize = AxisTitleSize;
+        a.IsZoomEnabled = false;
+        a.IsPanEnabled = false;
+        return a;
+    }
+
     /// <summary>Cell size so that the longer side of a grid is about <paramref name="target"/> units, within legible bounds.</summary>
     public static double CellSize(int cols, int rows, double target) => Math.Clamp(Math.Floor(target / Math.Max(cols, rows) * 4) / 4, 4, 24);
 

@@ -146,6 +146,20 @@ public static class Endpoints
             var path = Path.Combine(job!.ResultDir!, file);
             return File.Exists(path) ? Results.File(path, ContentTypes[Path.GetExtension(file).TrimStart('.')], file) : NotFound($"job {id} has no {file}");
         }).WithTags("results");
+        api.MapGet("/jobs/{id}/heads/{head}/evidence", (string id, string head, JobStore jobs) =>
+        {
+            if (!Finished(jobs, id, out var job, out var problem)) return problem!;
+            HeadId headId;
+            try
+            {
+                headId = HeadId.Parse(head);
+            }
+            catch (FormatException)
+            {
+                return NotFound($"'{head}' is not a head id (L{{layer}}H{{head}})");
+            }
+            return EvidenceView.Of(job!.ResultDir!, headId) is { } view ? Results.Ok(view) : NotFound($"job {id} kept no evidence (run without --no-evidence)");
+        }).WithTags("results");
         api.MapGet("/jobs/{id}/figures", (string id, JobStore jobs) =>
             Finished(jobs, id, out _, out var problem)
                 ? Results.Ok(jobs.Figures(id).Select(f => new FigureView(f.Kind, f.Format, $"/api/jobs/{id}/figures/{f.Kind}.{f.Format}")))
