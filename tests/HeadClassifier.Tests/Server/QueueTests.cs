@@ -227,6 +227,14 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task SqliteServesOneProcessSoARoleOtherThanAllNeedsPostgres()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => InProcessServer.Start(tmp.Path, "--role", "web"));
+        Assert.Contains("--role web needs --db", e.Message);
+    }
+
+    [Fact]
     public async Task TheHangfireDashboardNeedsTheApiKey()
     {
         using var tmp = TestPaths.NewTempDir();
