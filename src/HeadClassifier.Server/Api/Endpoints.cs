@@ -215,8 +215,8 @@ public static class Endpoints
             var watch = service.Create(request);
             return Results.Created($"/api/watches/{watch.Id}", WatchView.Of(watch));
         }).WithTags("watches");
-        write.MapPost("/watches/{id}/scan", async (string id, WatchStore watches, WatchScanner scanner, CancellationToken ct) =>
-            watches.Get(id) is null ? NotFound($"no watch with id '{id}'") : Results.Ok(await scanner.ScanAsync(id, ct))).WithTags("watches");
+        write.MapPost("/watches/{id}/scan", (string id, WatchStore watches, WatchScanner scanner, CancellationToken ct) =>
+            watches.Get(id) is null ? NotFound($"no watch with id '{id}'") : Results.Ok(scanner.Scan(id, ct))).WithTags("watches");
         write.MapDelete("/watches/{id}", (string id, WatchService service) =>
             service.Delete(id) ? Results.NoContent() : NotFound($"no watch with id '{id}'")).WithTags("watches");
         api.MapGet("/watches/{id}/figures/{file}", (string id, string file, WatchStore watches, JobStore jobs, ServerOptions options) =>

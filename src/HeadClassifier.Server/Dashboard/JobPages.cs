@@ -22,7 +22,7 @@ public static class JobPages
         ui.MapGet("/jobs", (HttpContext http, string? status, JobStore jobs) => List(http, status, jobs));
         ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets) =>
             NewJob(http, models, sets, JobForm.Defaults(model, models), new Dictionary<string, string>()));
-        ui.MapForm("/jobs/new", (http, form) => Submit(http, form));
+        ui.MapForm("/jobs/new", (http, form) => Task.FromResult(Submit(http, form)));
         ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ModelStore models) => Detail(http, id, jobs, models));
         ui.MapForm("/jobs/{id}/cancel", (http, form) =>
         {
@@ -201,7 +201,7 @@ public static class JobPages
         return Layout.Page(http, "New job", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
-    private static async Task<IResult> Submit(HttpContext http, IFormCollection form)
+    private static IResult Submit(HttpContext http, IFormCollection form)
     {
         var services = http.RequestServices;
         var models = services.GetRequiredService<ModelStore>();
