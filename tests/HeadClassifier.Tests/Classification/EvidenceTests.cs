@@ -122,6 +122,26 @@ public class EvidenceTests
     }
 
     [Fact]
+    public void GqaHeadsWithAnUntiedUnembeddingPredictTheirPlantedTargets()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        PlantedModels.WriteOperationSubset(tmp.File("ops"), TokenizerLoader.Load(PlantedModels.Llama2TokenizerFiles[0]));
+        // L0H3 reads raw W_E through value head 1; L1H0 reads MLP_0(LN2_0(W_E)) through value head 0; lm_head is its own matrix.
+        var planted = PlantedModels.Write(tmp.File("model"), tmp.File("ops"), PlantedModels.LlamaGqaConfig, PlantedModels.Llama2TokenizerFiles,
+            [new PlantedHead(new HeadId(0, 3), ["copying"]), new PlantedHead(new HeadId(1, 0), ["verb_past_tense"])]);
+        ClassificationRun.Run(tmp.File("model"), tmp.File("ops"), tmp.File("out"), new ClassificationOptions(), ct: TestContext.Current.CancellationToken);
+        AssertConsistentWithScores(tmp.File("out"));
+        var top = ResultsReader.ReadTopTokens(tmp.File("out"))!;
+        foreach (var (head, ops) in planted.Pairs)
+            foreach (var (op, pairs) in ops)
+            {
+                var first = top.Where(t => t.Head == head && t.Operation == op && t.Rank == 1).ToList();
+                Assert.Equal(HeadEvidence.TopTokenPairs, first.Count(t => pairs.Any(p => p.Source == t.SourceId)));
+                Assert.All(first, t => Assert.Equal(pairs.First(p => p.Source == t.SourceId).Target, t.TokenId));
+            }
+    }
+
+    [Fact]
     public void Stories260KEvidenceThroughTheCliMatchesItsScores()
     {
         using var tmp = TestPaths.NewTempDir();
