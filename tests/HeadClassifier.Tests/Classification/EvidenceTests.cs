@@ -1,4 +1,6 @@
+using System.IO.Compression;
 using HeadClassifier.Core;
+using HeadClassifier.Figures;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Scoring.Evidence;
 using HeadClassifier.Scoring.Labels;
@@ -154,6 +156,20 @@ public class EvidenceTests
         Assert.Contains(evidence, e => e.Hit);
         Assert.Contains(evidence, e => !e.Hit);
         Assert.All(ResultsReader.ReadTopTokens(tmp.File("out"))!, t => Assert.InRange(t.TokenId, 0, 511));
+
+        // The bundle carries the evidence and the sensitivity table, byte for byte, and its README says what they are.
+        BundleWriter.Write([tmp.File("out")], tmp.File("bundle.zip"));
+        using (var zip = ZipFile.OpenRead(tmp.File("bundle.zip")))
+        {
+            foreach (var file in new[] { ResultsWriter.EvidenceFile, ResultsWriter.TopTokensFile, ResultsWriter.SensitivityFile })
+            {
+                using var entry = new MemoryStream();
+                zip.GetEntry("data/" + file)!.Open().CopyTo(entry);
+                Assert.Equal(File.ReadAllBytes(tmp.File("out/" + file)), entry.ToArray());
+            }
+            using var readme = new StreamReader(zip.GetEntry(BundleWriter.ReadmeEntry)!.Open());
+            Assert.Contains("heads per class as the threshold", readme.ReadToEnd());
+        }
 
         var without = CliProcess.Run("classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--min-pairs", "5", "--k-copying", "5",
             "--out", tmp.File("bare"), "--no-figures", "--no-evidence");
