@@ -18,8 +18,12 @@ public static class BundleWriter
     public const string ReadmeEntry = "README.txt";
 
     /// <summary>Files copied from a results directory into data/ when present.</summary>
-    public static readonly string[] DataFiles = [ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, "correlations.csv", ResultsWriter.EvidenceFile,
-        ResultsWriter.TopTokensFile, ResultsWriter.SensitivityFile, ResultsWriter.ManifestFile];
+    public static readonly string[] DataFiles =
+    [
+        ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, ResultsWriter.RanksFile, ResultsWriter.CorrelationsFile, ResultsWriter.DynamicFile,
+        ResultsWriter.EvidenceFile, ResultsWriter.TopTokensFile, ResultsWriter.SensitivityFile, ResultsWriter.CausalFile, ResultsWriter.CausalCurvesFile,
+        ResultsWriter.CausalParametersFile, ResultsWriter.ManifestFile,
+    ];
 
     // The earliest time a zip entry can hold (DOS date): the bundle says nothing about when it was made.
     private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -60,10 +64,9 @@ public static class BundleWriter
             entries[ManifestEntry] = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
             entries[ReadmeEntry] = Encoding.UTF8.GetBytes(Readme(manifest));
 
-            var tmp = zipPath + ".partial";
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-            using (var zip = new ZipArchive(stream, ZipArchiveMode.Create))
+            AtomicFile.Write(zipPath, stream =>
             {
+                using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
                 foreach (var (name, bytes) in entries)
                 {
                     var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
@@ -71,8 +74,7 @@ public static class BundleWriter
                     using var s = entry.Open();
                     s.Write(bytes);
                 }
-            }
-            File.Move(tmp, zipPath, overwrite: true);
+            });
             return manifest;
         }
         finally

@@ -52,7 +52,7 @@ public static partial class BenchCommand
         var c = shape.Config;
         Directory.CreateDirectory(s.WorkDir);
         Log(s, $"{shape.Name}: checkpoint and ONNX export in {s.WorkDir}");
-        var (checkpoint, reused) = RandomCheckpoints.Ensure(s.WorkDir, shape.Name, c, s.Seed, BuiltInTokenizers.Gpt2Dir);
+        var (checkpoint, reused) = RandomCheckpoints.Ensure(s.WorkDir, shape.Name, c, s.Seed, BuiltInTokenizers.WriteGpt2);
         var export = ExportTimed(checkpoint, checkpoint + "-onnx", reuse: reused);
         try
         {

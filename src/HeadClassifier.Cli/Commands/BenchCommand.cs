@@ -131,10 +131,12 @@ public static partial class BenchCommand
             // The ONNX section runs on the first shape that lists inference shapes (gpt2-small, or gpt2-tiny in tests).
             var onnx = gpt2Shapes.Zip(shapes).Where(x => s.Onnx && x.First.Inference.Count > 0)
                 .Select(x => MeasureOnnx(x.First, x.Second, opsDir, ops, s, generated, peak, ct)).FirstOrDefault();
+            ct.ThrowIfCancellationRequested();
+            var figures = MeasureFigures(s);
             return new BenchReport(
                 machine,
                 new OperationsInfo(opsSource, opsDir, ops.Total, ops.Usable.Count, ops.Pairs),
-                shapes, gemm, ortNote, layer, onnx, peak.Overall());
+                shapes, gemm, ortNote, layer, onnx, figures, peak.Overall());
         }
         finally
         {
@@ -150,7 +152,7 @@ public static partial class BenchCommand
         var c = shape.Config;
         Log(s, $"{shape.Name}: checkpoint ({c.NLayers} x {c.NHeads}, d {c.DModel}, d_head {c.DHead}, d_mlp {c.DMlp}, V {c.VocabSize})");
         var watch = Stopwatch.StartNew();
-        var (dir, reused) = RandomCheckpoints.Ensure(s.WorkDir, shape.Name, c, s.Seed, BuiltInTokenizers.Gpt2Dir);
+        var (dir, reused) = RandomCheckpoints.Ensure(s.WorkDir, shape.Name, c, s.Seed, BuiltInTokenizers.WriteGpt2);
         var generation = watch.Elapsed.TotalSeconds;
         if (!reused) generated.Add(dir);
         var bytes = Directory.EnumerateFiles(dir, "*.safetensors").Sum(f => new FileInfo(f).Length);
@@ -395,7 +397,7 @@ public static partial class BenchCommand
     private static Gpt2Ops Gpt2Operations(string dir)
     {
         var all = OperationLoader.LoadDirectory(dir);
-        var tokenizer = TokenizerLoader.Load(BuiltInTokenizers.Gpt2Dir);
+        var tokenizer = BuiltInTokenizers.Gpt2();
         var usable = all.Select(o => OperationFilter.Tokenize(o, tokenizer)).Where(t => t.Usable).ToList();
         if (usable.Count == 0) throw new InvalidInputException(dir, "no operation has enough single-token pairs under GPT-2's tokenizer");
         return new Gpt2Ops(all.Count, usable);
@@ -488,12 +490,13 @@ public static partial class BenchCommand
         }
         AnsiConsole.MarkupLineInterpolated($"6. peak RSS of this bench process: {Gb(r.BenchPeakMemoryBytes)}");
         if (r.Onnx is { } onnx) PrintOnnx(onnx);
+        PrintFigures(r.Figures);
     }
 }
 
 /// <summary>OrtNote: why ONNX Runtime figures are missing (null when they were measured).</summary>
 public sealed record BenchReport(MachineInfo Machine, OperationsInfo Operations, IReadOnlyList<ShapeReport> Shapes,
-    IReadOnlyList<GemmReport> Gemm, string? OrtNote, LlamaLayerReport? LlamaLayer, OnnxReport? Onnx, long BenchPeakMemoryBytes);
+    IReadOnlyList<GemmReport> Gemm, string? OrtNote, LlamaLayerReport? LlamaLayer, OnnxReport? Onnx, FiguresReport Figures, long BenchPeakMemoryBytes);
 
 /// <summary>LoadAverage: the 1-minute load at the start; above the core count, other work shares the cores and times stretch.</summary>
 public sealed record MachineInfo(int Cores, bool Avx512, long? AvailableBytes, double? LoadAverage);

@@ -46,7 +46,7 @@ internal abstract class BytePairMerger
     }
 }
 
-/// <summary>Merges from an explicit ranked merge list (HF tokenizer.json, GPT-2 merges.txt).</summary>
+/// <summary>Merges from an explicit ranked merge list (SentencePiece-style tokenizer.json).</summary>
 internal sealed class RankedMerges : BytePairMerger
 {
     private readonly Dictionary<long, (int Rank, int Merged)> _merges;
@@ -54,6 +54,18 @@ internal sealed class RankedMerges : BytePairMerger
     public RankedMerges(Dictionary<long, (int Rank, int Merged)> merges) => _merges = merges;
 
     public static long Key(int left, int right) => ((long)left << 32) | (uint)right;
+
+    /// <summary>The merge table of checked (left, right) pairs in rank order; of a repeated pair the first rank counts.</summary>
+    public static Dictionary<long, (int Rank, int Merged)> FromList(IReadOnlyList<(string Left, string Right)> merges, Dictionary<string, int> vocab)
+    {
+        var table = new Dictionary<long, (int, int)>(merges.Count);
+        for (int rank = 0; rank < merges.Count; rank++)
+        {
+            var (left, right) = merges[rank];
+            table.TryAdd(Key(vocab[left], vocab[right]), (rank, vocab[left + right]));
+        }
+        return table;
+    }
 
     protected override bool TryMerge(int left, int right, out int merged, out double priority)
     {
@@ -70,8 +82,8 @@ internal sealed class RankedMerges : BytePairMerger
 }
 
 /// <summary>
-/// Merges any pair whose concatenated bytes are a token (tiktoken, llama2.c). Tokens are keyed by their bytes as a
-/// Latin-1 string; the priority of a merge is that of the resulting token.
+/// Merges any pair whose concatenated bytes are a token (llama2.c). Tokens are keyed by their bytes as a Latin-1
+/// string; the priority of a merge is that of the resulting token.
 /// </summary>
 internal sealed class ConcatenationMerges : BytePairMerger
 {

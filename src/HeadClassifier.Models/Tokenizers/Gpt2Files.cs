@@ -9,13 +9,14 @@ namespace HeadClassifier.Models.Tokenizers;
 /// </summary>
 public static class Gpt2Files
 {
-    public static BpeTokenizer Load(string vocabPath, string mergesPath)
+    public const string Kind = "gpt2-vocab-merges";
+
+    public static ITokenizer Load(string vocabPath, string mergesPath)
     {
         var vocab = ReadVocab(vocabPath);
         var merges = ReadMerges(mergesPath, vocab);
-        return new BpeTokenizer("gpt2-vocab-merges", vocab, merges, new BpeModelOptions(null, false, false, false), [],
-            normalizer: null, new ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true), new ByteLevelDecoder(),
-            addsPrefixSpace: false);
+        return ByteLevelBpe.Create(Kind, mergesPath, vocab, merges, new RegexSplitter(RegexSplitter.Gpt2), normalizer: null,
+            AddedTokens.None, addsPrefixSpace: false);
     }
 
     private static Dictionary<string, int> ReadVocab(string path)
@@ -34,10 +35,10 @@ public static class Gpt2Files
         }
     }
 
-    private static Dictionary<long, (int Rank, int Merged)> ReadMerges(string path, Dictionary<string, int> vocab)
+    private static List<(string Left, string Right)> ReadMerges(string path, Dictionary<string, int> vocab)
     {
-        var merges = new Dictionary<long, (int, int)>();
-        int lineNumber = 0, rank = 0;
+        var merges = new List<(string, string)>();
+        int lineNumber = 0;
         foreach (string raw in File.ReadLines(path))
         {
             lineNumber++;
@@ -46,8 +47,8 @@ public static class Gpt2Files
             string where = $"line {lineNumber}";
             var (left, right) = HfTokenizerJson.SplitMerge(line)
                                 ?? throw new InvalidInputException(path, $"{where}: '{line}' is not two tokens separated by one space");
-            var ids = HfTokenizerJson.MergeIds(vocab, left, right, problem => new InvalidInputException(path, $"{where}: {problem}"));
-            merges.TryAdd(RankedMerges.Key(ids.Left, ids.Right), (rank++, ids.Merged));
+            HfTokenizerJson.MergeIds(vocab, left, right, problem => new InvalidInputException(path, $"{where}: {problem}"));
+            merges.Add((left, right));
         }
         if (merges.Count == 0) throw new InvalidInputException(path, "no merges");
         return merges;

@@ -5,7 +5,8 @@ using System.Text.RegularExpressions;
 namespace HeadClassifier.Models.Tokenizers;
 
 // The parts of an HF tokenizer.json pipeline this project supports, each following the semantics of the HF
-// "tokenizers" library for the configuration values decoder-only LMs use.
+// "tokenizers" library for the configuration values decoder-only LMs use. Byte-level files run on Microsoft.ML.Tokenizers
+// (with our normalizers and RegexSplitter); the pre-tokenizer and decoders here serve SentencePiece-style BPE.
 
 internal abstract class Normalizer
 {
@@ -49,88 +50,56 @@ internal sealed class LowercaseNormalizer : Normalizer
     public override string Normalize(string text) => text.ToLowerInvariant();
 }
 
-internal abstract class PreTokenizer
+/// <summary>ByteLevel's add_prefix_space: a space before text that does not start with one.</summary>
+internal sealed class PrefixSpaceNormalizer : Normalizer
 {
-    /// <summary>Splits or rewrites pieces; <paramref name="firstSegment"/> is false after an added token.</summary>
-    public abstract List<string> Apply(List<string> pieces, bool firstSegment);
+    public override string Normalize(string text) => text.StartsWith(' ') ? text : " " + text;
 }
 
-internal sealed class SequencePreTokenizer(IReadOnlyList<PreTokenizer> parts) : PreTokenizer
+/// <summary>Our normalizer as Microsoft.ML.Tokenizers' (which has no NFC, Prepend or Replace of its own).</summary>
+internal sealed class LibraryNormalizer(Normalizer normalizer) : Microsoft.ML.Tokenizers.Normalizer
 {
-    public IReadOnlyList<PreTokenizer> Parts => parts;
+    public override string Normalize(string original) => normalizer.Normalize(original);
 
-    public override List<string> Apply(List<string> pieces, bool firstSegment)
-    {
-        foreach (var part in parts) pieces = part.Apply(pieces, firstSegment);
-        return pieces;
-    }
+    public override string Normalize(ReadOnlySpan<char> original) => normalizer.Normalize(original.ToString());
 }
 
-/// <summary>Optionally a leading space and the GPT-2 regex split per piece, then bytes to table characters.</summary>
-internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : PreTokenizer
-{
-    private static readonly SplitPattern Gpt2Pattern = new(SplitPattern.Gpt2);
+/// <summary>A step of tokenizer.json's pre_tokenizer, flattened out of Sequences.</summary>
+internal abstract class PreTokenizerStep;
 
+/// <summary>Split: a regex (already in .NET syntax) and what happens to its matches.</summary>
+internal sealed class SplitStep(string pattern, SplitBehavior behavior) : PreTokenizerStep
+{
+    public string Pattern => pattern;
+    public SplitBehavior Behavior => behavior;
+}
+
+/// <summary>ByteLevel: Microsoft.ML.Tokenizers maps the bytes; use_regex adds the GPT-2 regex split.</summary>
+internal sealed class ByteLevelStep(bool addPrefixSpace, bool useRegex) : PreTokenizerStep
+{
     public bool AddPrefixSpace => addPrefixSpace;
-
-    public override List<string> Apply(List<string> pieces, bool firstSegment)
-    {
-        var output = new List<string>(pieces.Count);
-        var split = new List<string>();
-        foreach (string piece in pieces)
-        {
-            string text = addPrefixSpace && !piece.StartsWith(' ') ? " " + piece : piece;
-            split.Clear();
-            if (useRegex) Gpt2Pattern.Split(text, split); else split.Add(text);
-            foreach (string s in split) output.Add(ByteLevel.Encode(s));
-        }
-        return output;
-    }
-}
-
-internal enum SplitBehavior { Isolated, Removed }
-
-internal sealed class SplitPreTokenizer(SplitPattern pattern, SplitBehavior behavior) : PreTokenizer
-{
-    public override List<string> Apply(List<string> pieces, bool firstSegment)
-    {
-        var output = new List<string>(pieces.Count * 4);
-        foreach (string piece in pieces)
-        {
-            int last = 0;
-            foreach (var (start, length) in pattern.Matches(piece))
-            {
-                if (start > last) output.Add(piece[last..start]);
-                if (behavior == SplitBehavior.Isolated && length > 0) output.Add(piece.Substring(start, length));
-                last = start + length;
-            }
-            if (last < piece.Length) output.Add(piece[last..]);
-        }
-        return output;
-    }
+    public bool UseRegex => useRegex;
 }
 
 internal enum PrependScheme { Always, First, Never }
 
 /// <summary>Spaces become the replacement char (▁), one is prepended per the scheme, and optionally each ▁ starts a piece.</summary>
-internal sealed class MetaspacePreTokenizer(char replacement, PrependScheme scheme, bool split) : PreTokenizer
+internal sealed class MetaspacePreTokenizer(char replacement, PrependScheme scheme, bool split) : PreTokenizerStep
 {
     public PrependScheme Scheme => scheme;
 
-    public override List<string> Apply(List<string> pieces, bool firstSegment)
+    /// <summary>The pieces of one segment; <paramref name="firstSegment"/> is false after an added token.</summary>
+    public List<string> Apply(string segment, bool firstSegment)
     {
-        var output = new List<string>(pieces.Count);
-        foreach (string piece in pieces)
-        {
-            string text = piece.Replace(' ', replacement);
-            bool prepend = scheme == PrependScheme.Always || (scheme == PrependScheme.First && firstSegment);
-            if (prepend && !text.StartsWith(replacement)) text = replacement + text;
-            if (!split) { output.Add(text); continue; }
-            int start = 0;
-            for (int i = 1; i < text.Length; i++)
-                if (text[i] == replacement) { output.Add(text[start..i]); start = i; }
-            if (start < text.Length) output.Add(text[start..]);
-        }
+        var output = new List<string>();
+        string text = segment.Replace(' ', replacement);
+        bool prepend = scheme == PrependScheme.Always || (scheme == PrependScheme.First && firstSegment);
+        if (prepend && !text.StartsWith(replacement)) text = replacement + text;
+        if (!split) return [text];
+        int start = 0;
+        for (int i = 1; i < text.Length; i++)
+            if (text[i] == replacement) { output.Add(text[start..i]); start = i; }
+        if (start < text.Length) output.Add(text[start..]);
         return output;
     }
 }
@@ -146,16 +115,6 @@ internal sealed class SequenceDecoder(IReadOnlyList<TokenDecoder> parts) : Token
     {
         foreach (var part in parts) tokens = part.Decode(tokens);
         return tokens;
-    }
-}
-
-internal sealed class ByteLevelDecoder : TokenDecoder
-{
-    public override List<string> Decode(List<string> tokens)
-    {
-        var bytes = new List<byte>();
-        foreach (string token in tokens) ByteLevel.AppendBytes(token, bytes);
-        return [ByteLevel.DecodeUtf8(bytes)];
     }
 }
 

@@ -6,13 +6,17 @@ using HeadClassifier.Core;
 namespace HeadClassifier.Models.Tokenizers;
 
 /// <summary>
-/// Reads an HF tokenizer.json whose model is BPE: byte-level ones (GPT-2, Llama-3, Qwen2) and SentencePiece-style ones
-/// (Llama-2's Prepend/Replace normalizer or a Metaspace pre-tokenizer, byte fallback). Other models (WordPiece,
+/// Reads an HF tokenizer.json whose model is BPE (Microsoft.ML.Tokenizers reads none itself). Byte-level ones (GPT-2,
+/// Qwen2/3, GPT-NeoX/Pythia, Phi) become the library's BPE; Llama-3 style (ignore_merges) the library's tiktoken over
+/// the vocabulary, since BpeOptions cannot express ignore_merges; SentencePiece-style ones (Llama-2, Mistral: Prepend/
+/// Replace normalizer or Metaspace, byte fallback) our <see cref="SentencePieceBpe"/>. Other models (WordPiece,
 /// Unigram, WordLevel) and unknown pipeline components are rejected by name.
 /// </summary>
 public static class HfTokenizerJson
 {
-    public static BpeTokenizer Load(string path)
+    public const string ByteLevelKind = "hf-bpe-bytelevel";
+
+    public static ITokenizer Load(string path)
     {
         JsonDocument doc;
         try
@@ -32,7 +36,7 @@ public static class HfTokenizerJson
     {
         private InvalidInputException Error(string where, string problem) => new(path, $"{where}: {problem}");
 
-        public BpeTokenizer Read(JsonElement root)
+        public ITokenizer Read(JsonElement root)
         {
             if (root.ValueKind != JsonValueKind.Object) throw Error("root", "expected a JSON object");
             if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
@@ -56,30 +60,75 @@ public static class HfTokenizerJson
 
             var added = ReadAddedTokens(root);
             var normalizer = Prop(root, "normalizer") is { } n ? ReadNormalizer(n, "normalizer") : null;
-            var preTokenizer = Prop(root, "pre_tokenizer") is { } p ? ReadPreTokenizer(p, "pre_tokenizer") : null;
-            var decoder = Prop(root, "decoder") is { } d ? ReadDecoder(d, "decoder") : null;
+            var steps = Prop(root, "pre_tokenizer") is { } p ? ReadPreTokenizer(p, "pre_tokenizer") : [];
+            var decoderJson = Prop(root, "decoder");
+            bool byteLevelDecoder = decoderJson is { } dj && TypeOf(dj, "decoder") == "ByteLevel";
 
-            bool byteLevel = Flatten(preTokenizer).OfType<ByteLevelPreTokenizer>().Any() || decoder is ByteLevelDecoder;
-            return new BpeTokenizer(byteLevel ? "hf-bpe-bytelevel" : "hf-bpe-sentencepiece", vocab, merges, options, added,
-                normalizer, preTokenizer, decoder, AddsPrefixSpace(normalizer, preTokenizer));
+            if (steps.OfType<ByteLevelStep>().Any() || byteLevelDecoder)
+                return ByteLevelModel(vocab, merges, options, added, normalizer, steps);
+
+            var decoder = decoderJson is { } d ? ReadDecoder(d, "decoder") : null;
+            if (steps.FirstOrDefault(s => s is not MetaspacePreTokenizer) is { } other)
+                throw Error("pre_tokenizer", $"{(other is SplitStep ? "Split" : other.GetType().Name)} without ByteLevel is not supported");
+            if (steps.Count > 1) throw Error("pre_tokenizer", "more than one Metaspace is not supported");
+            var metaspace = steps.OfType<MetaspacePreTokenizer>().FirstOrDefault();
+            bool addsPrefixSpace = PrependsSpace(normalizer) || metaspace is { Scheme: not PrependScheme.Never };
+            return new SentencePieceBpe(vocab, RankedMerges.FromList(merges, vocab), options, added, normalizer, metaspace,
+                decoder, addsPrefixSpace);
         }
 
-        private static bool AddsPrefixSpace(Normalizer? normalizer, PreTokenizer? preTokenizer) =>
-            PrependsSpace(normalizer) || Flatten(preTokenizer).Any(p =>
-                p is MetaspacePreTokenizer { Scheme: not PrependScheme.Never } or ByteLevelPreTokenizer { AddPrefixSpace: true });
+        /// <summary>
+        /// Splits before ByteLevel and ByteLevel's own GPT-2 regex become one <see cref="RegexSplitter"/>; the library maps
+        /// the bytes. ignore_merges (a piece that is a token is not merged up) is tiktoken's rule, and exact through it
+        /// when the merges are the vocabulary's order, as in files converted from tiktoken (Llama-3).
+        /// </summary>
+        private ITokenizer ByteLevelModel(Dictionary<string, int> vocab, List<(string Left, string Right)> merges, BpeModelOptions options,
+            List<AddedToken> added, Normalizer? normalizer, List<PreTokenizerStep> steps)
+        {
+            var splits = new List<(string, SplitBehavior)>();
+            bool prefixSpace = false;
+            var byteLevel = steps.OfType<ByteLevelStep>().FirstOrDefault()
+                            ?? throw Error("decoder", "a ByteLevel decoder without a ByteLevel pre-tokenizer is not supported");
+            foreach (var step in steps)
+            {
+                switch (step)
+                {
+                    case SplitStep split when steps.IndexOf(split) < steps.IndexOf(byteLevel):
+                        splits.Add((split.Pattern, split.Behavior));
+                        break;
+                    case ByteLevelStep b when b == byteLevel:
+                        if (b.UseRegex) splits.Add((RegexSplitter.Gpt2, SplitBehavior.Isolated));
+                        // Before any split, a space before the text is a space before its first piece, as in HF.
+                        if (b.AddPrefixSpace && splits.Count > (b.UseRegex ? 1 : 0))
+                            throw Error("pre_tokenizer", "ByteLevel with add_prefix_space after a Split is not supported");
+                        prefixSpace = b.AddPrefixSpace;
+                        break;
+                    default:
+                        throw Error("pre_tokenizer", $"{(step is SplitStep ? "Split after ByteLevel" : step.GetType().Name + " with ByteLevel")} is not supported");
+                }
+            }
+            if (prefixSpace) normalizer = normalizer is null ? new PrefixSpaceNormalizer() : new SequenceNormalizer([normalizer, new PrefixSpaceNormalizer()]);
+            var splitter = splits.Count > 0 ? new RegexSplitter(splits) : null;
+            var libraryNormalizer = normalizer is null ? null : new LibraryNormalizer(normalizer);
+            var addedTokens = new AddedTokens(added);
+            bool addsPrefixSpace = prefixSpace || PrependsSpace(normalizer);
+
+            if (!options.IgnoreMerges)
+                return ByteLevelBpe.Create(ByteLevelKind, path, vocab, merges, splitter, libraryNormalizer, addedTokens, addsPrefixSpace);
+
+            for (int rank = 1; rank < merges.Count; rank++)
+                if (vocab[merges[rank].Left + merges[rank].Right] < vocab[merges[rank - 1].Left + merges[rank - 1].Right])
+                    throw Error($"model.merges[{rank}]", "ignore_merges with merges out of vocabulary order is not supported");
+            var ranks = vocab.Select(kv => (ByteLevel.Bytes(kv.Key) ?? throw Error("model.vocab", $"token '{kv.Key}' is not byte-level text"), kv.Value));
+            return TiktokenFiles.FromRanks(path, ranks, splitter ?? new RegexSplitter([]), libraryNormalizer, addedTokens, addsPrefixSpace, ByteLevelKind);
+        }
 
         private static bool PrependsSpace(Normalizer? normalizer) => normalizer switch
         {
             PrependNormalizer p => p.Prefix is "▁" or " ",
             SequenceNormalizer s => s.Parts.Any(PrependsSpace),
+            PrefixSpaceNormalizer => true,
             _ => false,
-        };
-
-        private static IEnumerable<PreTokenizer> Flatten(PreTokenizer? preTokenizer) => preTokenizer switch
-        {
-            null => [],
-            SequencePreTokenizer s => s.Parts.SelectMany(Flatten),
-            _ => [preTokenizer],
         };
 
         private Dictionary<string, int> ReadVocab(JsonElement model)
@@ -96,15 +145,14 @@ public static class HfTokenizerJson
             return vocab;
         }
 
-        private Dictionary<long, (int Rank, int Merged)> ReadMerges(JsonElement model, Dictionary<string, int> vocab)
+        private List<(string Left, string Right)> ReadMerges(JsonElement model, Dictionary<string, int> vocab)
         {
             if (!model.TryGetProperty("merges", out var mergesJson) || mergesJson.ValueKind != JsonValueKind.Array)
                 throw Error("model.merges", "missing or not an array");
-            var merges = new Dictionary<long, (int, int)>();
-            int rank = 0;
+            var merges = new List<(string, string)>();
             foreach (var entry in mergesJson.EnumerateArray())
             {
-                string where = $"model.merges[{rank}]";
+                string where = $"model.merges[{merges.Count}]";
                 (string left, string right) = entry.ValueKind switch
                 {
                     JsonValueKind.String => SplitMerge(entry.GetString()!) ?? throw Error(where, $"'{entry.GetString()}' is not two tokens separated by one space"),
@@ -112,9 +160,8 @@ public static class HfTokenizerJson
                         => (entry[0].GetString()!, entry[1].GetString()!),
                     _ => throw Error(where, "expected \"left right\" or [\"left\", \"right\"]"),
                 };
-                var ids = MergeIds(vocab, left, right, problem => Error(where, problem));
-                merges.TryAdd(RankedMerges.Key(ids.Left, ids.Right), (rank, ids.Merged));
-                rank++;
+                MergeIds(vocab, left, right, problem => Error(where, problem));
+                merges.Add((left, right));
             }
             return merges;
         }
@@ -154,15 +201,16 @@ public static class HfTokenizerJson
             };
         }
 
-        private PreTokenizer ReadPreTokenizer(JsonElement json, string where)
+        /// <summary>The pre-tokenizer's steps, Sequences flattened.</summary>
+        private List<PreTokenizerStep> ReadPreTokenizer(JsonElement json, string where)
         {
             string type = TypeOf(json, where);
             switch (type)
             {
                 case "Sequence":
-                    return new SequencePreTokenizer(Items(json, "pretokenizers", where).Select((p, i) => ReadPreTokenizer(p, $"{where}.pretokenizers[{i}]")).ToList());
+                    return Items(json, "pretokenizers", where).SelectMany((p, i) => ReadPreTokenizer(p, $"{where}.pretokenizers[{i}]")).ToList();
                 case "ByteLevel":
-                    return new ByteLevelPreTokenizer(OptBool(json, "add_prefix_space"), OptBool(json, "use_regex", true));
+                    return [new ByteLevelStep(OptBool(json, "add_prefix_space"), OptBool(json, "use_regex", true))];
                 case "Split":
                 {
                     if (OptBool(json, "invert")) throw Error(where, "Split with invert=true is not supported");
@@ -173,7 +221,7 @@ public static class HfTokenizerJson
                         "Removed" => SplitBehavior.Removed,
                         _ => throw Error(where, $"Split behavior '{behavior}' is not supported (Isolated, Removed)"),
                     };
-                    return new SplitPreTokenizer(ReadSplitPattern(json, where), split);
+                    return [new SplitStep(ReadPattern(json, where).ToString(), split)];
                 }
                 case "Metaspace":
                 {
@@ -188,7 +236,7 @@ public static class HfTokenizerJson
                         "never" => PrependScheme.Never,
                         _ => throw Error(where, $"prepend_scheme '{scheme}' is not one of always, first, never"),
                     };
-                    return new MetaspacePreTokenizer(replacement[0], prepend, OptBool(json, "split", true));
+                    return [new MetaspacePreTokenizer(replacement[0], prepend, OptBool(json, "split", true))];
                 }
                 default:
                     throw Error(where, $"pre-tokenizer type '{type}' is not supported");
@@ -202,8 +250,6 @@ public static class HfTokenizerJson
             {
                 case "Sequence":
                     return new SequenceDecoder(Items(json, "decoders", where).Select((d, i) => ReadDecoder(d, $"{where}.decoders[{i}]")).ToList());
-                case "ByteLevel":
-                    return new ByteLevelDecoder();
                 case "ByteFallback":
                     return new ByteFallbackDecoder();
                 case "Fuse":
@@ -248,20 +294,7 @@ public static class HfTokenizerJson
             var (source, isRegex) = PatternOf(json, where);
             try
             {
-                return new Regex(isRegex ? SplitPattern.TranslateForeign(source) : Regex.Escape(source), RegexOptions.CultureInvariant);
-            }
-            catch (ArgumentException e)
-            {
-                throw Error(where, $"bad regex '{source}': {e.Message}");
-            }
-        }
-
-        private SplitPattern ReadSplitPattern(JsonElement json, string where)
-        {
-            var (source, isRegex) = PatternOf(json, where);
-            try
-            {
-                return isRegex ? SplitPattern.FromForeign(source) : new SplitPattern(Regex.Escape(source));
+                return new Regex(isRegex ? RegexSplitter.TranslateForeign(source) : Regex.Escape(source), RegexOptions.CultureInvariant);
             }
             catch (ArgumentException e)
             {

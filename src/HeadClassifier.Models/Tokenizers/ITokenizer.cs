@@ -8,7 +8,7 @@ public interface ITokenizer
 {
     /// <summary>
     /// What was loaded: "hf-bpe-bytelevel" or "hf-bpe-sentencepiece" (tokenizer.json), "gpt2-vocab-merges",
-    /// "tiktoken", "llama2c".
+    /// "tiktoken" (*.tiktoken, the built-in GPT-2), "llama2c".
     /// </summary>
     string Kind { get; }
 

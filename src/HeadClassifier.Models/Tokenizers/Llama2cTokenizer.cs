@@ -55,7 +55,7 @@ public sealed class Llama2cTokenizer : ITokenizer
             if (length < 0 || length > maxLength || length > data.Length - offset)
                 throw new InvalidInputException(path, $"token {id} at byte {offset - 8}: length {length} exceeds max_token_length {maxLength} or the file");
             if (!float.IsFinite(score)) throw new InvalidInputException(path, $"token {id}: score {score} is not finite");
-            pieces.Add(ByteLevel.Latin1(data.AsSpan(offset, length)));
+            pieces.Add(Encoding.Latin1.GetString(data.AsSpan(offset, length)));
             scores.Add(score);
             offset += length;
         }
@@ -82,7 +82,7 @@ public sealed class Llama2cTokenizer : ITokenizer
         foreach (Rune rune in text.EnumerateRunes())
         {
             int n = rune.EncodeToUtf8(utf8);
-            if (_idOfPiece.TryGetValue(ByteLevel.Latin1(utf8[..n]), out int id))
+            if (_idOfPiece.TryGetValue(Encoding.Latin1.GetString(utf8[..n]), out int id))
                 symbols.Add(id);
             else
                 for (int i = 0; i < n; i++) symbols.Add(utf8[i] + ByteTokenOffset);
@@ -104,6 +104,6 @@ public sealed class Llama2cTokenizer : ITokenizer
                 foreach (char c in _pieces[id]) bytes.Add((byte)c);
         }
         if (bytes.Count > 0 && bytes[0] == (byte)' ') bytes.RemoveAt(0);
-        return ByteLevel.DecodeUtf8(bytes);
+        return Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes)); // invalid bytes: U+FFFD, as the reference does
     }
 }

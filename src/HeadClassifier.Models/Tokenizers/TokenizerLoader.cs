@@ -47,7 +47,7 @@ public static class TokenizerLoader
         return Path.GetExtension(name).ToLowerInvariant() switch
         {
             ".json" => HfTokenizerJson.Load(path),
-            ".tiktoken" => TiktokenTokenizer.Load(path),
+            ".tiktoken" => TiktokenFiles.Load(path),
             ".bin" => Llama2cTokenizer.Load(path),
             _ => throw new InvalidInputException(path, $"not a tokenizer file I know; {Expected}"),
         };
@@ -75,7 +75,7 @@ public static class TokenizerLoader
         if (File.Exists(In("encoder.json"))) return Gpt2Files.Load(In("encoder.json"), Partner(In("encoder.json"), dir, "vocab.bpe"));
 
         string[] tiktoken = Directory.GetFiles(dir, "*.tiktoken");
-        if (tiktoken.Length == 1) return TiktokenTokenizer.Load(tiktoken[0]);
+        if (tiktoken.Length == 1) return TiktokenFiles.Load(tiktoken[0]);
         if (tiktoken.Length > 1)
             throw new InvalidInputException(dir, $"several .tiktoken files ({string.Join(", ", tiktoken.Select(Path.GetFileName).Order())}); name one explicitly");
 

@@ -81,6 +81,22 @@ public static class ResultsReader
             row.Int("source_id"), row.Int("rank"), row.Int("token_id"), row.Text("token"), (float)row.Double("logit"))).ToList();
     }
 
+    /// <summary>causal_curves.csv of a results directory, or null when the causal check did not run.</summary>
+    public static IReadOnlyList<CausalPoint>? ReadCausalCurves(string dir)
+    {
+        var path = Path.Combine(dir, ResultsWriter.CausalCurvesFile);
+        if (!File.Exists(path)) return null;
+        var table = CsvTable.Open(path, ["operation", "series", "run", "heads_ablated", "accuracy", "last_head_removed"]);
+        return table.Rows().Select(row =>
+        {
+            var series = row.Text("series");
+            if (series is not (CausalSeries.Relation or CausalSeries.Random or CausalSeries.Control))
+                row.Fail($"series '{series}' is none of {CausalSeries.Relation}, {CausalSeries.Random}, {CausalSeries.Control}");
+            return new CausalPoint(row.Text("operation", allowEmpty: false), series, row.Text("run"), row.Int("heads_ablated"), row.Score("accuracy"),
+                row.Text("last_head_removed"));
+        }).ToList();
+    }
+
     /// <summary>sensitivity.csv of a results directory, or null when it has none (results written before it existed).</summary>
     public static IReadOnlyList<SensitivityRow>? ReadSensitivity(string dir)
     {

@@ -26,6 +26,13 @@ public static class ResultsWriter
     public const string TopTokensFile = "top_tokens.csv";
     public const string SensitivityFile = "sensitivity.csv";
 
+    // Written by the later stages (src/HeadClassifier.Onnx: dynamic scores, the causal check), named here with every result file.
+    public const string CorrelationsFile = "correlations.csv";
+    public const string DynamicFile = "dynamic.json";
+    public const string CausalFile = "causal.csv";
+    public const string CausalCurvesFile = "causal_curves.csv";
+    public const string CausalParametersFile = "causal.json";
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
@@ -109,6 +116,17 @@ public static class ResultsWriter
     /// <summary>run.json alone, replaced atomically (a later stage, e.g. dynamic scores, adds its warnings).</summary>
     public static void WriteManifest(string dir, RunManifest manifest) =>
         WriteAtomically(Path.Combine(dir, ManifestFile), w => w.Write(JsonSerializer.Serialize(manifest, JsonOptions)));
+
+    /// <summary>A CSV table of a later stage (e.g. the causal check), quoted as every result file, replaced atomically.</summary>
+    public static void WriteTable(string path, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows) =>
+        WriteAtomically(path, w =>
+        {
+            WriteRow(w, [.. header]);
+            foreach (var row in rows) WriteRow(w, [.. row]);
+        });
+
+    /// <summary>A JSON document beside the results (a later stage's parameters), replaced atomically.</summary>
+    public static void WriteJson<T>(string path, T value) => WriteAtomically(path, w => w.Write(JsonSerializer.Serialize(value, JsonOptions)));
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 

@@ -7,7 +7,7 @@ namespace HeadClassifier.Scoring.Synthetic;
 
 /// <summary>
 /// Shape-true checkpoints with random weights, for benchmarks: written layer by layer (one layer in memory beside
-/// the embeddings), with tokenizer files copied in, and cached by shape and seed so later runs reuse them.
+/// the embeddings), with a tokenizer written beside them, and cached by shape and seed so later runs reuse them.
 /// </summary>
 public static class RandomCheckpoints
 {
@@ -16,7 +16,7 @@ public static class RandomCheckpoints
 
     /// <summary>The cache directory for <paramref name="name"/> under <paramref name="workDir"/>, generated unless already there.</summary>
     public static (string Directory, bool Reused) Ensure(string workDir, string name, ModelConfig config, int seed,
-        string tokenizerDir, DType dtype = DType.BF16)
+        Action<string> writeTokenizer, DType dtype = DType.BF16)
     {
         var dir = Path.Combine(workDir, $"{name}-seed{seed}-{dtype.ToString().ToLowerInvariant()}");
         var marker = JsonSerializer.Serialize(new { config, seed, dtype = dtype.ToString(), generator = RandomWeights.ParallelGenerator });
@@ -24,16 +24,14 @@ public static class RandomCheckpoints
         if (File.Exists(markerPath) && File.ReadAllText(markerPath) == marker) return (dir, true);
 
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        Write(dir, config, seed, tokenizerDir, dtype);
+        Write(dir, config, seed, writeTokenizer, dtype);
         File.WriteAllText(markerPath, marker);
         return (dir, false);
     }
 
-    /// <summary>Writes the checkpoint (config.json, model.safetensors) and copies every file of <paramref name="tokenizerDir"/>.</summary>
-    public static void Write(string dir, ModelConfig config, int seed, string tokenizerDir, DType dtype)
+    /// <summary>Writes the checkpoint (config.json, model.safetensors) and the tokenizer (<paramref name="writeTokenizer"/> of the directory).</summary>
+    public static void Write(string dir, ModelConfig config, int seed, Action<string> writeTokenizer, DType dtype)
     {
-        if (!Directory.Exists(tokenizerDir))
-            throw new InvalidInputException(tokenizerDir, "tokenizer directory not found");
         Directory.CreateDirectory(dir);
         // Seeds per tensor group, so a layer's weights do not depend on how many tensors came before it.
         var embeddings = RandomWeights.ParallelSource(seed);
@@ -45,7 +43,6 @@ public static class RandomCheckpoints
             FinalNorm = RandomWeights.Norm(config, embeddings),
             Layer = l => RandomWeights.Layer(config, l, RandomWeights.ParallelSource(RandomWeights.SubSeed(seed, 1000 * (l + 1)))),
         }, dtype);
-        foreach (var file in Directory.EnumerateFiles(tokenizerDir))
-            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)), overwrite: true);
+        writeTokenizer(dir);
     }
 }

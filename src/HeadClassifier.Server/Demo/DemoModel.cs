@@ -36,8 +36,7 @@ public static class DemoModel
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         Directory.CreateDirectory(modelDir);
         Directory.CreateDirectory(opsDir);
-        foreach (var f in new[] { "vocab.json", "merges.txt" })
-            File.Copy(Path.Combine(BuiltInTokenizers.Gpt2Dir, f), Path.Combine(modelDir, f));
+        BuiltInTokenizers.WriteGpt2(modelDir);
         var tokenizer = TokenizerLoader.Load(modelDir);
         OperationSubset.Write(shippedOperationsDir, opsDir, tokenizer, PairsPerOperation);
         var ops = OperationLoader.LoadDirectory(opsDir).Select(o => OperationFilter.Tokenize(o, tokenizer)).ToList();

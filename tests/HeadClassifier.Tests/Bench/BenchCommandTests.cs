@@ -29,7 +29,7 @@ public class BenchCommandTests
         Assert.Equal("gpt2-tiny", shape.GetProperty("name").GetString());
         Assert.True(shape.GetProperty("generated").GetBoolean());
         var dir = shape.GetProperty("checkpointDir").GetString()!;
-        foreach (var f in new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt" })
+        foreach (var f in new[] { "config.json", "model.safetensors", "gpt2.tiktoken" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
 
         var classify = shape.GetProperty("classify");
@@ -73,6 +73,7 @@ public class BenchCommandTests
         Assert.True(report.GetProperty("benchPeakMemoryBytes").GetInt64() > 1L << 20);
         var onnx = report.GetProperty("onnx");
         AssertOnnxSection(onnx, report.GetProperty("benchPeakMemoryBytes").GetInt64());
+        AssertFiguresSection(report.GetProperty("figures"));
         var export = onnx.GetProperty("export");
         Assert.False(export.GetProperty("reused").GetBoolean());
         Assert.True(export.GetProperty("seconds").GetDouble() > 0);
@@ -95,6 +96,22 @@ public class BenchCommandTests
         Assert.Equal(export.GetProperty("initializerBytes").GetInt64(), reused.GetProperty("initializerBytes").GetInt64());
         Assert.Equal(onnxBytes, File.ReadAllBytes(Path.Combine(dir + "-onnx", "model.onnx")));
         Assert.Equal(JsonValueKind.Null, second.GetProperty("onnx").GetProperty("dynamic")[1].GetProperty("exportSeconds").ValueKind);
+    }
+
+    /// <summary>Section 8 at test size: both figures in the three formats, each timed and non-empty.</summary>
+    private static void AssertFiguresSection(JsonElement figures)
+    {
+        Assert.Equal((6, 4), (figures.GetProperty("layers").GetInt32(), figures.GetProperty("heads").GetInt32()));
+        var timings = figures.GetProperty("timings").EnumerateArray().ToList();
+        Assert.Equal(["category-map png", "category-map svg", "category-map pdf", "category-panels png", "category-panels svg", "category-panels pdf"],
+            timings.Select(t => t.GetProperty("figure").GetString() + " " + t.GetProperty("format").GetString()).ToArray());
+        foreach (var t in timings)
+        {
+            var seconds = t.GetProperty("seconds").GetDouble();
+            Assert.True(seconds > 0);
+            Assert.True(t.GetProperty("bytes").GetInt64() > 1000);
+            Assert.Equal(seconds < figures.GetProperty("targetSeconds").GetDouble(), t.GetProperty("met").GetBoolean());
+        }
     }
 
     /// <summary>Section 7 at test size: sane figures that agree with each other; nothing about speed.</summary>

@@ -84,7 +84,7 @@ public class SyntheticBenchHelperTests
     {
         using var work = TestPaths.NewTempDir();
         var config = BenchShapes.Gpt2Tiny;
-        var (dir, reused) = RandomCheckpoints.Ensure(work.Path, "t", config, 3, BuiltInTokenizers.Gpt2Dir);
+        var (dir, reused) = RandomCheckpoints.Ensure(work.Path, "t", config, 3, BuiltInTokenizers.WriteGpt2);
         Assert.False(reused);
         using (var model = ModelLoader.Open(dir))
         {
@@ -96,25 +96,17 @@ public class SyntheticBenchHelperTests
         }
         Assert.Equal(50257, TokenizerLoader.Load(dir).VocabSize);
 
-        var (again, reusedNow) = RandomCheckpoints.Ensure(work.Path, "t", config, 3, BuiltInTokenizers.Gpt2Dir);
+        var (again, reusedNow) = RandomCheckpoints.Ensure(work.Path, "t", config, 3, BuiltInTokenizers.WriteGpt2);
         Assert.Equal((dir, true), (again, reusedNow));
 
         // Same seed elsewhere: the same weights; another seed: others; a write without its marker is redone.
-        var (copy, _) = RandomCheckpoints.Ensure(Path.Combine(work.Path, "other"), "t", config, 3, BuiltInTokenizers.Gpt2Dir);
-        var (seed4, _) = RandomCheckpoints.Ensure(work.Path, "t", config, 4, BuiltInTokenizers.Gpt2Dir);
+        var (copy, _) = RandomCheckpoints.Ensure(Path.Combine(work.Path, "other"), "t", config, 3, BuiltInTokenizers.WriteGpt2);
+        var (seed4, _) = RandomCheckpoints.Ensure(work.Path, "t", config, 4, BuiltInTokenizers.WriteGpt2);
         Assert.Equal(Hash(dir), Hash(copy));
         Assert.NotEqual(Hash(dir), Hash(seed4));
         File.Delete(Path.Combine(dir, RandomCheckpoints.MarkerFile));
-        Assert.False(RandomCheckpoints.Ensure(work.Path, "t", config, 3, BuiltInTokenizers.Gpt2Dir).Reused);
+        Assert.False(RandomCheckpoints.Ensure(work.Path, "t", config, 3, BuiltInTokenizers.WriteGpt2).Reused);
         Assert.Equal(Hash(copy), Hash(dir));
-    }
-
-    [Fact]
-    public void MissingTokenizerDirectoryIsBadInput()
-    {
-        using var work = TestPaths.NewTempDir();
-        var e = Assert.Throws<InvalidInputException>(() => RandomCheckpoints.Ensure(work.Path, "t", BenchShapes.Gpt2Tiny, 1, work.File("nope")));
-        Assert.Contains("nope", e.Message);
     }
 
     private static string Hash(string dir)

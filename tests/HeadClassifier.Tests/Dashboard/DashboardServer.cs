@@ -93,7 +93,7 @@ public sealed class DashboardServer : IAsyncLifetime
     public string WriteModel(string dir, ModelConfig config, int seed)
     {
         Directory.CreateDirectory(dir);
-        foreach (var f in new[] { "vocab.json", "merges.txt" }) File.Copy(Path.Combine(DemoModelPath, f), Path.Combine(dir, f));
+        BuiltInTokenizers.WriteGpt2(dir);
         var tokenizer = TokenizerLoader.Load(dir);
         var operations = OperationLoader.LoadDirectory(Path.Combine(_data.Path, "demo", "operations")).Select(o => OperationFilter.Tokenize(o, tokenizer)).ToList();
         PlantedModelBuilder.Build(dir, config, operations, [new PlantedHead(new HeadId(config.NLayers - 1, config.NHeads - 1), ["adjective_antonym"])],

@@ -1,16 +1,21 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Lib = Microsoft.ML.Tokenizers;
 
 namespace HeadClassifier.Models.Tokenizers;
 
+internal enum SplitBehavior { Isolated, Removed }
+
 /// <summary>
-/// A pre-tokenizer regex (GPT-2, cl100k, o200k, or one read from tokenizer.json) that splits text into the pieces BPE
-/// runs on. .NET regexes see UTF-16 code units, so a character outside the BMP would be two "surrogate" chars to
-/// <c>\p{L}</c> and <c>[^...]?</c>; the reference implementations match whole code points. Text with surrogates is
-/// therefore matched on a proxy string in which each such code point is one BMP char of the same Unicode category.
+/// Pre-tokenizer regexes (GPT-2, cl100k, o200k, or Split patterns read from tokenizer.json) applied in turn, each
+/// splitting the pieces the previous one left, for Microsoft.ML.Tokenizers' BPE and tiktoken models. Ours, not the
+/// library's RegexPreTokenizer / RobertaPreTokenizer, because .NET regexes see UTF-16 code units: a character outside
+/// the BMP is two "surrogate" chars to <c>\p{L}</c> and <c>[^...]?</c>, while the reference implementations match whole
+/// code points ("𝐀's" must split as "𝐀", "'s"). Text with surrogates is therefore matched on a proxy string in which
+/// each such code point is one BMP char of the same Unicode category.
 /// </summary>
-internal sealed class SplitPattern
+internal sealed class RegexSplitter : Lib.PreTokenizer
 {
     public const string Gpt2 = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
@@ -26,20 +31,50 @@ internal sealed class SplitPattern
 
     private static readonly char[] CategoryProxy = BuildCategoryProxies();
 
-    private readonly Regex _regex;
+    private readonly (Regex Regex, SplitBehavior Behavior)[] _steps;
 
-    public SplitPattern(string pattern)
+    public RegexSplitter(IEnumerable<(string Pattern, SplitBehavior Behavior)> steps)
     {
-        _regex = new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        _steps = steps.Select(s => (new Regex(s.Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), s.Behavior)).ToArray();
     }
 
     /// <summary>
-    /// Compiles a regex written for the Rust/Oniguruma engines of HF tokenizers: <c>$</c> means end of text (not
-    /// "before a final newline" as in .NET), and possessive quantifiers, which .NET lacks, become greedy ones (the
+    /// One regex whose matches are the pieces, as tiktoken and GPT-2 use; the shipped patterns match every character,
+    /// so keeping the text between matches (none) changes nothing.
+    /// </summary>
+    public RegexSplitter(string pattern) : this([(pattern, SplitBehavior.Isolated)]) { }
+
+    /// <summary>HF Split's behaviours: the text between matches is a piece; Isolated keeps each match as one too, Removed drops it.</summary>
+    public override IEnumerable<(int Offset, int Length)> PreTokenize(string text)
+    {
+        List<(int, int)> pieces = [(0, text.Length)];
+        foreach (var (regex, behavior) in _steps)
+        {
+            var next = new List<(int, int)>(pieces.Count * 2);
+            foreach (var (offset, length) in pieces)
+            {
+                string piece = text.Substring(offset, length);
+                int last = 0;
+                foreach (var (start, matched) in Matches(regex, piece))
+                {
+                    if (start > last) next.Add((offset + last, start - last));
+                    if (behavior == SplitBehavior.Isolated && matched > 0) next.Add((offset + start, matched));
+                    last = start + matched;
+                }
+                if (last < length) next.Add((offset + last, length - last));
+            }
+            pieces = next;
+        }
+        return pieces;
+    }
+
+    public override IEnumerable<(int Offset, int Length)> PreTokenize(ReadOnlySpan<char> text) => PreTokenize(text.ToString());
+
+    /// <summary>
+    /// A regex written for the Rust/Oniguruma engines of HF tokenizers, in .NET syntax: <c>$</c> means end of text
+    /// (not "before a final newline" as in .NET), and possessive quantifiers, which .NET lacks, become greedy ones (the
     /// published patterns use them for speed only).
     /// </summary>
-    public static SplitPattern FromForeign(string pattern) => new(TranslateForeign(pattern));
-
     internal static string TranslateForeign(string pattern)
     {
         var sb = new StringBuilder(pattern.Length + 8);
@@ -107,23 +142,17 @@ internal sealed class SplitPattern
         return sb.ToString();
     }
 
-    /// <summary>Appends the matched pieces of <paramref name="text"/> (text between matches is dropped).</summary>
-    public void Split(string text, List<string> pieces)
-    {
-        foreach (var (start, length) in Matches(text)) pieces.Add(text.Substring(start, length));
-    }
-
-    /// <summary>Matches as (start, length) in <paramref name="text"/>.</summary>
-    public List<(int Start, int Length)> Matches(string text)
+    /// <summary>Matches as (start, length) in <paramref name="text"/>, found on whole code points.</summary>
+    private static List<(int Start, int Length)> Matches(Regex regex, string text)
     {
         var result = new List<(int, int)>();
         if (!HasSurrogates(text))
         {
-            foreach (ValueMatch m in _regex.EnumerateMatches(text)) result.Add((m.Index, m.Length));
+            foreach (ValueMatch m in regex.EnumerateMatches(text)) result.Add((m.Index, m.Length));
             return result;
         }
         var (proxy, starts) = BuildProxy(text);
-        foreach (ValueMatch m in _regex.EnumerateMatches(proxy))
+        foreach (ValueMatch m in regex.EnumerateMatches(proxy))
             result.Add((starts[m.Index], starts[m.Index + m.Length] - starts[m.Index]));
         return result;
     }

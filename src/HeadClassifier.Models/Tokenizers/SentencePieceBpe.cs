@@ -2,37 +2,34 @@ using System.Text;
 
 namespace HeadClassifier.Models.Tokenizers;
 
-/// <summary>An entry of tokenizer.json's added_tokens.</summary>
-internal sealed record AddedToken(int Id, string Content, bool Special);
-
 /// <summary>The BPE model's options, as in tokenizer.json's "model" object.</summary>
 internal sealed record BpeModelOptions(int? UnkId, bool FuseUnk, bool ByteFallback, bool IgnoreMerges);
 
 /// <summary>
-/// An HF-style BPE tokenizer: normalizer, pre-tokenizer, BPE model with ranked merges, decoder. Loaded from
-/// tokenizer.json (<see cref="HfTokenizerJson"/>) or from GPT-2 vocab.json + merges.txt (<see cref="Gpt2Files"/>).
-/// Added tokens marked special (BOS, EOS, chat markers) are NOT recognised in the input text: their text is
-/// tokenized like any other, so user words can never turn into control tokens (tiktoken's encode_ordinary does the
-/// same). Non-special added tokens are matched in the text, as HF does. Decode renders every id, special ones included.
+/// SentencePiece-style BPE from an HF tokenizer.json (Llama-2, Mistral): normalizer, Metaspace, BPE with ranked merges
+/// and byte fallback, decoder. Ours because Microsoft.ML.Tokenizers 2.0.1 gets it wrong: BpeOptions has no
+/// byte_fallback (emoji and tabs come out as &lt;unk&gt;), and its LlamaTokenizer merges equal-score pairs right-most
+/// first where sentencepiece merges left-most first (TokenizerLibraryGapTests shows both).
 /// </summary>
-public sealed class BpeTokenizer : ITokenizer
+internal sealed class SentencePieceBpe : ITokenizer
 {
+    public const string KindName = "hf-bpe-sentencepiece";
+
     private readonly Dictionary<string, int> _vocab;
     private readonly string?[] _idToToken; // null where no token has the id
     private readonly RankedMerges _merges;
     private readonly BpeModelOptions _options;
     private readonly int[]? _byteFallbackIds;
-    private readonly AddedToken[] _matchedAddedTokens;
+    private readonly AddedTokens _added;
     private readonly Normalizer? _normalizer;
-    private readonly PreTokenizer? _preTokenizer;
+    private readonly MetaspacePreTokenizer? _preTokenizer;
     private readonly TokenDecoder? _decoder;
     private readonly PieceCache _cache = new();
 
-    internal BpeTokenizer(string kind, Dictionary<string, int> vocab, Dictionary<long, (int Rank, int Merged)> merges,
-        BpeModelOptions options, IReadOnlyList<AddedToken> addedTokens, Normalizer? normalizer, PreTokenizer? preTokenizer,
+    public SentencePieceBpe(Dictionary<string, int> vocab, Dictionary<long, (int Rank, int Merged)> merges,
+        BpeModelOptions options, IReadOnlyList<AddedToken> addedTokens, Normalizer? normalizer, MetaspacePreTokenizer? preTokenizer,
         TokenDecoder? decoder, bool addsPrefixSpace)
     {
-        Kind = kind;
         _vocab = vocab;
         _merges = new RankedMerges(merges);
         _options = options;
@@ -49,32 +46,17 @@ public sealed class BpeTokenizer : ITokenizer
         foreach (var (token, id) in vocab) _idToToken[id] = token;
         foreach (var t in addedTokens) _idToToken[t.Id] = t.Content;
 
-        // Longest first, so of two tokens starting at the same place the longer wins.
-        _matchedAddedTokens = addedTokens.Where(t => !t.Special && t.Content.Length > 0)
-            .OrderByDescending(t => t.Content.Length).ToArray();
+        _added = new AddedTokens(addedTokens);
         if (options.ByteFallback) _byteFallbackIds = ByteFallbackIds(vocab);
     }
 
-    public string Kind { get; }
+    public string Kind => KindName;
 
     public int VocabSize { get; }
 
     public bool AddsPrefixSpace { get; }
 
-    public int[] Encode(string text)
-    {
-        var ids = new List<int>();
-        int position = 0;
-        while (position < text.Length)
-        {
-            var (start, token) = NextAddedToken(text, position);
-            if (start > position) EncodeSegment(text[position..start], firstSegment: position == 0, ids);
-            if (token == null) break;
-            ids.Add(token.Id);
-            position = start + token.Content.Length;
-        }
-        return ids.ToArray();
-    }
+    public int[] Encode(string text) => _added.Encode(text, EncodeSegment);
 
     public string Decode(ReadOnlySpan<int> ids)
     {
@@ -87,23 +69,10 @@ public sealed class BpeTokenizer : ITokenizer
         return string.Concat(_decoder?.Decode(tokens) ?? tokens);
     }
 
-    private (int Start, AddedToken? Token) NextAddedToken(string text, int from)
-    {
-        int bestStart = text.Length;
-        AddedToken? best = null;
-        foreach (var token in _matchedAddedTokens)
-        {
-            int at = text.IndexOf(token.Content, from, StringComparison.Ordinal);
-            if (at >= 0 && at < bestStart) { bestStart = at; best = token; }
-        }
-        return (bestStart, best);
-    }
-
     private void EncodeSegment(string segment, bool firstSegment, List<int> ids)
     {
         string normalized = _normalizer?.Normalize(segment) ?? segment;
-        List<string> pieces = [normalized];
-        if (_preTokenizer != null) pieces = _preTokenizer.Apply(pieces, firstSegment);
+        List<string> pieces = _preTokenizer?.Apply(normalized, firstSegment) ?? [normalized];
         foreach (string piece in pieces)
             if (piece.Length > 0) ids.AddRange(_cache.GetOrAdd(piece, TokenizePiece));
     }
