@@ -176,5 +176,13 @@ public class EvidenceTests
         Assert.True(without.ExitCode == 0, without.Stderr + without.Stdout);
         Assert.False(File.Exists(tmp.File("bare/" + ResultsWriter.EvidenceFile)));
         Assert.True(File.Exists(tmp.File("bare/" + ResultsWriter.SensitivityFile)));
+
+        // Rerun into the first directory without evidence: the earlier evidence goes, it would not explain new scores.
+        var rerun = CliProcess.Run("classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--min-pairs", "5",
+            "--out", tmp.File("out"), "--no-figures", "--no-evidence");
+        Assert.True(rerun.ExitCode == 0, rerun.Stderr + rerun.Stdout);
+        Assert.False(File.Exists(tmp.File("out/" + ResultsWriter.EvidenceFile)));
+        Assert.False(File.Exists(tmp.File("out/" + ResultsWriter.TopTokensFile)));
+        Assert.DoesNotContain(ResultsWriter.EvidenceFile, ResultsReader.ReadManifest(tmp.File("out/" + ResultsWriter.ManifestFile)).Files!);
     }
 }
