@@ -71,13 +71,15 @@ public static class TopTokens
         // with tied embeddings it is W_E, already read.
         var wUT = config.TiedEmbeddings ? wE : model.W_U_T();
         var vocab = wUT.Shape[0];
-        var chunk = Math.Min(RowChunk, keys.Length);
+        // Equal chunks: a short last chunk would read the whole unembedding for a few rows at poor GEMM efficiency.
+        var chunks = (keys.Length + RowChunk - 1) / RowChunk;
+        var chunk = (keys.Length + chunks - 1) / chunks;
         var residualT = new float[d * chunk];
         var logitsT = new float[(long)vocab * chunk];
-        for (var r0 = 0; r0 < keys.Length; r0 += RowChunk)
+        for (var r0 = 0; r0 < keys.Length; r0 += chunk)
         {
             ct.ThrowIfCancellationRequested();
-            var n = Math.Min(RowChunk, keys.Length - r0);
+            var n = Math.Min(chunk, keys.Length - r0);
             for (var r = 0; r < n; r++)
                 for (var j = 0; j < d; j++)
                     residualT[j * n + r] = residual[(r0 + r) * d + j];
