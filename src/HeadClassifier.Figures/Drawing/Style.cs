@@ -22,7 +22,7 @@ internal static class Style
     public const double PanelGap = 18;
     public const double TickLength = 3;
     public const double TickToLabel = 2;
-    public const double LabelToTitle = 3;
+    public const double LabelToTitle = 5;
     public const double TitlePadding = 6;
 
     /// <summary>Smallest size a panel title shrinks to before it is cut short.</summary>
@@ -78,12 +78,13 @@ internal static class Style
 
     /// <summary>
     /// <paramref name="text"/> fitted to <paramref name="width"/>: as it is when it fits, else wrapped at spaces onto
-    /// two lines, else shrunk (down to <see cref="MinTitleSize"/>), else cut short with an ellipsis.
+    /// two lines (text that brings its own line break keeps it), else shrunk (down to <see cref="MinTitleSize"/>), else
+    /// cut short with an ellipsis.
     /// </summary>
     public static (string Text, double Size) Fit(string text, double width, double size, bool bold = true)
     {
         if (TextWidth(text, size, bold) <= width) return (text, size);
-        var lines = Wrap(text, width, size, bold);
+        var lines = text.Contains('\n') ? text.Split('\n') : Wrap(text, width, size, bold);
         var widest = lines.Max(l => TextWidth(l, size, bold));
         if (widest <= width) return (string.Join('\n', lines), size);
         var shrunk = Math.Floor(size * width / widest * 4) / 4;

@@ -33,6 +33,13 @@ public static class ResultsWriter
     public const string CausalCurvesFile = "causal_curves.csv";
     public const string CausalParametersFile = "causal.json";
 
+    /// <summary>Every file a run may write, in the order bundles and download lists show them.</summary>
+    public static readonly IReadOnlyList<string> AllFiles =
+    [
+        ScoresFile, HeadsFile, RanksFile, CorrelationsFile, DynamicFile, EvidenceFile, TopTokensFile, SensitivityFile, CausalFile, CausalCurvesFile,
+        CausalParametersFile, ManifestFile,
+    ];
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,

@@ -141,8 +141,8 @@ public static class Endpoints
         api.MapGet("/jobs/{id}/results/{file}", (string id, string file, JobStore jobs) =>
         {
             if (!Finished(jobs, id, out var job, out var problem)) return problem!;
-            if (file is not (ResultsWriter.ScoresFile or ResultsWriter.HeadsFile or ResultsWriter.ManifestFile or ResultsWriter.RanksFile))
-                return NotFound($"no result file '{file}' (scores.csv, heads.csv, run.json, ranks.csv)");
+            if (!ResultsWriter.AllFiles.Contains(file))
+                return NotFound($"no result file '{file}' ({string.Join(", ", ResultsWriter.AllFiles)})");
             var path = Path.Combine(job!.ResultDir!, file);
             return File.Exists(path) ? Results.File(path, ContentTypes[Path.GetExtension(file).TrimStart('.')], file) : NotFound($"job {id} has no {file}");
         }).WithTags("results");

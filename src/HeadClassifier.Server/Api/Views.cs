@@ -68,7 +68,7 @@ public sealed record ErrorView(string Error, string? Field = null);
 
 /// <summary>POST /api/jobs: a model, an optional preset, and fields that override it.</summary>
 public sealed record JobRequest(string? ModelId, string? Preset, string? OperationSet, IReadOnlyList<string>? Operations, double? Threshold, int? KCopying,
-    int? KOther, bool? FirstMlp, bool? Suppression, bool? Dense, int? MinPairs, string? Mode, string? Backend, string? Providers = null)
+    int? KOther, bool? FirstMlp, bool? Suppression, bool? Dense, int? MinPairs, string? Mode, string? Backend, string? Providers = null, int? CausalPairs = null)
 {
     public JobParameters Merge(JobParameters baseline) => baseline with
     {
@@ -84,6 +84,7 @@ public sealed record JobRequest(string? ModelId, string? Preset, string? Operati
         Mode = Mode ?? baseline.Mode,
         Backend = Backend ?? baseline.Backend,
         Providers = Providers ?? baseline.Providers,
+        CausalPairs = CausalPairs ?? baseline.CausalPairs,
     };
 }
 

@@ -112,8 +112,7 @@ public static class ResultView
 
     private static Markup Downloads(string jobId, string resultDir, IReadOnlyList<FigureRow> figures)
     {
-        var files = new[] { ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, ResultsWriter.RanksFile, ResultsWriter.ManifestFile }
-            .Where(f => File.Exists(Path.Combine(resultDir, f)));
+        var files = ResultsWriter.AllFiles.Where(f => File.Exists(Path.Combine(resultDir, f)));
         var html = figures.FirstOrDefault(f => f.Format == "html");
         return H($"""
             <h2>Downloads</h2>

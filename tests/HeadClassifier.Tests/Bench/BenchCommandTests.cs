@@ -142,6 +142,15 @@ public class BenchCommandTests
             Assert.InRange(x.GetProperty("repeats").GetInt32(), 1, 50);
         }
 
+        var causal = onnx.GetProperty("causal").EnumerateArray().ToList();
+        Assert.Equal(["stories260K", "gpt2-tiny"], causal.Select(d => d.GetProperty("model").GetString()!).ToArray());
+        foreach (var c in causal)
+        {
+            Assert.Equal(JsonValueKind.Null, c.GetProperty("skipped").ValueKind);
+            Assert.InRange(c.GetProperty("checked").GetInt32(), 0, c.GetProperty("operations").GetInt32());
+            Assert.True(c.GetProperty("prompts").GetInt32() >= c.GetProperty("operations").GetInt32());
+            Assert.True(c.GetProperty("promptsPerSecond").GetDouble() > 0);
+        }
         var dynamic = onnx.GetProperty("dynamic").EnumerateArray().ToList();
         Assert.Equal(["stories260K", "gpt2-tiny"], dynamic.Select(d => d.GetProperty("model").GetString()!).ToArray());
         foreach (var d in dynamic)

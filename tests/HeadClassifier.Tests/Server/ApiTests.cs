@@ -117,6 +117,29 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task CausalModeWritesTheCheckAndServesEveryResultFile()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        var model = await c.RegisterModel(Stories, minPairs: 5);
+        var id = await c.Submit(new { modelId = model, mode = "causal", kCopying = 5, minPairs = 5, causalPairs = 4 });
+        var job = await c.WaitFinished(id, seconds: 120);
+        Assert.True(job.Status() == "succeeded", job.ToString());
+        Assert.Equal("simd + causal ort cpu", job.GetProperty("provider").GetString());
+        // Copying is stories260K's one operation with a causal template; 4 of its pairs were asked for.
+        var summary = (await c.Text($"/api/jobs/{id}/results/causal.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, summary.Length);
+        Assert.StartsWith("copying,", summary[1]);
+        Assert.Contains(",4,", summary[1]);
+        foreach (var file in new[] { "causal_curves.csv", "causal.json", "run.json" })
+            Assert.False(string.IsNullOrEmpty(await c.Text($"/api/jobs/{id}/results/{file}")), file);
+        Assert.Equal(HttpStatusCode.NotFound, (await c.Get($"/api/jobs/{id}/results/secrets.txt")).StatusCode);
+        await c.Post("/api/jobs", new { modelId = model, mode = "causally" }).Fails(HttpStatusCode.BadRequest, "dynamic+causal");
+        await c.Post("/api/jobs", new { modelId = model, mode = "causal", causalPairs = 0 }).Fails(HttpStatusCode.BadRequest, "causalPairs");
+    }
+
+    [Fact]
     public async Task JobsRunReuseIdenticalWorkAndFilter()
     {
         using var tmp = TestPaths.NewTempDir();
