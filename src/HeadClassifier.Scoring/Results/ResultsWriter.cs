@@ -116,16 +116,13 @@ public static class ResultsWriter
             files.Add(SensitivityFile);
         }
         // A rerun into the same directory (e.g. pruned after dense, or --no-evidence) must not leave an earlier run's
-        // optional files beside scores they no longer explain.
-        foreach (var stale in OptionalStaticFiles.Except(files))
+        // optional files, or a later stage's (dynamic scores, the causal check), beside scores they no longer explain.
+        foreach (var stale in AllFiles.Except(files).Where(f => f != ManifestFile))
             File.Delete(Path.Combine(dir, stale));
         var written = manifest with { Files = [.. files, ManifestFile] };
         WriteManifest(dir, written);
         return written;
     }
-
-    /// <summary>Files the static run writes only for some options.</summary>
-    private static readonly string[] OptionalStaticFiles = [RanksFile, EvidenceFile, TopTokensFile, SensitivityFile];
 
     /// <summary>run.json alone, replaced atomically (a later stage, e.g. dynamic scores, adds its warnings).</summary>
     public static void WriteManifest(string dir, RunManifest manifest) =>
