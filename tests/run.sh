@@ -10,6 +10,13 @@ if ! command -v pdftotext >/dev/null; then
   fi
   command -v pdftotext >/dev/null || echo "warning: pdftotext not found (apt-get install poppler-utils); PDF text tests will fail" >&2
 fi
+# Figures name DejaVu Sans (Debian fonts-dejavu-core); with no font at all OxyPlot's export fails: install it when missing and we are root.
+if ! fc-list 2>/dev/null | grep -q "DejaVu Sans"; then
+  if [ "$(id -u)" = 0 ]; then
+    { apt-get install -y -q fonts-dejavu-core fontconfig || { apt-get update -q && apt-get install -y -q fonts-dejavu-core fontconfig; }; } >/dev/null 2>&1
+  fi
+  fc-list 2>/dev/null | grep -q "DejaVu Sans" || echo "warning: DejaVu Sans not found (apt-get install fonts-dejavu-core); figure tests will fail" >&2
+fi
 # The dashboard's browser tests drive Debian's chromium (a browser is never downloaded): install it when missing and we are root.
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
   { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >/dev/null 2>&1

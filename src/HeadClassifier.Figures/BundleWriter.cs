@@ -18,7 +18,12 @@ public static class BundleWriter
     public const string ReadmeEntry = "README.txt";
 
     /// <summary>Files copied from a results directory into data/ when present.</summary>
-    public static readonly string[] DataFiles = [ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, "correlations.csv", ResultsWriter.ManifestFile];
+    public static readonly string[] DataFiles =
+    [
+        ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, ResultsWriter.RanksFile, ResultsWriter.CorrelationsFile, ResultsWriter.DynamicFile,
+        ResultsWriter.EvidenceFile, ResultsWriter.TopTokensFile, ResultsWriter.SensitivityFile, ResultsWriter.CausalFile, ResultsWriter.CausalCurvesFile,
+        ResultsWriter.CausalParametersFile, ResultsWriter.ManifestFile,
+    ];
 
     // The earliest time a zip entry can hold (DOS date): the bundle says nothing about when it was made.
     private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -59,10 +64,9 @@ public static class BundleWriter
             entries[ManifestEntry] = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
             entries[ReadmeEntry] = Encoding.UTF8.GetBytes(Readme(manifest));
 
-            var tmp = zipPath + ".partial";
-            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-            using (var zip = new ZipArchive(stream, ZipArchiveMode.Create))
+            AtomicFile.Write(zipPath, stream =>
             {
+                using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
                 foreach (var (name, bytes) in entries)
                 {
                     var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
@@ -70,8 +74,7 @@ public static class BundleWriter
                     using var s = entry.Open();
                     s.Write(bytes);
                 }
-            }
-            File.Move(tmp, zipPath, overwrite: true);
+            });
             return manifest;
         }
         finally
@@ -114,6 +117,9 @@ public static class BundleWriter
                 "scores.csv" => "score (and suppression score) of every head on every operation",
                 "heads.csv" => "each head's labels, class and best operation",
                 "run.json" => "the run's manifest: model, parameters, operations, timings",
+                "evidence.csv" => "each labeled or top head's pairs per operation: hit or miss, and the target's rank where known",
+                "top_tokens.csv" => "those heads' top 5 predicted tokens for an operation's first sources",
+                "sensitivity.csv" => "heads per class as the threshold τ (and, for dense runs, k) varies",
                 _ => "static/dynamic score correlations per operation",
             };
         var stem = Path.GetFileNameWithoutExtension(file);

@@ -1,10 +1,10 @@
-using HeadClassifier.Figures.Cairo;
+using OxyPlot;
 
 namespace HeadClassifier.Figures;
 
 public enum FigureFormat { Png, Svg, Pdf }
 
-/// <summary>Output formats of <see cref="FigureSet"/>; Html is the interactive page, the others are cairo surfaces.</summary>
+/// <summary>Output formats of <see cref="FigureSet"/>; Html is the interactive page, the others are OxyPlot exports.</summary>
 [Flags]
 public enum FigureFormats
 {
@@ -17,7 +17,10 @@ public enum FigureFormats
     All = Static | Html,
 }
 
-/// <summary>A figure laid out in points; drawn the same way on every surface.</summary>
+/// <summary>
+/// A figure: one or more OxyPlot models laid out on one canvas, in OxyPlot units (1/96 inch), drawn the same way
+/// on every surface.
+/// </summary>
 public abstract class Figure
 {
     /// <summary>File name without extension, e.g. "category-map".</summary>
@@ -29,10 +32,14 @@ public abstract class Figure
 
     public abstract double Height { get; }
 
-    internal abstract void Draw(Canvas canvas);
+    /// <summary>The models to draw and where, in drawing order; the first spans the canvas and gives its background.</summary>
+    internal abstract IReadOnlyList<(PlotModel Model, OxyRect Bounds)> Plots();
 
-    /// <summary>Writes the figure to <paramref name="path"/>; <paramref name="pngScale"/> is pixels per point for PNG.</summary>
-    public void Render(FigureFormat format, string path, double pngScale = 2) => FigureRenderer.Render(this, format, path, pngScale);
+    /// <summary>Writes the figure to <paramref name="path"/>; <paramref name="pngScale"/> is pixels per unit for PNG.</summary>
+    public void Render(FigureFormat format, string path, double pngScale = 2) => FigureRenderer.Write(this, format, path, pngScale);
+
+    /// <summary>Writes the figure to <paramref name="stream"/>.</summary>
+    public void Render(FigureFormat format, Stream stream, double pngScale = 2) => FigureRenderer.Render(this, format, stream, pngScale, Name);
 
     public static string Extension(FigureFormat format) => format switch
     {

@@ -24,6 +24,7 @@ public static class FigureSet
         ["scores"] = "per-operation static score of every head on a 0..1 colour scale",
         ["suppression-scores"] = "per-operation suppression score of every head on a 0..1 colour scale",
         ["static-vs-dynamic"] = "static against dynamic score per operation, with Pearson's r",
+        ["causal"] = "causal check: accuracy of each operation's prompt as its top heads are removed, against random heads and control tasks",
         ["model-grid"] = "category maps of several results side by side, each with its own axes",
         ["checkpoint-evolution"] = "heads per class against the checkpoint's training step",
         ["interactive"] = "self-contained HTML page: hover a head to see its labels and top operation scores",
@@ -76,6 +77,7 @@ public static class FigureSet
         };
         if (r.HasSuppression) figures.Add(ResultFigures.ScoreHeatmap(r, suppression: true, options.Transpose));
         if (ResultFigures.StaticVsDynamic(r, palette) is { } scatter) figures.Add(scatter);
+        if (ResultFigures.Causal(r) is { } causal) figures.Add(causal);
         return figures;
     }
 
@@ -88,7 +90,7 @@ public static class FigureSet
     }
 
     /// <summary>Each result's directory name, made unique with a numeric suffix.</summary>
-    public static IReadOnlyList<string> SubfolderNames(IReadOnlyList<RunResults> results)
+    internal static IReadOnlyList<string> SubfolderNames(IReadOnlyList<RunResults> results)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         var names = new List<string>();

@@ -34,7 +34,7 @@ public static class InteractiveHtml
                 .Take(TopScores).Select(s => new ScoreData(FigureNames.Operation(r, s.Operation), s.Score, s.SuppressionScore)).ToList())).ToList();
         var m = r.Manifest.Model;
         return new PageData(FigureNames.Model(r), m.Layers, m.Heads, transpose, Math.Max(Style.CellSize(m.Layers, m.Heads, 640), 8),
-            classes, classes.Select(c => palette[c].Hex).ToList(), cells);
+            classes, classes.Select(c => ClassPalette.Hex(palette[c])).ToList(), cells);
     }
 
     public static void Write(RunResults r, ClassPalette palette, string path, bool transpose = false)
@@ -48,9 +48,7 @@ public static class InteractiveHtml
             .Append("<div id=\"wrap\"><canvas id=\"map\"></canvas><div id=\"tip\"></div></div>\n<ul id=\"legend\"></ul>\n")
             .Append("<script id=\"data\" type=\"application/json\">").Append(JsonSerializer.Serialize(data, Json)).Append("</script>\n")
             .Append("<script>\n").Append(Script).Append("</script>\n</body>\n</html>\n");
-        var tmp = path + ".partial";
-        File.WriteAllText(tmp, html.ToString(), new UTF8Encoding(false));
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.Write(path, s => s.Write(new UTF8Encoding(false).GetBytes(html.ToString())));
     }
 
     private const string Css = """

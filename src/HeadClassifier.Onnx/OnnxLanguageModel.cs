@@ -89,8 +89,12 @@ public sealed class OnnxLanguageModel : IDisposable
     public IReadOnlyDictionary<string, string> Metadata => Session.Session.ModelMetadata.CustomMetadataMap;
 
     /// <summary>Runs a padded batch of token sequences and returns <paramref name="outputs"/> (logits when empty).</summary>
+    /// <param name="headMask">
+    /// [n_layers · n_heads], layer-major: each head's factor on its z at every row's last real token (0 ablates the head
+    /// there); null leaves every head as it is.
+    /// </param>
     public BatchOutput Run(IReadOnlyList<int[]> sequences, IReadOnlyList<string>? outputs = null, PaddingSide padding = PaddingSide.Right,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, float[]? headMask = null)
     {
         if (sequences.Count == 0) throw new ArgumentException("no sequences");
         outputs = outputs is { Count: > 0 } ? outputs : [OnnxNames.Logits];
@@ -116,7 +120,7 @@ public sealed class OnnxLanguageModel : IDisposable
                 mask[b * length + offsets[b] + i] = 1;
             }
         }
-        return new BatchOutput(Infer(ids, mask, batch, length, outputs, cancellationToken), offsets, sequences.Select(s => s.Length).ToArray(), length);
+        return new BatchOutput(Infer(ids, mask, headMask, batch, length, outputs, cancellationToken), offsets, sequences.Select(s => s.Length).ToArray(), length);
     }
 
     /// <summary>
@@ -124,14 +128,16 @@ public sealed class OnnxLanguageModel : IDisposable
     /// inputs' batch and sequence symbols) is bound to an array allocated here, so ORT writes into it directly. Only
     /// outputs of a graph exported elsewhere with other symbols are ORT-allocated and copied out.
     /// </summary>
-    private Dictionary<string, Tensor> Infer(long[] ids, long[] mask, int batch, int length, IReadOnlyList<string> outputs, CancellationToken ct)
+    private Dictionary<string, Tensor> Infer(long[] ids, long[] mask, float[]? headMask, int batch, int length, IReadOnlyList<string> outputs, CancellationToken ct)
     {
         long[] inputShape = [batch, length];
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, inputShape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, inputShape);
+        using var headMaskValue = headMask is null ? null : OrtValue.CreateTensorValueFromMemory(headMask, HeadMaskShape(headMask.Length));
         using var binding = Session.Session.CreateIoBinding();
         binding.BindInput(OnnxNames.InputIds, idsValue);
         binding.BindInput(OnnxNames.AttentionMask, maskValue);
+        if (headMaskValue is not null) binding.BindInput(OnnxNames.HeadMask, headMaskValue);
         var result = new Dictionary<string, Tensor>();
         var bound = new List<OrtValue>();
         try
@@ -173,6 +179,19 @@ public sealed class OnnxLanguageModel : IDisposable
         {
             foreach (var value in bound) value.Dispose();
         }
+    }
+
+    /// <summary>The graph's head_mask shape, checked against a mask of <paramref name="length"/> entries.</summary>
+    private long[] HeadMaskShape(int length)
+    {
+        // An input with a default is listed by ORT among the overridable initializers, not the inputs.
+        var graph = Session.Session;
+        if (!graph.OverridableInitializerMetadata.TryGetValue(OnnxNames.HeadMask, out var meta) && !graph.InputMetadata.TryGetValue(OnnxNames.HeadMask, out meta))
+            throw new InvalidInputException(Source, $"the graph has no '{OnnxNames.HeadMask}' input, so heads cannot be ablated (re-export with `export`)");
+        var shape = meta.Dimensions.Select(d => (long)d).ToArray();
+        if (shape.Length != 2 || shape[0] * shape[1] != length)
+            throw new ArgumentException($"head mask of {length} entries for a graph whose {OnnxNames.HeadMask} is [{string.Join(", ", shape)}]");
+        return shape;
     }
 
     /// <summary>An output's shape for this batch, or null when a dimension is neither fixed nor one of the inputs' symbols.</summary>

@@ -1,4 +1,15 @@
 using HeadClassifier.Server;
+using HeadClassifier.Server.Store;
 
-var app = ServerHost.Build(args);
+WebApplication app;
+try
+{
+    app = ServerHost.Build(args);
+}
+catch (DatabaseInUseException e)
+{
+    Console.Error.WriteLine("headclassifier-server: " + e.Message);
+    return 2;
+}
 app.Run();
+return 0;

@@ -6,11 +6,16 @@ using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Registry;
 using HeadClassifier.Server.Store;
 using HeadClassifier.Server.Watches;
-using Quartz;
+using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.Common;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Hangfire.Storage.SQLite;
 
 namespace HeadClassifier.Server;
 
-/// <summary>Builds the web application: options, store, Quartz, the API. Tests build it the same way.</summary>
+/// <summary>Builds the web application: options, store, Hangfire, the API. Tests build it the same way.</summary>
 public static class ServerHost
 {
     public const string DefaultUrl = "http://127.0.0.1:5080";
@@ -29,8 +34,8 @@ public static class ServerHost
         ["--scoring-threads"] = "HeadClassifier:ScoringThreads",
         ["--max-upload-bytes"] = "HeadClassifier:MaxUploadBytes",
         ["--demo"] = "HeadClassifier:Demo",
-        ["--cluster-checkin-ms"] = "HeadClassifier:ClusterCheckinMs",
         ["--poll-ms"] = "HeadClassifier:PollMs",
+        ["--takeover-seconds"] = "HeadClassifier:TakeoverSeconds",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -49,6 +54,13 @@ public static class ServerHost
         var options = ServerOptions.From(builder.Configuration);
         Directory.CreateDirectory(options.DataDir);
         var s = builder.Services;
+        if (!options.IsPostgres)
+        {
+            // Taken before anything opens the SQLite files; the container (which owns what its factories return) releases it
+            // when the app is disposed.
+            var sole = SingleProcessLock.Acquire(options);
+            s.AddSingleton(_ => sole);
+        }
         s.AddSingleton(options);
         s.AddSingleton<Database>();
         s.AddSingleton<ModelStore>();
@@ -64,10 +76,12 @@ public static class ServerHost
         s.AddSingleton<ApiKey>();
         s.AddTransient<ClassificationJob>();
         s.AddTransient<WatchScanJob>();
-        s.AddSingleton<SchedulerHost>();
-        s.AddHostedService(sp => sp.GetRequiredService<SchedulerHost>());
+        s.AddSingleton<CancelOnDelete>();
+        s.AddSingleton<JobsHost>();
+        // Before the Hangfire servers: recovery and the watches' recurring jobs are in place when they start.
+        s.AddHostedService(sp => sp.GetRequiredService<JobsHost>());
+        AddHangfire(s, options);
         s.AddHostedService<DemoSeeder>();
-        AddQuartz(s, options);
         s.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         s.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase);
         s.AddEndpointsApiExplorer();
@@ -75,7 +89,8 @@ public static class ServerHost
         s.AddSwaggerGen(o => o.SwaggerDoc("v1", new() { Title = "HeadClassifier", Version = "v1", Description = "Classify attention heads by their static (MAPS) scores: models, jobs, results, figures, watches." }));
 
         var app = builder.Build();
-        // Our tables are migrated before anything (Quartz included) touches the database.
+        if (!options.IsPostgres) app.Services.GetRequiredService<SingleProcessLock>();
+        // Our tables are migrated before anything touches the database.
         app.Services.GetRequiredService<Database>().Migrate();
         if (options.ServesApi) _ = app.Services.GetRequiredService<ApiKey>();
         app.UseMiddleware<ErrorMiddleware>();
@@ -85,46 +100,67 @@ public static class ServerHost
             app.UseSwagger(o => o.RouteTemplate = "api/openapi/{documentName}.json");
             app.MapApi();
             app.MapDashboard();
+            app.MapQueueDashboard();
         }
         return app;
     }
 
-    private static void AddQuartz(IServiceCollection services, ServerOptions options)
+    /// <summary>
+    /// Hangfire on the same database as our tables. Its storage, activator and filters are this application's own
+    /// services rather than Hangfire's process-wide statics (JobStorage.Current, GlobalJobFilters), so each server
+    /// built in one process (tests) keeps its own; the filters are ours alone, without Hangfire's default of ten
+    /// automatic retries (each job method declares its own).
+    /// </summary>
+    private static void AddHangfire(IServiceCollection services, ServerOptions options)
     {
-        var db = new Database(options);
-        services.AddQuartz(q =>
+        var poll = TimeSpan.FromMilliseconds(options.PollMs);
+        services.AddSingleton<JobStorage>(_ => options.IsPostgres ? PostgresStorage(options, poll) : SqliteStorage(options, poll));
+        services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
+        services.AddSingleton<IJobFilterProvider>(sp => new JobFilterProviderCollection(
+            new JobFilterAttributeFilterProvider(),
+            new JobFilterCollection { new StatisticsHistoryAttribute(), sp.GetRequiredService<CancelOnDelete>() }));
+        services.AddHangfire(c => c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180).UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings().UseBackLink());
+        if (!options.RunsWorker) return;
+        // Scoring already uses every core: --concurrency classification jobs at once, and one worker for the light
+        // default queue so a watch scan never waits behind a long job.
+        services.AddHangfireServer(o =>
         {
-            q.ConfigureScheduler(o =>
-            {
-                o.InstanceName = "HeadClassifier";
-                o.InstanceId = "AUTO";
-                o.IdleWaitTime = TimeSpan.FromMilliseconds(options.PollMs);
-                // A stopping worker asks its running jobs to stop; they are handed back and resume after restart.
-                o.ShutdownJobInterruption = ShutdownJobInterruption.Always;
-            });
-            // One thread beyond the classification limit, so watch scans never wait behind a long job.
-            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = options.WorkerConcurrency + 1);
-            q.UseExecutionLimits(l => l.ForGroup(JobQueue.ExecutionGroup, options.WorkerConcurrency));
-            q.UsePersistentStore(store =>
-            {
-                if (options.IsPostgres)
-                {
-                    store.UsePostgres(db.ConnectionString);
-                    store.UseClustering(c =>
-                    {
-                        c.CheckinInterval = TimeSpan.FromMilliseconds(options.ClusterCheckinMs);
-                        c.CheckinMisfireThreshold = TimeSpan.FromMilliseconds(options.ClusterCheckinMs * 2);
-                    });
-                }
-                else
-                {
-                    store.UseSqlite(db.ConnectionString);
-                }
-                store.ProvisionSchema();
-                store.ConfigureStore(o => o.RecoverFiringsCancelledByShutdown = true);
-                store.UseSystemTextJsonSerializer();
-            });
+            o.Queues = [JobQueue.ClassifyQueue];
+            o.WorkerCount = options.WorkerConcurrency;
+            o.CancellationCheckInterval = TimeSpan.FromSeconds(1);
+            o.SchedulePollingInterval = poll;
         });
+        services.AddHangfireServer(o =>
+        {
+            o.Queues = [JobQueue.DefaultQueue];
+            o.WorkerCount = 1;
+            o.SchedulePollingInterval = poll;
+        });
+    }
+
+    /// <summary>
+    /// Hangfire.Storage.SQLite has no sliding invisibility: a fetched job is handed out again once this timeout passes,
+    /// even while it still runs. Far above any real job, so that never happens; a job of a killed process is
+    /// requeued at the next start instead (JobQueue.Recover), which the single-process lock makes safe.
+    /// </summary>
+    public static readonly TimeSpan SqliteInvisibilityTimeout = TimeSpan.FromDays(7);
+
+    private static SQLiteStorage SqliteStorage(ServerOptions options, TimeSpan poll) =>
+        new(options.HangfireSqlitePath, new SQLiteStorageOptions { QueuePollInterval = poll, InvisibilityTimeout = SqliteInvisibilityTimeout });
+
+    private static PostgreSqlStorage PostgresStorage(ServerOptions options, TimeSpan poll)
+    {
+        var pg = new PostgreSqlStorageOptions
+        {
+            PrepareSchemaIfNecessary = true,
+            // A live worker keeps extending its job's timeout; a dead one's job is taken over after it.
+            UseSlidingInvisibilityTimeout = true,
+            InvisibilityTimeout = TimeSpan.FromSeconds(options.TakeoverSeconds),
+            // LISTEN/NOTIFY: a job enqueued on one node is picked up by another in tenths of a second.
+            EnableLongPolling = true,
+            QueuePollInterval = poll,
+        };
+        return new PostgreSqlStorage(new NpgsqlConnectionFactory(options.Database!, pg), pg);
     }
 
     private static string Snake(string key) =>
@@ -148,10 +184,10 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         {
             await Write(http, e.StatusCode, e.InnerException is JsonException j ? "request body is not valid JSON: " + j.Message : e.Message);
         }
-        catch (SchedulerException e) when (!http.Response.HasStarted)
+        catch (BackgroundJobClientException e) when (!http.Response.HasStarted)
         {
-            log.LogError(e, "scheduler error");
-            await Write(http, StatusCodes.Status503ServiceUnavailable, "job scheduler unavailable: " + e.Message);
+            log.LogError(e, "job queue error");
+            await Write(http, StatusCodes.Status503ServiceUnavailable, "job queue unavailable: " + e.Message);
         }
     }
 

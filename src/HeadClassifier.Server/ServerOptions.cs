@@ -13,7 +13,7 @@ public enum ServerRole
 /// </summary>
 public sealed class ServerOptions
 {
-    /// <summary>SQLite file, uploads, job results and figures live here.</summary>
+    /// <summary>SQLite files, uploads, job results and figures live here.</summary>
     public required string DataDir { get; init; }
 
     public ServerRole Role { get; init; } = ServerRole.All;
@@ -43,20 +43,26 @@ public sealed class ServerOptions
     /// <summary>Register the synthetic demo model and run its job on first start.</summary>
     public bool Demo { get; init; } = true;
 
-    /// <summary>How often a clustered node checks in; a dead node's jobs are recovered after a few missed check-ins.</summary>
-    public int ClusterCheckinMs { get; init; } = 7500;
-
     /// <summary>
-    /// How long an idle worker waits before asking the database for due jobs again. Jobs submitted on another node
-    /// reach it no later than this (Quartz's own default of 30 s is meant for rare timers, not a job queue).
+    /// How often an idle Hangfire worker asks the database for queued jobs (SQLite; PostgreSQL is woken by
+    /// LISTEN/NOTIFY and polls at this rate only as a fallback). Hangfire.Storage.SQLite's own default is 15 s.
     /// </summary>
     public int PollMs { get; init; } = 1000;
+
+    /// <summary>
+    /// PostgreSQL: Hangfire's sliding invisibility timeout, i.e. how long after a worker dies (kill -9, power loss)
+    /// another worker takes its job over. A live worker keeps extending it, so jobs may run much longer than this.
+    /// </summary>
+    public int TakeoverSeconds { get; init; } = 300;
 
     public bool IsPostgres => Database is not null;
 
     public string DatabaseKind => IsPostgres ? "postgres" : "sqlite";
 
     public string SqlitePath => Path.Combine(DataDir, "headclassifier.db");
+
+    /// <summary>Hangfire's own tables (queues, job states, recurring jobs, servers) beside ours when on SQLite.</summary>
+    public string HangfireSqlitePath => Path.Combine(DataDir, "hangfire.db");
 
     public string JobsDir => Path.Combine(DataDir, "jobs");
 
@@ -109,8 +115,8 @@ public sealed class ServerOptions
             ScoringThreads = section["ScoringThreads"] is { Length: > 0 } t ? Positive(section, "ScoringThreads", 1) : null,
             MaxUploadBytes = section.GetValue("MaxUploadBytes", 2L * 1024 * 1024 * 1024),
             Demo = section.GetValue("Demo", true),
-            ClusterCheckinMs = Positive(section, "ClusterCheckinMs", 7500),
             PollMs = Positive(section, "PollMs", 1000),
+            TakeoverSeconds = Positive(section, "TakeoverSeconds", 300),
         };
     }
 

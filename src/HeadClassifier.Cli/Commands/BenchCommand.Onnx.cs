@@ -10,6 +10,7 @@ using HeadClassifier.Onnx.Export;
 using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Labels;
+using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
 using HeadClassifier.Scoring.Synthetic;
@@ -39,7 +40,7 @@ public static partial class BenchCommand
         }
         catch (Exception e) when (ProviderSession.IsLoadFailure(e))
         {
-            return new OnnxReport(shape.Name, $"ONNX Runtime unavailable, no ONNX figures: {e.Message}", null, null, [], [], null);
+            return new OnnxReport(shape.Name, $"ONNX Runtime unavailable, no ONNX figures: {ProviderSession.LoadFailureReason(e)}", null, null, [], [], null);
         }
         var ort = new OrtOptions { IntraOpThreads = Environment.ProcessorCount };
         var checkpoint = measured.CheckpointDir;
@@ -171,7 +172,7 @@ public static partial class BenchCommand
             var dynamicSeconds = clock.Elapsed;
             var pairs = usable.Sum(o => o.ValidPairs);
             var prompts = pairs * DynamicOptions.PaperTemplates.Count;
-            using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, DynamicRun.ParametersFile)));
+            using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, ResultsWriter.DynamicFile)));
             var r = correlations.Select(x => x.PearsonR).Where(x => !double.IsNaN(x)).ToList();
             return new DynamicReport(name, null, limit > 0 ? limit : null, usable.Count, pairs, prompts, parameters.RootElement.GetProperty("batch_size").GetInt32(),
                 Math.Round(staticSeconds, 2), export.Seconds, Math.Round(clock.PromptSeconds, 2), Math.Round(dynamicSeconds - clock.PromptSeconds, 2),

@@ -7,7 +7,7 @@ namespace HeadClassifier.Cli.Commands;
 
 public static partial class BenchCommand
 {
-    // ---- 8: tokenizers: loading, and the operation filter over every word of the operations ----
+    // ---- 9: tokenizers: loading, and the operation filter over every word of the operations ----
 
     private const string BuiltInGpt2 = "built-in GPT-2";
 
@@ -42,7 +42,7 @@ public static partial class BenchCommand
 
     private static void PrintTokenizers(IReadOnlyList<TokenizerReport> reports)
     {
-        var table = new Table { Title = new TableTitle("8. tokenizers: load, then every operation word through the operation filter") }
+        var table = new Table { Title = new TableTitle("9. tokenizers: load, then every operation word through the operation filter") }
             .AddColumns("tokenizer", "kind", "vocabulary", "words (one token)", "load s", "first pass s", "second pass s");
         foreach (var t in reports)
             table.AddRow(Markup.Escape(t.Name), t.Kind, t.VocabSize.ToString(), $"{t.Words} ({t.SingleTokenWords})",

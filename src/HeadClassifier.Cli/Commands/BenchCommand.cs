@@ -62,6 +62,11 @@ public static partial class BenchCommand
         {
             if (r.GetValueOrDefault<int>() < 0) r.AddError("--dynamic-pairs must be 0 (all pairs) or more");
         });
+        var gpu = new Option<bool>("--gpu")
+        {
+            Description = $"Only the GPU acceptance check: ORT on CUDA against the CPU (logits, z) and the SIMD scorer (layer 0); exit {NoGpuExitCode} without a GPU",
+        };
+        var device = new Option<int>("--device") { Description = "CUDA device of --gpu", DefaultValueFactory = _ => 0 };
         var tokenizers = new Option<string[]>("--tokenizer")
         {
             Description = "A tokenizer file to measure beside the built-in GPT-2 (repeatable): tokenizer.json, vocab.json, *.tiktoken, tok*.bin",
@@ -69,7 +74,7 @@ public static partial class BenchCommand
         };
         var cmd = new Command("bench", "Measure speed and memory on generated checkpoints of real model shapes")
         {
-            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs, tokenizers,
+            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs, gpu, device, tokenizers,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
         {
@@ -83,6 +88,7 @@ public static partial class BenchCommand
                 !parse.GetValue(noOnnx),
                 parse.GetValue(dynamicPairs),
                 parse.GetValue(tokenizers) ?? []);
+            if (parse.GetValue(gpu)) return Task.FromResult(RunGpuCheck(settings, parse.GetValue(device), token));
             var report = Run(settings, token);
             if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(report, CliOptions.Json));
             else Print(report);
@@ -132,10 +138,12 @@ public static partial class BenchCommand
             // The ONNX section runs on the first shape that lists inference shapes (gpt2-small, or gpt2-tiny in tests).
             var onnx = gpt2Shapes.Zip(shapes).Where(x => s.Onnx && x.First.Inference.Count > 0)
                 .Select(x => MeasureOnnx(x.First, x.Second, opsDir, ops, s, generated, peak, ct)).FirstOrDefault();
+            ct.ThrowIfCancellationRequested();
+            var figures = MeasureFigures(s);
             return new BenchReport(
                 machine,
                 new OperationsInfo(opsSource, opsDir, ops.Total, ops.Usable.Count, ops.Pairs),
-                shapes, gemm, ortNote, layer, onnx, peak.Overall(), MeasureTokenizers(opsDir, s.Tokenizers, s));
+                shapes, gemm, ortNote, layer, onnx, figures, peak.Overall(), MeasureTokenizers(opsDir, s.Tokenizers, s));
         }
         finally
         {
@@ -246,7 +254,7 @@ public static partial class BenchCommand
                 }
                 catch (Exception e) when (ProviderSession.IsLoadFailure(e))
                 {
-                    ortNote = $"ONNX Runtime unavailable, no ORT figures: {e.Message}";
+                    ortNote = $"ONNX Runtime unavailable, no ORT figures: {ProviderSession.LoadFailureReason(e)}";
                 }
             }
             using (ort)
@@ -489,13 +497,14 @@ public static partial class BenchCommand
         }
         AnsiConsole.MarkupLineInterpolated($"6. peak RSS of this bench process: {Gb(r.BenchPeakMemoryBytes)}");
         if (r.Onnx is { } onnx) PrintOnnx(onnx);
+        PrintFigures(r.Figures);
         PrintTokenizers(r.Tokenizers);
     }
 }
 
 /// <summary>OrtNote: why ONNX Runtime figures are missing (null when they were measured).</summary>
 public sealed record BenchReport(MachineInfo Machine, OperationsInfo Operations, IReadOnlyList<ShapeReport> Shapes,
-    IReadOnlyList<GemmReport> Gemm, string? OrtNote, LlamaLayerReport? LlamaLayer, OnnxReport? Onnx, long BenchPeakMemoryBytes,
+    IReadOnlyList<GemmReport> Gemm, string? OrtNote, LlamaLayerReport? LlamaLayer, OnnxReport? Onnx, FiguresReport Figures, long BenchPeakMemoryBytes,
     IReadOnlyList<TokenizerReport> Tokenizers);
 
 /// <summary>LoadAverage: the 1-minute load at the start; above the core count, other work shares the cores and times stretch.</summary>

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using HeadClassifier.Core;
 using HeadClassifier.Figures;
+using HeadClassifier.Onnx.Causal;
 using HeadClassifier.Onnx.Dynamic;
+using HeadClassifier.Onnx.Export;
 using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Labels;
@@ -28,9 +30,24 @@ public static class ClassifyCommand
         var minPairs = new Option<int>("--min-pairs") { Description = "Operations need at least this many single-token pairs", DefaultValueFactory = _ => 30 };
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var output = new Option<string?>("--out") { Description = "Results directory (default: results/<model name>)" };
+        var noEvidence = new Option<bool>("--no-evidence") { Description = "Skip evidence.csv and top_tokens.csv (the pairs and top tokens behind each label)" };
         var noFigures = new Option<bool>("--no-figures") { Description = "Skip rendering the run's figures (PNG, SVG, PDF, HTML) into <out>/figures" };
         var dynamic = new Option<bool>("--dynamic") { Description = "Also score heads at inference time (the paper's prompts through ONNX Runtime) and correlate with the static scores" };
-        var onnx = new Option<string?>("--onnx") { Description = "With --dynamic: an exported model directory (default: export the checkpoint to a temporary one)" };
+        var onnx = new Option<string?>("--onnx") { Description = "With --dynamic or --causal: an exported model directory (default: export the checkpoint to a temporary one)" };
+        var causal = new Option<bool>("--causal") { Description = "Also the paper's causal check: accuracy of each operation's few-shot prompt as its top heads are removed, against random heads and control tasks" };
+        var causalPairs = new Option<int?>("--causal-pairs") { Description = "With --causal: each operation's first N usable pairs as prompts (default: all)" };
+        var causalMaxHeads = new Option<int?>("--causal-max-heads") { Description = "With --causal: heads removed at most (default: the paper's 30 to 250 by model size)" };
+        var causalRandom = new Option<int>("--causal-random") { Description = "With --causal: draws of random heads", DefaultValueFactory = _ => new CausalOptions().RandomSessions };
+        var causalSeed = new Option<int>("--causal-seed") { Description = "With --causal: seed of the random heads and the control tasks' order", DefaultValueFactory = _ => 0 };
+        foreach (var o in new[] { causalPairs, causalMaxHeads })
+            o.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<int?>() is < 1) r.AddError($"{r.Option.Name} must be at least 1");
+            });
+        causalRandom.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0) r.AddError("--causal-random must be 0 or more");
+        });
         var backend = new Option<string>("--backend")
         {
             Description = "Static scoring engine: simd (pruned CPU kernels), ort (ONNX Runtime, dense), auto (ort only when --providers gives a GPU session)",
@@ -39,7 +56,8 @@ public static class ClassifyCommand
         var providers = new Option<string>("--providers") { Description = "ORT execution providers in order of preference (--backend ort/auto, --dynamic)", DefaultValueFactory = _ => "cpu" };
         var cmd = new Command("classify", "Score every head against every usable operation from the weights alone and label it")
         {
-            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noFigures, backend, dynamic, onnx, providers,
+            model, operations, threshold, k, kCopying, suppression, firstMlp, dense, minPairs, threads, output, noEvidence, noFigures, backend, dynamic, onnx, providers,
+            causal, causalPairs, causalMaxHeads, causalRandom, causalSeed,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
         {
@@ -57,6 +75,7 @@ public static class ClassifyCommand
                 Dense = parse.GetValue(dense),
                 MinPairs = parse.GetValue(minPairs),
                 MaxDegreeOfParallelism = threadCount,
+                Evidence = !parse.GetValue(noEvidence),
                 Engine = StaticBackends.Create(StaticBackends.Parse(parse.GetValue(backend)!, "--backend"), ort, "--backend"),
             };
             if (options.Threshold is <= 0 or > 1 || double.IsNaN(options.Threshold))
@@ -75,8 +94,35 @@ public static class ClassifyCommand
                     result = ClassificationRun.Run(modelPath, CliOptions.OperationsDir(parse.GetValue(operations)), outDir, options, progress, token);
                     task.Value = 1.0;
                 });
-            if (parse.GetValue(dynamic))
-                RunDynamic(result!, modelPath, CliOptions.OperationsDir(parse.GetValue(operations)), parse.GetValue(onnx), ort, token);
+            var opsDir = CliOptions.OperationsDir(parse.GetValue(operations));
+            var onnxDir = parse.GetValue(onnx);
+            string? temporary = null;
+            try
+            {
+                // Both stages run one export.
+                if (onnxDir == null && parse.GetValue(dynamic) && parse.GetValue(causal))
+                {
+                    temporary = Path.Combine(Path.GetTempPath(), "hc-onnx-" + Guid.NewGuid().ToString("N")[..12]);
+                    onnxDir = OnnxExporter.Export(modelPath, temporary).Directory;
+                }
+                if (parse.GetValue(dynamic))
+                    RunDynamic(result!, modelPath, opsDir, onnxDir, ort, token);
+                if (parse.GetValue(causal))
+                {
+                    var causalOptions = new CausalOptions
+                    {
+                        PairsPerOperation = parse.GetValue(causalPairs),
+                        MaxHeads = parse.GetValue(causalMaxHeads),
+                        RandomSessions = parse.GetValue(causalRandom),
+                        Seed = parse.GetValue(causalSeed),
+                    };
+                    RunCausal(result!, modelPath, opsDir, onnxDir, causalOptions, ort, token);
+                }
+            }
+            finally
+            {
+                if (temporary != null && Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
+            }
             if (!parse.GetValue(noFigures))
                 FigureSet.RenderAll([outDir], Path.Combine(outDir, "figures"), FigureFormats.All);
             PrintSummary(result!);
@@ -122,6 +168,54 @@ public static class ClassifyCommand
         if (valid.Count > 0) AnsiConsole.MarkupLineInterpolated($"mean r over {valid.Count} operations: {valid.Average(c => c.PearsonR):0.00}");
     }
 
+    private static void RunCausal(ClassificationResult result, string modelPath, string operationsDir, string? onnx, CausalOptions options, OrtOptions ort,
+        CancellationToken token)
+    {
+        IReadOnlyList<CausalResult>? results = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("causal", maxValue: 1.0);
+                var progress = new Progress<CausalProgress>(p =>
+                {
+                    task.Value = p.Fraction;
+                    task.Description = Markup.Escape("causal " + p.Stage);
+                });
+                results = CausalRun.Run(result, modelPath, operationsDir, onnx, options, ort, progress, token);
+                task.Value = 1.0;
+            });
+        var table = new Table().AddColumns("operation", "heads removed", "base", "- top relation heads", "- random heads (mean ± std)", "control tasks: base → ablated", "note");
+        foreach (var r in results!)
+        {
+            if (r.Relation.Heads.Count == 0)
+            {
+                table.AddRow(Markup.Escape(r.Operation), "0", $"{r.BaseAccuracy:0.00}", "", "", "", Markup.Escape(r.Note ?? ""));
+                continue;
+            }
+            var (rnd, rndStd) = r.RandomAccuracy;
+            var (cb, _) = r.ControlBase;
+            var (ca, _) = r.ControlAblated;
+            table.AddRow(Markup.Escape(r.Operation), r.HeadsRemoved.ToString(), $"{r.BaseAccuracy:0.00}", $"{r.AblatedAccuracy:0.00}", $"{rnd:0.00} ± {rndStd:0.00}",
+                r.Control.Count == 0 ? "none" : $"{r.Control.Count}: {cb:0.00} → {ca:0.00}", Markup.Escape(r.Note ?? ""));
+        }
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>Heads per class (columns) at each τ, then at each k when the run was dense, from sensitivity.csv.</summary>
+    private static void PrintSensitivity(IReadOnlyList<SensitivityRow> rows)
+    {
+        foreach (var parameter in rows.GroupBy(x => x.Parameter))
+        {
+            var classes = parameter.Select(x => x.Class).Distinct().ToList();
+            var table = new Table { Title = new TableTitle(parameter.Key == Sensitivity.Tau ? "heads per class as τ varies" : "heads per class as k varies (every operation, τ as run)") };
+            table.AddColumns([parameter.Key == Sensitivity.Tau ? "τ" : "k", .. classes.Select(Markup.Escape)]);
+            foreach (var value in parameter.GroupBy(x => x.Value))
+                table.AddRow([value.Key.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), .. classes.Select(c => value.Single(x => x.Class == c).Heads.ToString())]);
+            AnsiConsole.Write(table);
+        }
+    }
+
     private static void PrintSummary(ClassificationResult r)
     {
         var m = r.Manifest;
@@ -135,6 +229,7 @@ public static class ClassifyCommand
         foreach (var g in r.Labels.GroupBy(l => l.Class).OrderByDescending(g => g.Count()))
             table.AddRow(Markup.Escape(g.Key), g.Count().ToString(), $"{100.0 * g.Count() / total:0.0}%");
         AnsiConsole.Write(table);
+        PrintSensitivity(ResultsReader.ReadSensitivity(r.OutputDir) ?? []);
         AnsiConsole.MarkupLineInterpolated($"static scores: {m.Backend} backend on {m.Provider}");
         AnsiConsole.MarkupLineInterpolated($"results in {Path.GetFullPath(r.OutputDir)} (scoring {m.TimingsSeconds.GetValueOrDefault("score"):0.00} s, peak memory {m.PeakMemoryBytes / (1024.0 * 1024):0} MiB)");
     }

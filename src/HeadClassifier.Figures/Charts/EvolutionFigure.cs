@@ -1,14 +1,17 @@
-using HeadClassifier.Figures.Cairo;
 using HeadClassifier.Scoring.Results;
+using OxyPlot;
+using OxyPlot.Axes;
+using OxyPlot.Legends;
+using OxyPlot.Series;
 
 namespace HeadClassifier.Figures;
 
 /// <summary>Heads per class against training step, for results of one model at several checkpoints.</summary>
 public sealed class EvolutionFigure : Figure
 {
-    private const double PlotW = 360, PlotH = 220;
+    private const double PlotW = 360, PlotH = 220, LeftBand = 42, BottomBand = 34, RightBand = 10, LegendGap = 12;
+    private const double SymbolLength = 16, SymbolMargin = 6;
 
-    private readonly ClassLegend _legend;
     private readonly string _model;
 
     internal EvolutionFigure(IReadOnlyList<(long Step, RunResults Results)> series, ClassPalette palette)
@@ -18,7 +21,6 @@ public sealed class EvolutionFigure : Figure
         var classes = palette.Order.Where(cls => series.Any(s => s.Results.Labels.Any(l => l.Class == cls))).ToList();
         Counts = classes.ToDictionary(cls => cls, cls => (IReadOnlyList<int>)series.Select(s => s.Results.Labels.Count(l => l.Class == cls)).ToList());
         Palette = palette;
-        _legend = new ClassLegend(classes.Select(c => (c, palette[c])).ToList());
     }
 
     public override string Name => "checkpoint-evolution";
@@ -34,27 +36,83 @@ public sealed class EvolutionFigure : Figure
 
     private ClassPalette Palette { get; }
 
-    private double PlotX => Style.Margin + XYAxes.LeftBand;
-    private double PlotY => Style.Margin + Style.TitleBand;
+    private double LegendWidth => SymbolLength + SymbolMargin + Counts.Keys.Select(c => Style.TextWidth(c, Style.LegendSize)).DefaultIfEmpty(0).Max();
+    private double LegendHeight => Counts.Count * (Style.LineHeight(Style.LegendSize) + 4);
+    private double PlotBlockWidth => LeftBand + PlotW + RightBand + LegendGap + LegendWidth;
 
-    public override double Width => Math.Max(PlotX + PlotW + Style.PanelGap + _legend.Width, Style.Margin + Canvas.TextWidth(Title, Style.TitleSize, true)) + Style.Margin;
-    public override double Height => PlotY + Math.Max(PlotH + XYAxes.BottomBand, _legend.Height) + Style.Margin;
+    public override double Width => Math.Max(2 * Style.Margin + PlotBlockWidth, Frame.TitleWidth(Title));
+    public override double Height => Frame.ContentTop + Math.Max(PlotH + BottomBand, LegendHeight) + Style.Margin;
 
-    internal override void Draw(Canvas c)
+    // log10(1 + step): the axis reaches 0, where checkpoint series start.
+    private double X(long step) => LogSteps ? Math.Log10(1 + step) : step;
+
+    internal override IReadOnlyList<(PlotModel Model, OxyRect Bounds)> Plots()
     {
-        c.Text(Title, Style.Margin, Style.Margin, Style.TitleSize, v: VAlign.Top, bold: true);
+        var frame = Frame.Create(Title, Width, Height, new OxyRect(0, Frame.ContentTop, 0, 0));
+        var m = Style.NewModel();
+        m.PlotMargins = new OxyThickness(LeftBand, 6, RightBand, BottomBand);
+        var x = LogSteps ? new TickListAxis(LogTicks(Steps.Min(), Steps.Max()).Select(t => Math.Log10(1 + t)).ToList()) : new LinearAxis();
+        x.Position = AxisPosition.Bottom;
+        x.Title = LogSteps ? "Checkpoint step (log scale)" : "Checkpoint step";
+        x.Minimum = X(Steps.Min());
+        x.Maximum = X(Steps.Max());
+        x.LabelFormatter = v => Style.Format(LogSteps ? Math.Round(Math.Pow(10, v) - 1) : v);
+        m.Axes.Add(Styled(x));
         var maxCount = Counts.Values.SelectMany(v => v).DefaultIfEmpty(1).Max();
-        var yTicks = XYAxes.NiceTicks(0, Math.Max(1, maxCount));
-        var axes = new XYAxes(PlotX, PlotY, PlotW, PlotH, Steps.Min(), Steps.Max(), 0, Math.Max(yTicks[^1], maxCount), LogSteps);
+        m.Axes.Add(Styled(new LinearAxis { Position = AxisPosition.Left, Title = "Heads", Minimum = 0, Maximum = Math.Max(1, maxCount) * 1.05, MinimumMajorStep = 1 }));
         foreach (var (cls, counts) in Counts)
         {
-            var points = Steps.Select((s, i) => (axes.MapX(s), axes.MapY(counts[i]))).ToList();
-            c.Polyline(points, Palette[cls], 1.6);
-            foreach (var (x, y) in points)
-                c.Dot(x, y, 2.4, Palette[cls]);
+            var line = new LineSeries { Title = cls, Color = Palette[cls], StrokeThickness = 1.6, MarkerType = MarkerType.Circle, MarkerSize = 2.4, MarkerFill = Palette[cls] };
+            line.Points.AddRange(Steps.Select((s, i) => new DataPoint(X(s), counts[i])));
+            m.Series.Add(line);
         }
-        var xTicks = LogSteps ? XYAxes.LogTicks(Steps.Min(), Steps.Max()) : XYAxes.NiceTicks(Steps.Min(), Steps.Max());
-        axes.Draw(c, LogSteps ? "Checkpoint step (log scale)" : "Checkpoint step", "Heads", xTicks, yTicks);
-        _legend.Draw(c, PlotX + PlotW + Style.PanelGap, PlotY);
+        m.IsLegendVisible = true;
+        m.Legends.Add(new Legend
+        {
+            LegendPlacement = LegendPlacement.Outside,
+            LegendPosition = LegendPosition.RightTop,
+            LegendMargin = LegendGap,
+            LegendPadding = 0,
+            LegendSymbolLength = SymbolLength,
+            LegendSymbolMargin = SymbolMargin,
+            LegendFontSize = Style.LegendSize,
+            LegendLineSpacing = 4,
+            LegendBorderThickness = 0,
+        });
+        // The outside legend takes its room out of the plot area, within the model's bounds.
+        return [(frame, new OxyRect(0, 0, Width, Height)), (m, new OxyRect(Style.Margin, Frame.ContentTop, PlotBlockWidth, PlotH + BottomBand + 6))];
+    }
+
+    private static Axis Styled(Axis a)
+    {
+        a.MinorTickSize = 0;
+        a.MajorTickSize = Style.TickLength;
+        a.TicklineColor = Style.Axis;
+        a.AxisTickToLabelDistance = Style.TickToLabel;
+        a.AxisTitleDistance = Style.LabelToTitle;
+        a.FontSize = Style.TickSize;
+        a.TitleFontSize = Style.AxisTitleSize;
+        a.IsZoomEnabled = false;
+        a.IsPanEnabled = false;
+        return a;
+    }
+
+    /// <summary>0 when in range, then the powers of ten within [min, max] (from 10 beside 0: 1 would crowd it).</summary>
+    private static IEnumerable<double> LogTicks(double min, double max)
+    {
+        if (min <= 0) yield return 0;
+        for (var t = min <= 0 ? 10.0 : 1.0; t <= max; t *= 10)
+            if (t >= min) yield return t;
+    }
+
+    /// <summary>A linear axis with ticks exactly at the given values (the log-step axis's 0, 10, 100, …).</summary>
+    private sealed class TickListAxis(IList<double> ticks) : LinearAxis
+    {
+        public override void GetTickValues(out IList<double> majorLabelValues, out IList<double> majorTickValues, out IList<double> minorTickValues)
+        {
+            majorLabelValues = ticks;
+            majorTickValues = ticks;
+            minorTickValues = [];
+        }
     }
 }

@@ -1,15 +1,19 @@
 using System.Globalization;
 using HeadClassifier.Core;
-using HeadClassifier.Figures.Cairo;
+using OxyPlot;
+using OxyPlot.Axes;
 
 namespace HeadClassifier.Figures;
 
 /// <summary>
-/// One head grid: x = Layer and y = Head (or transposed), one cell per head, head 0 / layer 0 at the top-left.
+/// One head grid as an OxyPlot model: x = Layer and y = Head (or transposed), one cell per head, head 0 / layer 0 at
+/// the top-left, integer ticks at the seed's steps.
 /// </summary>
 public sealed class MapPanel
 {
-    internal MapPanel(string? title, int layers, int heads, bool transpose, double cell, Func<HeadId, Rgb?> color)
+    private (string Text, double Size)? _title;
+
+    internal MapPanel(string? title, int layers, int heads, bool transpose, double cell, Func<HeadId, OxyColor?> color)
     {
         Title = title;
         Layers = layers;
@@ -24,71 +28,111 @@ public sealed class MapPanel
     public int Heads { get; }
     public bool Transpose { get; }
 
-    /// <summary>Cell side in points.</summary>
+    /// <summary>Cell side in units.</summary>
     public double Cell { get; }
 
     /// <summary>A head's colour, or null for a head with no data (left white).</summary>
-    internal Func<HeadId, Rgb?> Color { get; }
+    internal Func<HeadId, OxyColor?> Color { get; }
 
-    internal bool ShowYAxis { get; set; } = true;
+    internal bool ShowYAxis
+    {
+        get;
+        set
+        {
+            field = value;
+            _title = null;
+        }
+    } = true;
+
+    /// <summary>Room above the grid; the figure gives every panel of a row the tallest title's.</summary>
+    internal double TitleBand { get; set; }
 
     private int Cols => Transpose ? Heads : Layers;
     private int Rows => Transpose ? Layers : Heads;
     private string XTitle => Transpose ? "Head" : "Layer";
     private string YTitle => Transpose ? "Layer" : "Head";
 
-    private double TitleBand => Title is null ? 0 : Style.PanelTitleSize + 8;
-    private double YLabelWidth => Canvas.TextWidth(I(Rows - 1), Style.TickSize);
-    internal double GridLeft => ShowYAxis ? Style.AxisTitleSize + 6 + YLabelWidth + Style.TickLength + 2 : 0;
-    internal double GridTop => TitleBand;
+    public int XStep => Style.TickStep(Cols, Cell, Style.TextWidth(I(Cols - 1), Style.TickSize) + 2);
+    public int YStep => Style.TickStep(Rows, Cell, Style.LineHeight(Style.TickSize));
+
+    private static IEnumerable<int> Ticks(int count, int step) => Enumerable.Range(0, count).Where(i => i % step == 0);
+
+    // The margins OxyPlot's axes ask for (Axis.Measure): tick, label distance, labels, title distance, title.
+    internal double GridLeft => ShowYAxis
+        ? Style.TickLength + Style.TickToLabel + Ticks(Rows, YStep).Max(i => Style.TextWidth(I(i), Style.TickSize)) + Style.LabelToTitle + Style.LineHeight(Style.AxisTitleSize)
+        : 0;
+    private double GridBottomBand => Style.TickLength + Style.TickToLabel + Style.LineHeight(Style.TickSize) + Style.LabelToTitle + Style.LineHeight(Style.AxisTitleSize);
+
+    // The last x label is centred on its cell and may reach past the grid.
+    private double RightBand => Math.Max(1, Style.TextWidth(I(Ticks(Cols, XStep).Last()), Style.TickSize) / 2 - (Cols - Ticks(Cols, XStep).Last() - 0.5) * Cell + 1);
+
     internal double GridWidth => Cols * Cell;
     internal double GridHeight => Rows * Cell;
-    public double Width => GridLeft + GridWidth + Canvas.TextWidth(I(Cols - 1), Style.TickSize) / 2;
-    public double Height => GridTop + GridHeight + Style.TickLength + Style.TickSize + 6 + Style.AxisTitleSize + 4;
+    public double Width => GridLeft + GridWidth + RightBand;
+    public double Height => TitleBand + GridHeight + GridBottomBand;
+
+    /// <summary>
+    /// The title as drawn: centred over the grid and kept inside the panel (OxyPlot clips a model to its bounds), so
+    /// a long operation name wraps or shrinks instead of running into the next panel.
+    /// </summary>
+    public (string Text, double Size) FittedTitle => _title ??= Title is null ? ("", 0)
+        : Style.Fit(Title, 2 * Math.Min(GridLeft + GridWidth / 2, GridWidth / 2 + RightBand), Style.PanelTitleSize);
+
+    /// <summary>Height the title takes with OxyPlot's title padding.</summary>
+    internal double TitleHeight => Title is null ? 0 : Style.Measure(FittedTitle.Text, FittedTitle.Size, bold: true).Height + Style.TitlePadding;
 
     /// <summary>Top-left corner of a head's cell relative to the panel's origin.</summary>
-    public (double X, double Y) CellOrigin(HeadId head)
+    internal (double X, double Y) CellOrigin(HeadId head)
     {
         var (col, row) = Transpose ? (head.Head, head.Layer) : (head.Layer, head.Head);
-        return (GridLeft + col * Cell, GridTop + row * Cell);
+        return (GridLeft + col * Cell, TitleBand + row * Cell);
     }
 
-    internal void Draw(Canvas c, double x0, double y0)
+    internal PlotModel Model()
     {
+        var m = Style.NewModel();
         if (Title is not null)
-            c.Text(Title, x0 + GridLeft + GridWidth / 2, y0, Style.PanelTitleSize, HAlign.Center, VAlign.Top, bold: true);
-        // Large cells get a hairline gap so neighbours of one colour still read as separate heads.
-        var gap = Cell >= 10 ? 1.0 : 0;
+        {
+            (m.Title, m.TitleFontSize) = FittedTitle;
+            m.TitleFontWeight = FontWeights.Bold;
+            m.TitleHorizontalAlignment = TitleHorizontalAlignment.CenteredWithinPlotArea;
+        }
+        // Fixed margins: the grid lands exactly where CellOrigin says.
+        m.PlotMargins = new OxyThickness(GridLeft, TitleBand - TitleHeight, RightBand, GridBottomBand);
+        m.Axes.Add(GridAxis(AxisPosition.Bottom, Cols, XStep, XTitle));
+        var y = GridAxis(AxisPosition.Left, Rows, YStep, YTitle);
+        (y.StartPosition, y.EndPosition) = (1, 0); // head 0 at the top
+        y.IsAxisVisible = ShowYAxis;
+        m.Axes.Add(y);
+        var cells = new List<(int, int, OxyColor)>();
         for (var l = 0; l < Layers; l++)
             for (var h = 0; h < Heads; h++)
-            {
-                var head = new HeadId(l, h);
-                if (Color(head) is not { } color) continue;
-                var (cx, cy) = CellOrigin(head);
-                c.FillRect(x0 + cx + gap / 2, y0 + cy + gap / 2, Cell - gap, Cell - gap, color, crisp: true);
-            }
-        double gx = x0 + GridLeft, gy = y0 + GridTop;
-        c.StrokeRect(gx, gy, GridWidth, GridHeight, Style.Axis, 0.6);
-
-        var xStep = Style.TickStep(Cell, Canvas.TextWidth(I(Cols - 1), Style.TickSize) + 2);
-        for (var i = 0; i < Cols; i += xStep)
-        {
-            var tx = gx + (i + 0.5) * Cell;
-            c.Line(tx, gy + GridHeight, tx, gy + GridHeight + Style.TickLength, Style.Axis, 0.5);
-            c.Text(I(i), tx, gy + GridHeight + Style.TickLength + 2, Style.TickSize, HAlign.Center, VAlign.Top);
-        }
-        c.Text(XTitle, gx + GridWidth / 2, gy + GridHeight + Style.TickLength + Style.TickSize + 6, Style.AxisTitleSize, HAlign.Center, VAlign.Top);
-
-        if (!ShowYAxis) return;
-        var yStep = Style.TickStep(Cell, Style.TickSize);
-        for (var i = 0; i < Rows; i += yStep)
-        {
-            var ty = gy + (i + 0.5) * Cell;
-            c.Line(gx - Style.TickLength, ty, gx, ty, Style.Axis, 0.5);
-            c.Text(I(i), gx - Style.TickLength - 2, ty, Style.TickSize, HAlign.Right, VAlign.Middle);
-        }
-        c.Text(YTitle, x0 + Style.AxisTitleSize, gy + GridHeight / 2, Style.AxisTitleSize, HAlign.Center, VAlign.Baseline, vertical: true);
+                if (Color(new HeadId(l, h)) is { } c)
+                    cells.Add(Transpose ? (h, l, c) : (l, h, c));
+        m.Series.Add(new CellSeries(Cols, Rows, cells));
+        return m;
     }
+
+    private static LinearAxis GridAxis(AxisPosition position, int count, int step, string title) => new()
+    {
+        Position = position,
+        Minimum = -0.5,
+        Maximum = count - 0.5,
+        MajorStep = step,
+        MinorStep = step,
+        MinorTickSize = 0,
+        MajorTickSize = Style.TickLength,
+        TickStyle = TickStyle.Outside,
+        TicklineColor = Style.Axis,
+        AxisTickToLabelDistance = Style.TickToLabel,
+        AxisTitleDistance = Style.LabelToTitle,
+        FontSize = Style.TickSize,
+        Title = title,
+        TitleFontSize = Style.AxisTitleSize,
+        MajorGridlineStyle = LineStyle.None,
+        IsZoomEnabled = false,
+        IsPanEnabled = false,
+    };
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 }
@@ -99,55 +143,57 @@ public sealed class MapPanel
 /// </summary>
 public sealed class MapFigure : Figure
 {
-    private readonly ISideLegend _legend;
+    private readonly SideLegend _legend;
     private readonly List<(double X, double Y)> _origins = [];
-    private readonly double _width, _height;
 
-    internal MapFigure(string name, string title, IReadOnlyList<MapPanel> panels, int perRow, ISideLegend legend, bool shareY)
+    internal MapFigure(string name, string title, IReadOnlyList<MapPanel> panels, int perRow, SideLegend legend, bool shareY)
     {
         Name = name;
         Title = title;
         Panels = panels;
         _legend = legend;
-        double y = Style.Margin + Style.TitleBand, right = 0;
+        double y = Frame.ContentTop, right = 0;
         for (var start = 0; start < panels.Count; start += perRow)
         {
             var row = panels.Skip(start).Take(perRow).ToList();
-            var x = Style.Margin;
             for (var i = 0; i < row.Count; i++)
-            {
                 row[i].ShowYAxis = !shareY || i == 0;
+            var band = row.Max(p => p.TitleHeight);
+            var x = Style.Margin;
+            foreach (var panel in row)
+            {
+                panel.TitleBand = band;
                 _origins.Add((x, y));
-                x += row[i].Width + Style.PanelGap;
+                x += panel.Width + Style.PanelGap;
             }
             right = Math.Max(right, x - Style.PanelGap);
             y += row.Max(p => p.Height) + Style.PanelGap;
         }
         LegendX = right + Style.PanelGap;
-        LegendY = Style.Margin + Style.TitleBand + (panels.Count > 0 ? panels[0].GridTop : 0);
-        _width = Math.Max(LegendX + legend.Width, Style.Margin + Canvas.TextWidth(title, Style.TitleSize, bold: true)) + Style.Margin;
-        _height = Math.Max(y - Style.PanelGap, LegendY + legend.Height) + Style.Margin;
+        LegendY = Frame.ContentTop + (panels.Count > 0 ? panels[0].TitleBand : 0);
+        Width = Math.Max(LegendX + legend.Width + Style.Margin, Frame.TitleWidth(title));
+        Height = Math.Max(y - Style.PanelGap, LegendY + legend.Height) + Style.Margin;
     }
 
     public override string Name { get; }
     public override string Title { get; }
-    public override double Width => _width;
-    public override double Height => _height;
+    public override double Width { get; }
+    public override double Height { get; }
 
     public IReadOnlyList<MapPanel> Panels { get; }
 
-    /// <summary>Where the legend starts, in points from the top-left corner.</summary>
+    /// <summary>Where the legend starts, in units from the top-left corner.</summary>
     public double LegendX { get; }
 
     public double LegendY { get; }
 
-    /// <summary>The legend's size in points.</summary>
+    /// <summary>The legend's size in units.</summary>
     public (double Width, double Height) LegendSize => (_legend.Width, _legend.Height);
 
     /// <summary>Legend entries (class name with count, colour); empty for a colour bar.</summary>
-    public IReadOnlyList<(string Text, Rgb Color)> LegendEntries => _legend is ClassLegend cl ? cl.Entries : [];
+    public IReadOnlyList<(string Text, OxyColor Color)> LegendEntries => _legend is ClassLegend cl ? cl.Entries : [];
 
-    /// <summary>Centre of a head's cell in panel <paramref name="panel"/>, in points from the figure's top-left corner.</summary>
+    /// <summary>Centre of a head's cell in panel <paramref name="panel"/>, in units from the figure's top-left corner.</summary>
     public (double X, double Y) CellCenter(int panel, HeadId head)
     {
         var (cx, cy) = Panels[panel].CellOrigin(head);
@@ -155,11 +201,14 @@ public sealed class MapFigure : Figure
         return (_origins[panel].X + cx + cell / 2, _origins[panel].Y + cy + cell / 2);
     }
 
-    internal override void Draw(Canvas c)
+    internal override IReadOnlyList<(PlotModel Model, OxyRect Bounds)> Plots()
     {
-        c.Text(Title, Style.Margin, Style.Margin, Style.TitleSize, v: VAlign.Top, bold: true);
+        var area = _legend.Area(new OxySize(Width - LegendX, Height - LegendY));
+        var frame = Frame.Create(Title, Width, Height, new OxyRect(LegendX, LegendY, area.Width, area.Height));
+        _legend.AddTo(frame);
+        var plots = new List<(PlotModel, OxyRect)> { (frame, new OxyRect(0, 0, Width, Height)) };
         for (var i = 0; i < Panels.Count; i++)
-            Panels[i].Draw(c, _origins[i].X, _origins[i].Y);
-        _legend.Draw(c, LegendX, LegendY);
+            plots.Add((Panels[i].Model(), new OxyRect(_origins[i].X, _origins[i].Y, Panels[i].Width, Panels[i].Height)));
+        return plots;
     }
 }

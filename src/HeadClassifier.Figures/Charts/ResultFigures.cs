@@ -2,6 +2,7 @@ using System.Globalization;
 using HeadClassifier.Core;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Results;
+using OxyPlot;
 
 namespace HeadClassifier.Figures;
 
@@ -84,6 +85,10 @@ public static class ResultFigures
     /// <summary>Static against dynamic scores, or null when scores.csv has no dynamic_score column.</summary>
     public static ScatterFigure? StaticVsDynamic(RunResults r, ClassPalette palette) =>
         r.DynamicScores is { Count: > 0 } ? new ScatterFigure(r, palette) : null;
+
+    /// <summary>The causal check's curves, or null when it did not run (or removed no head anywhere).</summary>
+    public static CausalFigure? Causal(RunResults r) =>
+        ResultsReader.ReadCausalCurves(r.Directory) is { } points && new CausalFigure(r, points) is { Panels.Count: > 0 } figure ? figure : null;
 
     /// <summary>
     /// Heads per class against checkpoint step, or null unless there are at least two results of one architecture

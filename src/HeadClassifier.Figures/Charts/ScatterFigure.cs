@@ -1,15 +1,21 @@
 using System.Globalization;
-using HeadClassifier.Figures.Cairo;
 using HeadClassifier.Scoring.Results;
+using OxyPlot;
+using OxyPlot.Axes;
+using OxyPlot.Series;
 
 namespace HeadClassifier.Figures;
 
-/// <summary>Static score against dynamic score per operation, one dot per head, with Pearson's r in each panel title.</summary>
+/// <summary>
+/// Static score against dynamic score per operation, one dot per head, with the least-squares line and Pearson's r
+/// in each panel's title; y = x is the light reference line.
+/// </summary>
 public sealed class ScatterFigure : Figure
 {
-    private const double Plot = 140, PerRow = 4;
+    private const double Plot = 140, LeftBand = 42, BottomBand = 34, RightBand = 10;
+    private const int PerRow = 4;
 
-    private readonly List<(string Title, Rgb Color, List<(double S, double D)> Points)> _panels = [];
+    private readonly List<(string Title, OxyColor Color, List<(double S, double D)> Points)> _panels = [];
     private readonly string _model;
 
     internal ScatterFigure(RunResults results, ClassPalette palette)
@@ -26,6 +32,9 @@ public sealed class ScatterFigure : Figure
             var rText = r is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
             _panels.Add(($"{FigureNames.Operation(results, op)} (r = {rText})", palette[rows[0].Category], points));
         }
+        // Titles are centred over the plot and OxyPlot clips a model to its bounds.
+        Titles = _panels.Select(p => Style.Fit(p.Title, Plot + 2 * RightBand, Style.PanelTitleSize)).ToList();
+        TitleBand = Titles.Select(t => Style.Measure(t.Text, t.Size, bold: true).Height + Style.TitlePadding).DefaultIfEmpty(0).Max() + 4;
     }
 
     public override string Name => "static-vs-dynamic";
@@ -34,30 +43,73 @@ public sealed class ScatterFigure : Figure
     /// <summary>Pearson's r per operation (null where it is undefined: fewer than two heads or no variance).</summary>
     public Dictionary<string, double?> Correlations { get; } = new(StringComparer.Ordinal);
 
-    private double CellW => XYAxes.LeftBand + Plot + Style.PanelGap + 20;
-    private double CellH => Style.PanelTitleSize + 8 + Plot + XYAxes.BottomBand + Style.PanelGap;
-    private int Cols => (int)Math.Min(PerRow, Math.Max(1, _panels.Count));
+    /// <summary>Each panel's title as drawn (wrapped or shrunk to its panel's width).</summary>
+    private IReadOnlyList<(string Text, double Size)> Titles { get; }
 
-    public override double Width => Math.Max(2 * Style.Margin + Cols * CellW, 2 * Style.Margin + Canvas.TextWidth(Title, Style.TitleSize, true));
-    public override double Height => 2 * Style.Margin + Style.TitleBand + Math.Ceiling(_panels.Count / PerRow) * CellH - Style.PanelGap;
+    private double TitleBand { get; }
+    private static double PanelWidth => LeftBand + Plot + RightBand;
+    private double PanelHeight => TitleBand + Plot + BottomBand;
+    private int Cols => Math.Min(PerRow, Math.Max(1, _panels.Count));
+    private int RowCount => (_panels.Count + PerRow - 1) / PerRow;
 
-    internal override void Draw(Canvas c)
+    public override double Width => Math.Max(2 * Style.Margin + Cols * PanelWidth + (Cols - 1) * Style.PanelGap, Frame.TitleWidth(Title));
+    public override double Height => Frame.ContentTop + RowCount * (PanelHeight + Style.PanelGap) - Style.PanelGap + Style.Margin;
+
+    internal override IReadOnlyList<(PlotModel Model, OxyRect Bounds)> Plots()
     {
-        c.Text(Title, Style.Margin, Style.Margin, Style.TitleSize, v: VAlign.Top, bold: true);
-        var ticks = XYAxes.NiceTicks(0, 1, 4);
+        var plots = new List<(PlotModel, OxyRect)> { (Frame.Create(Title, Width, Height, new OxyRect(0, Frame.ContentTop, 0, 0)), new OxyRect(0, 0, Width, Height)) };
         for (var i = 0; i < _panels.Count; i++)
         {
-            var (title, color, points) = _panels[i];
-            var x = Style.Margin + i % Cols * CellW + XYAxes.LeftBand;
-            var y = Style.Margin + Style.TitleBand + i / Cols * CellH;
-            c.Text(title, x + Plot / 2, y, Style.PanelTitleSize, HAlign.Center, VAlign.Top, bold: true);
-            var axes = new XYAxes(x, y + Style.PanelTitleSize + 8, Plot, Plot, 0, 1, 0, 1);
-            c.Line(axes.MapX(0), axes.MapY(0), axes.MapX(1), axes.MapY(1), ClassPalette.UnclassifiedColor, 0.6);
-            foreach (var (s, d) in points)
-                c.Dot(axes.MapX(s), axes.MapY(d), 1.8, color);
-            axes.Draw(c, "Static score", "Dynamic score", ticks, ticks);
+            var x = Style.Margin + i % PerRow * (PanelWidth + Style.PanelGap);
+            var y = Frame.ContentTop + i / PerRow * (PanelHeight + Style.PanelGap);
+            plots.Add((Panel(i), new OxyRect(x, y, PanelWidth, PanelHeight)));
         }
+        return plots;
     }
+
+    private PlotModel Panel(int i)
+    {
+        var (_, color, points) = _panels[i];
+        var m = Style.NewModel();
+        (m.Title, m.TitleFontSize) = Titles[i];
+        m.TitleFontWeight = FontWeights.Bold;
+        m.PlotMargins = new OxyThickness(LeftBand, TitleBand - Style.Measure(Titles[i].Text, Titles[i].Size, bold: true).Height - Style.TitlePadding, RightBand, BottomBand);
+        m.Axes.Add(UnitAxis(AxisPosition.Bottom, "Static score"));
+        m.Axes.Add(UnitAxis(AxisPosition.Left, "Dynamic score"));
+        m.Series.Add(Line([(0, 0), (1, 1)], ClassPalette.UnclassifiedColor, 0.8));
+        var scatter = new ScatterSeries { MarkerType = MarkerType.Circle, MarkerSize = 1.8, MarkerFill = color, MarkerStrokeThickness = 0 };
+        scatter.Points.AddRange(points.Select(p => new ScatterPoint(p.S, p.D)));
+        m.Series.Add(scatter);
+        if (Statistics.LeastSquares(points.Select(p => p.S).ToList(), points.Select(p => p.D).ToList()) is { } fit)
+            m.Series.Add(Line([(0, fit.Intercept), (1, fit.Intercept + fit.Slope)], Style.Axis, 1));
+        return m;
+    }
+
+    private static LineSeries Line(IEnumerable<(double X, double Y)> points, OxyColor color, double thickness)
+    {
+        var line = new LineSeries { Color = color, StrokeThickness = thickness };
+        line.Points.AddRange(points.Select(p => new DataPoint(p.X, p.Y)));
+        return line;
+    }
+
+    private static LinearAxis UnitAxis(AxisPosition position, string title) => new()
+    {
+        Position = position,
+        Minimum = 0,
+        Maximum = 1,
+        MajorStep = 0.25,
+        MinorStep = 0.25,
+        MinorTickSize = 0,
+        MajorTickSize = Style.TickLength,
+        TicklineColor = Style.Axis,
+        AxisTickToLabelDistance = Style.TickToLabel,
+        AxisTitleDistance = Style.LabelToTitle,
+        FontSize = Style.TickSize,
+        Title = title,
+        TitleFontSize = Style.AxisTitleSize,
+        IsZoomEnabled = false,
+        IsPanEnabled = false,
+    };
 }
 
 public static class Statistics
@@ -67,6 +119,23 @@ public static class Statistics
     {
         if (x.Count != y.Count) throw new ArgumentException("x and y differ in length");
         if (x.Count < 2) return null;
+        var (_, sxx, syy, sxy) = Moments(x, y);
+        return sxx == 0 || syy == 0 ? null : sxy / Math.Sqrt(sxx * syy);
+    }
+
+    /// <summary>The least-squares line y = Intercept + Slope x; null for fewer than two points or a constant x.</summary>
+    public static (double Intercept, double Slope)? LeastSquares(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        if (x.Count != y.Count) throw new ArgumentException("x and y differ in length");
+        if (x.Count < 2) return null;
+        var (means, sxx, _, sxy) = Moments(x, y);
+        if (sxx == 0) return null;
+        var slope = sxy / sxx;
+        return (means.Y - slope * means.X, slope);
+    }
+
+    private static ((double X, double Y) Means, double Sxx, double Syy, double Sxy) Moments(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
         double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
         for (var i = 0; i < x.Count; i++)
         {
@@ -75,6 +144,6 @@ public static class Statistics
             sxx += dx * dx;
             syy += dy * dy;
         }
-        return sxx == 0 || syy == 0 ? null : sxy / Math.Sqrt(sxx * syy);
+        return ((mx, my), sxx, syy, sxy);
     }
 }

@@ -1,4 +1,5 @@
 using HeadClassifier.Models.Operations;
+using OxyPlot;
 using HeadClassifier.Scoring.Labels;
 
 namespace HeadClassifier.Figures;
@@ -9,28 +10,28 @@ namespace HeadClassifier.Figures;
 /// </summary>
 public sealed class ClassPalette
 {
-    public static readonly Rgb UnclassifiedColor = Rgb.FromHex("#d3d3d3");
+    public static readonly OxyColor UnclassifiedColor = OxyColor.Parse("#d3d3d3");
 
-    private static readonly Dictionary<string, Rgb> Paper = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, OxyColor> Paper = new(StringComparer.Ordinal)
     {
         [HeadLabeler.Unclassified] = UnclassifiedColor,
-        [Categories.Algorithmic] = Rgb.FromHex("#1f77b4"),
-        [Categories.Knowledge] = Rgb.FromHex("#ff7f0e"),
-        [Categories.Linguistic] = Rgb.FromHex("#2ca02c"),
-        [Categories.Translation] = Rgb.FromHex("#d62728"),
-        ["2 categories"] = Rgb.FromHex("#9467bd"),
-        ["3 categories"] = Rgb.FromHex("#8c564b"),
-        ["4 categories"] = Rgb.FromHex("#e377c2"),
+        [Categories.Algorithmic] = OxyColor.Parse("#1f77b4"),
+        [Categories.Knowledge] = OxyColor.Parse("#ff7f0e"),
+        [Categories.Linguistic] = OxyColor.Parse("#2ca02c"),
+        [Categories.Translation] = OxyColor.Parse("#d62728"),
+        ["2 categories"] = OxyColor.Parse("#9467bd"),
+        ["3 categories"] = OxyColor.Parse("#8c564b"),
+        ["4 categories"] = OxyColor.Parse("#e377c2"),
     };
 
     // tab10's remaining hues, then tab20's light and tab20b's dark variants: distinct from the paper's colours.
-    private static readonly Rgb[] Extra = new[] { "#bcbd22", "#17becf", "#7f7f7f", "#393b79", "#aec7e8", "#ffbb78", "#98df8a",
+    private static readonly OxyColor[] Extra = new[] { "#bcbd22", "#17becf", "#7f7f7f", "#393b79", "#aec7e8", "#ffbb78", "#98df8a",
         "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5", "#637939", "#8c6d31", "#843c39", "#7b4173" }
-        .Select(Rgb.FromHex).ToArray();
+        .Select(OxyColor.Parse).ToArray();
 
-    private readonly Dictionary<string, Rgb> _colors;
+    private readonly Dictionary<string, OxyColor> _colors;
 
-    private ClassPalette(Dictionary<string, Rgb> colors, IReadOnlyList<string> order)
+    private ClassPalette(Dictionary<string, OxyColor> colors, IReadOnlyList<string> order)
     {
         _colors = colors;
         Order = order;
@@ -39,13 +40,16 @@ public sealed class ClassPalette
     /// <summary>The classes this palette knows, in legend order.</summary>
     public IReadOnlyList<string> Order { get; }
 
-    public Rgb this[string cls] => _colors.TryGetValue(cls, out var c) ? c : UnclassifiedColor;
+    public OxyColor this[string cls] => _colors.TryGetValue(cls, out var c) ? c : UnclassifiedColor;
+
+    /// <summary>"#rrggbb" of an opaque colour, as CSS and the interactive page write it.</summary>
+    public static string Hex(OxyColor c) => $"#{c.R:x2}{c.G:x2}{c.B:x2}";
 
     /// <summary>A palette for the classes and categories that occur in a set of figures.</summary>
     public static ClassPalette For(IEnumerable<string> classesAndCategories)
     {
         var present = classesAndCategories.ToHashSet(StringComparer.Ordinal);
-        var colors = new Dictionary<string, Rgb>(Paper, StringComparer.Ordinal);
+        var colors = new Dictionary<string, OxyColor>(Paper, StringComparer.Ordinal);
         var extra = 0;
         foreach (var name in present.Where(c => !Paper.ContainsKey(c)).OrderBy(c => MultiCount(c) ?? 0).ThenBy(c => c, StringComparer.Ordinal))
             colors[name] = extra < Extra.Length ? Extra[extra++] : GoldenHue(extra++);
@@ -68,12 +72,12 @@ public sealed class ClassPalette
     private static int? MultiCount(string cls) =>
         cls.EndsWith(" categories", StringComparison.Ordinal) && int.TryParse(cls.AsSpan(0, cls.Length - " categories".Length), out var n) ? n : null;
 
-    private static Rgb GoldenHue(int i)
+    private static OxyColor GoldenHue(int i)
     {
         // Hues spaced by the golden angle stay apart however many are needed.
         var h = i * 137.508 % 360 / 60;
         var x = 1 - Math.Abs(h % 2 - 1);
         (double r, double g, double b) = (int)h switch { 0 => (1.0, x, 0.0), 1 => (x, 1.0, 0.0), 2 => (0.0, 1.0, x), 3 => (0.0, x, 1.0), 4 => (x, 0.0, 1.0), _ => (1.0, 0.0, x) };
-        return new Rgb((byte)(40 + 170 * r), (byte)(40 + 170 * g), (byte)(40 + 170 * b));
+        return OxyColor.FromRgb((byte)(40 + 170 * r), (byte)(40 + 170 * g), (byte)(40 + 170 * b));
     }
 }

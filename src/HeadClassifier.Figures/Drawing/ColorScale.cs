@@ -1,16 +1,17 @@
+using OxyPlot;
+
 namespace HeadClassifier.Figures;
 
-/// <summary>A sequential colour scale over [0, 1] (matplotlib's viridis, sampled at nine stops).</summary>
+/// <summary>The score colour scale over [0, 1]: OxyPlot's viridis, looked up the way its colour axis looks it up.</summary>
 public static class ColorScale
 {
-    private static readonly Rgb[] Stops = new[] { "#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725" }
-        .Select(Rgb.FromHex).ToArray();
+    /// <summary>The palette the score heatmaps' colour bar shows.</summary>
+    internal static OxyPalette Palette { get; } = OxyPalettes.Viridis();
 
-    public static Rgb Viridis(double t)
+    public static OxyColor Viridis(double t)
     {
         t = double.IsNaN(t) ? 0 : Math.Clamp(t, 0, 1);
-        var x = t * (Stops.Length - 1);
-        var i = Math.Min((int)x, Stops.Length - 2);
-        return Rgb.Lerp(Stops[i], Stops[i + 1], x - i);
+        // LinearColorAxis.GetPaletteIndex: band i holds [i/n, (i+1)/n), 1 is the last band.
+        return Palette.Colors[Math.Min((int)(t * Palette.Colors.Count), Palette.Colors.Count - 1)];
     }
 }

@@ -15,6 +15,12 @@ public sealed record Operation
 
     public string? Description { get; init; }
 
+    /// <summary>
+    /// The paper's few-shot prompt for the causal check ("The capital of &lt;X&gt; is"), &lt;X&gt; replaced by the
+    /// source; null: the operation has no causal setup.
+    /// </summary>
+    public string? CausalTemplate { get; init; }
+
     public required IReadOnlyList<OperationPair> Pairs { get; init; }
 
     /// <summary>The file the pairs were read from.</summary>

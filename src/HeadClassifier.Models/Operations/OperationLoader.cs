@@ -65,7 +65,7 @@ public static class OperationLoader
             {
                 var pairs = ReadPairs(file, root);
                 categoryMap.TryGetValue(fileName, out var entry);
-                return Build(file, fileName, entry?.DisplayName ?? fileName, entry?.Category ?? fileName, null, pairs);
+                return Build(file, fileName, entry?.DisplayName ?? fileName, entry?.Category ?? fileName, null, pairs) with { CausalTemplate = entry?.CausalTemplate };
             }
             case JsonValueKind.Object:
             {
@@ -76,7 +76,10 @@ public static class OperationLoader
                 categoryMap.TryGetValue(name, out var entry);
                 var category = OptionalString(file, root, "category") ?? entry?.Category ?? name;
                 var display = OptionalString(file, root, "displayName") ?? entry?.DisplayName ?? name;
-                return Build(file, name, display, category, OptionalString(file, root, "description"), pairs);
+                return Build(file, name, display, category, OptionalString(file, root, "description"), pairs) with
+                {
+                    CausalTemplate = Template(file, OptionalString(file, root, "causalTemplate")) ?? entry?.CausalTemplate,
+                };
             }
             default:
                 throw new InvalidInputException(file, $"expected a list of [source, target] pairs or an object with \"pairs\", found {root.ValueKind}");
@@ -97,12 +100,26 @@ public static class OperationLoader
                 throw new InvalidInputException(file, $"entry '{p.Name}' is not an object");
             var category = OptionalString(file, p.Value, "category")
                 ?? throw new InvalidInputException(file, $"entry '{p.Name}' has no \"category\"");
-            map[p.Name] = new CategoryEntry(category, OptionalString(file, p.Value, "displayName") ?? p.Name);
+            map[p.Name] = new CategoryEntry(category, OptionalString(file, p.Value, "displayName") ?? p.Name,
+                Template(file, OptionalString(file, p.Value, "causalTemplate")));
         }
         return map;
     }
 
-    public sealed record CategoryEntry(string Category, string DisplayName);
+    public sealed record CategoryEntry(string Category, string DisplayName, string? CausalTemplate = null);
+
+    /// <summary>A causal template must hold exactly one &lt;X&gt;, the source's place.</summary>
+    private static string? Template(string file, string? template)
+    {
+        if (template is null) return null;
+        int at = template.IndexOf(SourcePlaceholder, StringComparison.Ordinal);
+        if (at < 0 || template.IndexOf(SourcePlaceholder, at + 1, StringComparison.Ordinal) >= 0)
+            throw new InvalidInputException(file, $"causalTemplate '{template}' must contain {SourcePlaceholder} exactly once");
+        return template;
+    }
+
+    /// <summary>Where the source word goes in a prompt template.</summary>
+    public const string SourcePlaceholder = "<X>";
 
     /// <summary>The mapping of the paper's 20 dataset folder names, shipped as jobs/operations/paper-categories.json.</summary>
     private static readonly Lazy<IReadOnlyDictionary<string, CategoryEntry>> BuiltInCategoryMap = new(() =>

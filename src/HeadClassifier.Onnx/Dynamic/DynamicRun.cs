@@ -21,70 +21,38 @@ public sealed record OperationCorrelation(string Operation, string Category, int
 /// </summary>
 public static class DynamicRun
 {
-    public const string CorrelationsFile = "correlations.csv";
-    public const string ParametersFile = "dynamic.json";
-
     /// <param name="onnxModel">An exported model directory; null exports <paramref name="checkpoint"/> to a temporary one.</param>
     /// <param name="options">Null: the paper's templates, the static run's suppression setting, BOS for llama-family models.</param>
     public static IReadOnlyList<OperationCorrelation> Run(ClassificationResult staticRun, string checkpoint, string operationsDir, string? onnxModel,
         DynamicOptions? options, OrtOptions? ortOptions, IProgress<DynamicProgress>? progress = null, CancellationToken ct = default)
     {
-        string? temporary = null;
-        try
-        {
-            if (onnxModel == null)
-            {
-                temporary = Path.Combine(Path.GetTempPath(), "hc-onnx-" + Guid.NewGuid().ToString("N")[..12]);
-                onnxModel = OnnxExporter.Export(checkpoint, temporary).Directory;
-            }
-            using var model = OnnxLanguageModel.Open(onnxModel, ortOptions);
-            var sha = model.Metadata.GetValueOrDefault(OnnxNames.MetaSourceSha256);
-            // A model exported elsewhere has no hash; it is usable if it has the outputs (the scorer names those it lacks).
-            if (sha != null && sha != staticRun.Manifest.Model.WeightsSha256)
-                throw new InvalidInputException(onnxModel, $"exported from weights {sha[..12]}…, but the static run scored {staticRun.Manifest.Model.WeightsSha256[..12]}…");
-            // W_O and W_U from the memory-mapped checkpoint (the same weights: the hash says so), not a second copy of
-            // every initializer parsed out of the ONNX file beside ORT's own.
-            using var weights = ModelLoader.Open(checkpoint);
-            var tokenizer = TokenizerLoader.Load(checkpoint);
-            var c = weights.Config;
-            // Default: the static run's suppression choice; llama-family prompts start with BOS (Llama-3's is 128000).
-            options ??= new DynamicOptions
-            {
-                Bos = c.Family == "llama" ? (c.VocabSize >= 128000 ? 128000 : 1) : null,
-                Suppression = staticRun.Manifest.Parameters.Suppression,
-            };
+        using var run = RunModel.Open(staticRun, checkpoint, onnxModel, ortOptions);
+        var model = run.Model;
+        // W_O and W_U from the memory-mapped checkpoint (the same weights: the hash says so), not a second copy of
+        // every initializer parsed out of the ONNX file beside ORT's own.
+        using var weights = ModelLoader.Open(checkpoint);
+        var tokenizer = TokenizerLoader.Load(checkpoint);
+        var c = weights.Config;
+        // Default: the static run's suppression choice and the model family's BOS.
+        options ??= new DynamicOptions { Bos = RunModel.Bos(c), Suppression = staticRun.Manifest.Parameters.Suppression };
 
-            var used = staticRun.Manifest.Operations.Where(o => o.Usable).ToDictionary(o => o.Name);
-            var ops = OperationLoader.LoadDirectory(operationsDir).Where(o => used.ContainsKey(o.Name)).Select(o =>
-            {
-                var t = OperationFilter.Tokenize(o, tokenizer, staticRun.Manifest.Parameters.MinPairs);
-                return new DynamicOperation(o.Name, t.PairIndices.Select(i => o.Pairs[i].Source).ToArray(), t.Targets, used[o.Name].K);
-            }).ToList();
-            if (ops.Count != used.Count)
-                throw new InvalidInputException(operationsDir, $"holds {ops.Count} of the static run's {used.Count} usable operations");
-
-            var scores = DynamicScorer.Run(model, weights, tokenizer, ops, options, progress, ct);
-            var correlations = Write(staticRun, scores, ops, options, model.Session,
-                temporary != null ? "(exported to a temporary directory)" : Path.GetFullPath(onnxModel));
-            return correlations;
-        }
-        finally
+        var used = staticRun.Manifest.Operations.Where(o => o.Usable).ToDictionary(o => o.Name);
+        var ops = OperationLoader.LoadDirectory(operationsDir).Where(o => used.ContainsKey(o.Name)).Select(o =>
         {
-            if (temporary != null && Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
-        }
+            var t = OperationFilter.Tokenize(o, tokenizer, staticRun.Manifest.Parameters.MinPairs);
+            return new DynamicOperation(o.Name, t.PairIndices.Select(i => o.Pairs[i].Source).ToArray(), t.Targets, used[o.Name].K);
+        }).ToList();
+        if (ops.Count != used.Count)
+            throw new InvalidInputException(operationsDir, $"holds {ops.Count} of the static run's {used.Count} usable operations");
+
+        var scores = DynamicScorer.Run(model, weights, tokenizer, ops, options, progress, ct);
+        run.RecordWarnings(staticRun, "dynamic scores");
+        return Write(staticRun, scores, ops, options, model.Session, run.Source);
     }
 
     private static List<OperationCorrelation> Write(ClassificationResult staticRun, DynamicScores dyn, List<DynamicOperation> ops,
         DynamicOptions options, ProviderSession session, string onnxSource)
     {
-        // A provider fallback (e.g. cuda:0 without its CUDA 13 libraries) joins the run's warnings in run.json, where
-        // the CLI summary and the job's record read them.
-        if (session.Warnings.Count > 0)
-        {
-            var manifest = ResultsReader.ReadManifest(Path.Combine(staticRun.OutputDir, ResultsWriter.ManifestFile));
-            ResultsWriter.WriteManifest(staticRun.OutputDir,
-                manifest with { Warnings = [.. manifest.Warnings, .. session.Warnings.Select(w => "dynamic scores: " + w)] });
-        }
         int T = dyn.Templates.Count;
         var headIndex = dyn.Heads.Select((h, i) => (h, i)).ToDictionary(x => x.h, x => x.i);
         var opIndex = ops.Select((o, i) => (o.Name, i)).ToDictionary(x => x.Name, x => x.i);
@@ -121,11 +89,11 @@ public static class DynamicRun
             var share = Enumerable.Range(0, dyn.Heads.Count).Average(h => Mean(t => dyn.AttentionShare(h, o, t)));
             correlations.Add(new OperationCorrelation(op.Name, category, op.K, op.Pairs, xs.Count, DynamicScorer.Pearson(xs, ys), share));
         }
-        var csv = new List<string> { "operation,category,k,n_pairs,n_points,pearson_r,mean_attention_share" };
-        csv.AddRange(correlations.Select(c => string.Join(',', ResultsWriter.Csv(c.Operation), ResultsWriter.Csv(c.Category), c.K, c.Pairs, c.Points,
-            double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare))));
-        File.WriteAllLines(Path.Combine(staticRun.OutputDir, CorrelationsFile), csv);
-        File.WriteAllText(Path.Combine(staticRun.OutputDir, ParametersFile), JsonSerializer.Serialize(new
+        ResultsWriter.WriteTable(Path.Combine(staticRun.OutputDir, ResultsWriter.CorrelationsFile),
+            ["operation", "category", "k", "n_pairs", "n_points", "pearson_r", "mean_attention_share"],
+            correlations.Select(c => (IReadOnlyList<string>)[c.Operation, c.Category, I(c.K), I(c.Pairs), I(c.Points),
+                double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare)]));
+        ResultsWriter.WriteJson(Path.Combine(staticRun.OutputDir, ResultsWriter.DynamicFile), new
         {
             onnx_model = onnxSource,
             provider = session.Provider.ToString(),
@@ -138,9 +106,11 @@ public static class DynamicRun
             chunks = dyn.Chunks,
             inexact_subject_spans = dyn.InexactSubjectSpans,
             mean_pearson_r = correlations.Where(c => !double.IsNaN(c.PearsonR)).Select(c => c.PearsonR).DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? (double?)null : m,
-        }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        });
         return correlations;
     }
 
     private static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
+
+    private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 }

@@ -10,6 +10,12 @@ public static class OnnxNames
     public const string AttentionMask = "attention_mask";
     public const string Logits = "logits";
 
+    /// <summary>
+    /// Optional input [n_layers, n_heads] (float, default all ones): a factor on each head's z at each row's last real
+    /// token, so one export serves every head ablation (0 removes the head there, as the paper's causal check does).
+    /// </summary>
+    public const string HeadMask = "head_mask";
+
     public static string AttnProbs(int layer) => $"attn_probs.{layer}";
 
     public static string Z(int layer) => $"z.{layer}";
@@ -32,6 +38,6 @@ public static class OnnxNames
     public const string MetaSourceSha256 = "headclassifier.source_weights_sha256";
     public const string MetaFamily = "family";
 
-    /// <summary>Format version written to <see cref="MetaFormat"/>; readers refuse others.</summary>
-    public const string FormatVersion = "1";
+    /// <summary>Format version written to <see cref="MetaFormat"/>; readers refuse others. 2: the <see cref="HeadMask"/> input.</summary>
+    public const string FormatVersion = "2";
 }

@@ -14,6 +14,8 @@ namespace HeadClassifier.Onnx.Export;
 /// Positions count real tokens (cumsum of the mask - 1), so left padding leaves every real token's position as in an
 /// unpadded run; masked keys, and every key of a padded query (either side), get exactly zero attention.
 /// Initializers keep TransformerLens names and orientation (<see cref="OnnxNames"/>), so the weights read back as they went in.
+/// The optional input head_mask [L, H] scales each head's z at each row's last real token (z.{l} is the scaled z, what
+/// W_O reads); its default of ones multiplies by exactly 1, so a run that does not feed it is unchanged.
 /// </summary>
 internal sealed class TransformerGraph
 {
@@ -22,7 +24,7 @@ internal sealed class TransformerGraph
     private readonly GraphBuilder _g;
     private readonly ModelConfig _c;
     private readonly Dictionary<string, string> _roles = new();
-    private string _allowed = "", _allowedF = "", _cos = "", _sin = "";
+    private string _allowed = "", _allowedF = "", _cos = "", _sin = "", _lastToken = "";
 
     private TransformerGraph(GraphBuilder g, ModelConfig c)
     {
@@ -60,6 +62,14 @@ internal sealed class TransformerGraph
         var queries = _g.Node("Unsqueeze", [real, _g.Int64s(1, 3)]); // [batch, 1, seq, 1]: padded queries attend nowhere
         _allowed = _g.Node("And", [_g.Node("And", [keys, queries]), causal]);
         _allowedF = _g.Node("Cast", [_allowed], null, Int("to", (long)DT.Float));
+
+        // A graph input with an initializer of the same name: the initializer is its default (IR >= 4).
+        _g.Input(OnnxNames.HeadMask, DT.Float, c.NLayers, c.NHeads);
+        _g.Initializer(OnnxNames.HeadMask, Enumerable.Repeat(1f, c.NLayers * c.NHeads).ToArray(), c.NLayers, c.NHeads);
+        // Each row's last real token (either padding side): the largest index whose mask is 1, as [batch, seq, 1, 1].
+        var row = _g.Node("Unsqueeze", [index, _g.Int64s(0)]);
+        var lastIndex = _g.Node("ReduceMax", [_g.Node("Mul", [row, OnnxNames.AttentionMask])], null, Ints("axes", 1), Int("keepdims", 1));
+        _lastToken = _g.Node("Unsqueeze", [_g.Node("Cast", [_g.Node("Equal", [row, lastIndex])], null, Int("to", (long)DT.Float)), _g.Int64s(2, 3)]);
 
         var x = _g.Node("Gather", [Weight(OnnxNames.W_E, "W_E", w.W_E()), OnnxNames.InputIds], null, Int("axis", 0));
         if (w.W_pos() is { } wPos)
@@ -158,7 +168,10 @@ internal sealed class TransformerGraph
         // A finite floor (not -inf) keeps fully masked rows (padded queries) finite; the multiply zeroes them.
         var masked = _g.Node("Where", [_allowed, scores, _g.Scalar(float.MinValue)]);
         var probs = _g.Node("Mul", [_g.Node("Softmax", [masked], null, Int("axis", -1)), _allowedF], OnnxNames.AttnProbs(l));
-        var z = _g.Node("Transpose", [_g.Node("MatMul", [probs, v])], OnnxNames.Z(l), Ints("perm", 0, 2, 1, 3));
+        var heads = _g.Node("Transpose", [_g.Node("MatMul", [probs, v])], null, Ints("perm", 0, 2, 1, 3));
+        // z · (1 - last · (1 - mask[l])): the mask's factor at the last token, exactly 1 elsewhere.
+        var removed = _g.Node("Unsqueeze", [_g.Node("Sub", [_g.Scalar(1f), _g.Node("Gather", [OnnxNames.HeadMask, _g.Int64Scalar(l)], null, Int("axis", 0))]), _g.Int64s(1)]);
+        var z = _g.Node("Mul", [heads, _g.Node("Sub", [_g.Scalar(1f), _g.Node("Mul", [_lastToken, removed])])], OnnxNames.Z(l));
         var concat = _g.Node("Reshape", [z, _g.Int64s(0, 0, c.NHeads * c.DHead)]);
         var wO = _g.Node("Reshape", [Weight(p + "W_O", "W_O", lw.W_O), _g.Int64s(c.NHeads * c.DHead, c.DModel)]);
         var output = _g.Node("MatMul", [concat, wO]);

@@ -48,6 +48,13 @@ public sealed class ProviderSession : IDisposable
     /// <summary>Exceptions that mean the native runtime itself could not be loaded (a broken deployment).</summary>
     public static bool IsLoadFailure(Exception e) => e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException;
 
+    /// <summary>
+    /// Why the runtime could not be loaded, on one line: the innermost cause (the type initializer's own message names no
+    /// library), whose lines list every path the loader tried.
+    /// </summary>
+    public static string LoadFailureReason(Exception e) =>
+        string.Join("; ", e.GetBaseException().Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
     /// <summary>Opens an ONNX model file; a file ORT cannot load is reported as bad input naming it.</summary>
     public static ProviderSession Open(string path, OrtOptions? options = null)
     {
@@ -114,8 +121,8 @@ public sealed class ProviderSession : IDisposable
             return false;
         }).ToList();
         return missing.Count > 0
-            ? $"CUDA 13 / cuDNN 9 libraries not found on the library path: {string.Join(", ", missing)} (ONNX Runtime: {e.Message})"
-            : $"ONNX Runtime: {e.Message}";
+            ? $"CUDA 13 / cuDNN 9 libraries not found on the library path: {string.Join(", ", missing)} (ONNX Runtime: {e.Message.TrimEnd()})"
+            : $"ONNX Runtime: {e.Message.TrimEnd()}";
     }
 
     /// <summary>Runs the bound inputs into the bound outputs; cancelling the token terminates the run.</summary>

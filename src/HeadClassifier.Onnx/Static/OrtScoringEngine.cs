@@ -74,7 +74,7 @@ public static class StaticBackends
                 }
                 catch (Exception e) when (ProviderSession.IsLoadFailure(e))
                 {
-                    throw new InvalidInputException(source, $"the 'ort' backend needs ONNX Runtime, which cannot be loaded: {e.Message}", e);
+                    throw new InvalidInputException(source, $"the 'ort' backend needs ONNX Runtime, which cannot be loaded: {ProviderSession.LoadFailureReason(e)}", e);
                 }
                 return new OrtScoringEngine(ort);
             default:
@@ -87,7 +87,7 @@ public static class StaticBackends
                 }
                 catch (Exception e) when (ProviderSession.IsLoadFailure(e))
                 {
-                    return new SimdScoringEngine([$"backend auto: ONNX Runtime cannot be loaded ({e.Message}); scored with the SIMD kernels"]);
+                    return new SimdScoringEngine([$"backend auto: ONNX Runtime cannot be loaded ({ProviderSession.LoadFailureReason(e)}); scored with the SIMD kernels"]);
                 }
                 // Warnings go to the run's manifest (and from there to the CLI summary and the job), not to stderr.
                 return OrtStaticScorer.Resolve(backend, provider) == StaticBackend.Ort

@@ -47,8 +47,14 @@ public sealed class ReferenceForward
 
     public ModelConfig Config => _c;
 
-    public ForwardResult Run(ReadOnlySpan<int> tokens, bool capture = false)
+    /// <param name="headMask">
+    /// [n_layers · n_heads], layer-major: each head's factor on its z at the last token (0 ablates it there, as the
+    /// paper's causal check does); null leaves every head as it is.
+    /// </param>
+    public ForwardResult Run(ReadOnlySpan<int> tokens, bool capture = false, float[]? headMask = null)
     {
+        if (headMask != null && headMask.Length != _c.NLayers * _c.NHeads)
+            throw new ArgumentException($"head mask of {headMask.Length} entries for {_c.NLayers} x {_c.NHeads} heads");
         int s = tokens.Length, d = _c.DModel, V = _c.VocabSize;
         if (s == 0) throw new ArgumentException("empty token sequence");
         if (s > _c.MaxPositions)
@@ -70,7 +76,7 @@ public sealed class ReferenceForward
         foreach (var layer in _layers)
         {
             ApplyNorm(layer.Ln1, x, normed);
-            var attn = Attention(layer, normed, s, out var p, out var z);
+            var attn = Attention(layer, normed, s, headMask, out var p, out var z);
             if (capture) { probs![layer.Layer] = p; zs![layer.Layer] = z; }
 
             if (_c.ParallelResidual)
@@ -119,7 +125,7 @@ public sealed class ReferenceForward
     }
 
     /// <summary>Causal self-attention; returns the block's attention output [s, d] (with b_O).</summary>
-    private float[] Attention(LayerWeights w, float[] xn, int s, out float[] probs, out float[] z)
+    private float[] Attention(LayerWeights w, float[] xn, int s, float[]? headMask, out float[] probs, out float[] z)
     {
         int d = _c.DModel, H = _c.NHeads, Hkv = _c.NKvHeads, dh = _c.DHead;
         var q = Project(xn, s, w.W_Q, w.b_Q, H);    // [s, H, dh]
@@ -154,6 +160,10 @@ public sealed class ReferenceForward
                 }
             }
         }
+
+        if (headMask != null)
+            for (int h = 0; h < H; h++)
+                foreach (ref var e in z.AsSpan(((s - 1) * H + h) * dh, dh)) e *= headMask[w.Layer * H + h];
 
         // Concatenated heads [s, H*dh] times W_O viewed as [H*dh, d].
         var output = MatMul(z, s, H * dh, w.W_O.Data, d);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using HeadClassifier.Core;
+using HeadClassifier.Scoring.Evidence;
 using HeadClassifier.Scoring.Labels;
 
 namespace HeadClassifier.Scoring.Results;
@@ -55,6 +56,62 @@ public static class ResultsReader
         {
             throw new InvalidInputException(path, $"not a valid run manifest (line {e.LineNumber + 1}): {e.Message}", e);
         }
+    }
+
+    /// <summary>evidence.csv of a results directory, or null when the run kept none.</summary>
+    public static IReadOnlyList<PairEvidence>? ReadEvidence(string dir)
+    {
+        var path = Path.Combine(dir, ResultsWriter.EvidenceFile);
+        if (!File.Exists(path)) return null;
+        var model = ReadManifest(Path.Combine(dir, ResultsWriter.ManifestFile)).Model;
+        var table = CsvTable.Open(path, ["layer", "head", "operation", "k", "pair", "source", "target", "source_id", "target_id", "hit", "rank", "suppression_hit", "suppression_rank"]);
+        return table.Rows().Select(row => new PairEvidence(row.Head(model), row.Text("operation", allowEmpty: false), row.Int("k"), row.Int("pair"),
+            row.Text("source"), row.Text("target"), row.Int("source_id"), row.Int("target_id"), row.Bool("hit"), row.OptionalInt("rank"),
+            row.Text("suppression_hit").Length == 0 ? null : row.Bool("suppression_hit"), row.OptionalInt("suppression_rank"))).ToList();
+    }
+
+    /// <summary>top_tokens.csv of a results directory, or null when the run kept no evidence.</summary>
+    public static IReadOnlyList<TopToken>? ReadTopTokens(string dir)
+    {
+        var path = Path.Combine(dir, ResultsWriter.TopTokensFile);
+        if (!File.Exists(path)) return null;
+        var model = ReadManifest(Path.Combine(dir, ResultsWriter.ManifestFile)).Model;
+        var table = CsvTable.Open(path, ["layer", "head", "operation", "pair", "source", "source_id", "rank", "token_id", "token", "logit"]);
+        return table.Rows().Select(row => new TopToken(row.Head(model), row.Text("operation", allowEmpty: false), row.Int("pair"), row.Text("source"),
+            row.Int("source_id"), row.Int("rank"), row.Int("token_id"), row.Text("token"), (float)row.Double("logit"))).ToList();
+    }
+
+    /// <summary>causal_curves.csv of a results directory, or null when the causal check did not run.</summary>
+    public static IReadOnlyList<CausalPoint>? ReadCausalCurves(string dir)
+    {
+        var path = Path.Combine(dir, ResultsWriter.CausalCurvesFile);
+        if (!File.Exists(path)) return null;
+        var table = CsvTable.Open(path, ["operation", "series", "run", "heads_ablated", "accuracy", "last_head_removed"]);
+        return table.Rows().Select(row =>
+        {
+            var series = row.Text("series");
+            if (series is not (CausalSeries.Relation or CausalSeries.Random or CausalSeries.Control))
+                row.Fail($"series '{series}' is none of {CausalSeries.Relation}, {CausalSeries.Random}, {CausalSeries.Control}");
+            return new CausalPoint(row.Text("operation", allowEmpty: false), series, row.Text("run"), row.Int("heads_ablated"), row.Score("accuracy"),
+                row.Text("last_head_removed"));
+        }).ToList();
+    }
+
+    /// <summary>sensitivity.csv of a results directory, or null when it has none (results written before it existed).</summary>
+    public static IReadOnlyList<SensitivityRow>? ReadSensitivity(string dir)
+    {
+        var path = Path.Combine(dir, ResultsWriter.SensitivityFile);
+        if (!File.Exists(path)) return null;
+        var table = CsvTable.Open(path, ["parameter", "value", "class", "heads"]);
+        return table.Rows().Select(row =>
+        {
+            var parameter = row.Text("parameter");
+            if (parameter is not (Sensitivity.Tau or Sensitivity.K))
+                row.Fail($"parameter '{parameter}' is neither {Sensitivity.Tau} nor {Sensitivity.K}");
+            var heads = row.Int("heads");
+            if (heads < 0) row.Fail($"column 'heads': {heads} is negative");
+            return new SensitivityRow(parameter, row.Double("value"), row.Text("class", allowEmpty: false), heads);
+        }).ToList();
     }
 
     private static (List<HeadOperationScore>, Dictionary<(HeadId, string), double>?) ReadScores(string path, ModelSummary model)
@@ -223,6 +280,9 @@ public static class ResultsReader
                     Fail($"column '{column}': '{v}' is not an integer");
                 return i;
             }
+
+            /// <summary>An integer, or null for an empty field (a value that is not known).</summary>
+            public int? OptionalInt(string column) => Text(column).Length == 0 ? null : Int(column);
 
             public double Double(string column)
             {

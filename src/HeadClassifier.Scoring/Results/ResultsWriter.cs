@@ -2,24 +2,36 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using HeadClassifier.Scoring.Evidence;
 using HeadClassifier.Scoring.Labels;
 
 namespace HeadClassifier.Scoring.Results;
 
-/// <summary>
-/// Writes a run's results directory: scores.csv (tidy, one row per head and operation), heads.csv (one row per head)
-/// and run.json. Each file is written beside its final name and renamed into place, so a crash never leaves a
-/// half-written file where a complete one stood.
-/// </summary>
 /// <summary>How many unembedding entries beat a target (strictly greater; strictly smaller for suppression): a hit is rank &lt; k.</summary>
 public sealed record PairRank(HeadClassifier.Core.HeadId Head, string Operation, string Source, string Target, int Rank, int? SuppressionRank);
 
+/// <summary>
+/// Writes a run's results directory: scores.csv (tidy, one row per head and operation), heads.csv (one row per head),
+/// ranks.csv (dense runs), evidence.csv and top_tokens.csv (the pairs and top tokens behind labels), sensitivity.csv
+/// and run.json, which lists them. Each file is written beside its final name and renamed into place, so a crash
+/// never leaves a half-written file where a complete one stood.
+/// </summary>
 public static class ResultsWriter
 {
     public const string ScoresFile = "scores.csv";
     public const string HeadsFile = "heads.csv";
     public const string ManifestFile = "run.json";
     public const string RanksFile = "ranks.csv";
+    public const string EvidenceFile = "evidence.csv";
+    public const string TopTokensFile = "top_tokens.csv";
+    public const string SensitivityFile = "sensitivity.csv";
+
+    // Written by the later stages (src/HeadClassifier.Onnx: dynamic scores, the causal check), named here with every result file.
+    public const string CorrelationsFile = "correlations.csv";
+    public const string DynamicFile = "dynamic.json";
+    public const string CausalFile = "causal.csv";
+    public const string CausalCurvesFile = "causal_curves.csv";
+    public const string CausalParametersFile = "causal.json";
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -29,11 +41,16 @@ public static class ResultsWriter
     };
 
     /// <param name="ranks">Dense runs only: every target's rank per head, written to ranks.csv.</param>
-    public static void Write(string dir, RunManifest manifest, IReadOnlyList<HeadOperationScore> scores, IReadOnlyList<HeadLabel> labels,
-        IReadOnlyList<PairRank>? ranks = null)
+    /// <param name="evidence">The pairs of the results that keep evidence (evidence.csv) and their top tokens (top_tokens.csv).</param>
+    /// <param name="sensitivity">Heads per class as τ (and k) vary: sensitivity.csv.</param>
+    /// <returns>The manifest as written: with <see cref="RunManifest.Files"/> naming every file.</returns>
+    public static RunManifest Write(string dir, RunManifest manifest, IReadOnlyList<HeadOperationScore> scores, IReadOnlyList<HeadLabel> labels,
+        IReadOnlyList<PairRank>? ranks = null, (IReadOnlyList<PairEvidence> Pairs, IReadOnlyList<TopToken> TopTokens)? evidence = null,
+        IReadOnlyList<SensitivityRow>? sensitivity = null)
     {
         Directory.CreateDirectory(dir);
         var model = manifest.Model;
+        var files = new List<string> { ScoresFile, HeadsFile };
         WriteAtomically(Path.Combine(dir, ScoresFile), w =>
         {
             w.WriteLine("model,weights_sha256,layer,head,head_id,operation,category,k,n_pairs,score,suppression_score");
@@ -61,15 +78,61 @@ public static class ResultsWriter
                 foreach (var r in ranks)
                     WriteRow(w, r.Head.ToString(), r.Operation, r.Source, r.Target, I(r.Rank), r.SuppressionRank is { } sr ? I(sr) : "");
             });
+            files.Add(RanksFile);
         }
-        WriteManifest(dir, manifest);
+        if (evidence is var (pairs, topTokens))
+        {
+            WriteAtomically(Path.Combine(dir, EvidenceFile), w =>
+            {
+                w.WriteLine("layer,head,head_id,operation,k,pair,source,target,source_id,target_id,hit,rank,suppression_hit,suppression_rank");
+                foreach (var e in pairs)
+                    WriteRow(w, I(e.Head.Layer), I(e.Head.Head), e.Head.ToString(), e.Operation, I(e.K), I(e.Pair), e.Source, e.Target,
+                        I(e.SourceId), I(e.TargetId), B(e.Hit), O(e.Rank), e.SuppressionHit is { } sh ? B(sh) : "", O(e.SuppressionRank));
+            });
+            WriteAtomically(Path.Combine(dir, TopTokensFile), w =>
+            {
+                w.WriteLine("layer,head,head_id,operation,pair,source,source_id,rank,token_id,token,logit");
+                foreach (var t in topTokens)
+                    WriteRow(w, I(t.Head.Layer), I(t.Head.Head), t.Head.ToString(), t.Operation, I(t.Pair), t.Source, I(t.SourceId), I(t.Rank),
+                        I(t.TokenId), t.Token, t.Logit.ToString("R", CultureInfo.InvariantCulture));
+            });
+            files.AddRange([EvidenceFile, TopTokensFile]);
+        }
+        if (sensitivity != null)
+        {
+            WriteAtomically(Path.Combine(dir, SensitivityFile), w =>
+            {
+                w.WriteLine("parameter,value,class,heads");
+                foreach (var r in sensitivity)
+                    WriteRow(w, r.Parameter, F(r.Value), r.Class, I(r.Heads));
+            });
+            files.Add(SensitivityFile);
+        }
+        var written = manifest with { Files = [.. files, ManifestFile] };
+        WriteManifest(dir, written);
+        return written;
     }
 
     /// <summary>run.json alone, replaced atomically (a later stage, e.g. dynamic scores, adds its warnings).</summary>
     public static void WriteManifest(string dir, RunManifest manifest) =>
         WriteAtomically(Path.Combine(dir, ManifestFile), w => w.Write(JsonSerializer.Serialize(manifest, JsonOptions)));
 
+    /// <summary>A CSV table of a later stage (e.g. the causal check), quoted as every result file, replaced atomically.</summary>
+    public static void WriteTable(string path, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows) =>
+        WriteAtomically(path, w =>
+        {
+            WriteRow(w, [.. header]);
+            foreach (var row in rows) WriteRow(w, [.. row]);
+        });
+
+    /// <summary>A JSON document beside the results (a later stage's parameters), replaced atomically.</summary>
+    public static void WriteJson<T>(string path, T value) => WriteAtomically(path, w => w.Write(JsonSerializer.Serialize(value, JsonOptions)));
+
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static string O(int? v) => v is { } i ? I(i) : "";
+
+    private static string B(bool v) => v ? "true" : "false";
 
     private static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
 

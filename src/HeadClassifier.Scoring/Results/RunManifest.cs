@@ -22,6 +22,12 @@ public sealed record RunManifest
     /// <summary>Training step of the checkpoint, when known (checkpoint-evolution figures order results by it).</summary>
     public long? CheckpointStep { get; init; }
 
+    /// <summary>
+    /// The files classify wrote in the results directory, run.json last; null in run.json files written before it was
+    /// recorded. A later dynamic stage adds its columns and files (correlations.csv, dynamic.json) beside them.
+    /// </summary>
+    public IReadOnlyList<string>? Files { get; init; }
+
     /// <summary>Things the user should know that did not stop the run (e.g. duplicate pairs, unusable operations).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }

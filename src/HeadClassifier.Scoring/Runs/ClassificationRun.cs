@@ -5,6 +5,7 @@ using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Scoring.Evidence;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Static;
@@ -27,6 +28,9 @@ public sealed record ClassificationOptions
     public int MinPairs { get; init; } = OperationFilter.DefaultMinPairs;
     public int? MaxDegreeOfParallelism { get; init; }
 
+    /// <summary>Keep the evidence behind the labels: evidence.csv (pairs hit and missed) and top_tokens.csv.</summary>
+    public bool Evidence { get; init; } = true;
+
     /// <summary>What computes the static scores; run.json records the backend that ran.</summary>
     public IStaticScoringEngine Engine { get; init; } = SimdScoringEngine.Default;
 
@@ -38,7 +42,7 @@ public sealed record ClassificationOptions
 public sealed record ClassificationResult(string OutputDir, RunManifest Manifest, IReadOnlyList<HeadOperationScore> Scores, IReadOnlyList<HeadLabel> Labels);
 
 /// <summary>
-/// model + operations + options → scores.csv, heads.csv, run.json. The CLI's `classify` and the job server both run
+/// model + operations + options → scores.csv, heads.csv, evidence.csv, top_tokens.csv, sensitivity.csv, run.json. The CLI's `classify` and the job server both run
 /// this, with their own progress sinks and cancellation.
 /// </summary>
 public static class ClassificationRun
@@ -152,6 +156,15 @@ public static class ClassificationRun
             }
         }
         var labels = HeadLabeler.Label(scores, options.Threshold, options.Suppression);
+        (IReadOnlyList<PairEvidence>, IReadOnlyList<TopToken>)? evidence = null;
+        if (options.Evidence)
+        {
+            var chosen = HeadEvidence.Choose(raw, options.Threshold, options.Suppression);
+            var top = TopTokens.Compute(model, HeadEvidence.TopTokenSources(raw, chosen), options.FirstMlp, options.MaxDegreeOfParallelism, ct);
+            evidence = (HeadEvidence.Pairs(raw, usable, chosen), HeadEvidence.TopTokenRows(raw, usable, chosen, top, id => tokenizer.Decode([id])));
+            Lap("evidence");
+        }
+        var sensitivity = Sensitivity.Compute(scores, options.Threshold, options.Suppression, ranks);
 
         var manifest = new RunManifest
         {
@@ -172,8 +185,8 @@ public static class ClassificationRun
             Warnings = [.. warnings, .. raw.Backend.Warnings],
             CheckpointStep = options.CheckpointStep,
         };
-        ResultsWriter.Write(outputDir, manifest, scores, labels, ranks);
-        return new ClassificationResult(outputDir, manifest, scores, labels);
+        var written = ResultsWriter.Write(outputDir, manifest, scores, labels, ranks, evidence, sensitivity);
+        return new ClassificationResult(outputDir, written, scores, labels);
     }
 
     /// <summary>Multiply-adds by path, so run.json shows how much the early exit saved.</summary>

@@ -49,6 +49,23 @@ public sealed record HeadOperationResult(
     int Hits, int? SuppressionHits, int N, double Score, double? SuppressionScore, int[]? Ranks, int[]? SuppressionRanks)
 {
     /// <summary>
+    /// Per pair, the entries counted strictly greater than the target before the pair was decided: a pair is a hit when
+    /// its count is below k. A hit is never decided early, so its count is its exact rank in every mode; a pruned
+    /// miss stopped counting somewhere at or past k.
+    /// </summary>
+    public int[] PairCounts { get; private init; } = [];
+
+    /// <summary>The same for suppression (entries strictly smaller); null when suppression was not scored.</summary>
+    public int[]? SuppressionPairCounts { get; private init; }
+
+    /// <summary>Pair <paramref name="p"/>'s rank where it is known: always in dense mode, for hits otherwise.</summary>
+    public int? KnownRank(int p, int k) => Ranks?[p] ?? (PairCounts[p] < k ? PairCounts[p] : null);
+
+    /// <inheritdoc cref="KnownRank"/>
+    public int? KnownSuppressionRank(int p, int k) =>
+        SuppressionRanks?[p] ?? (SuppressionPairCounts is { } c && c[p] < k ? c[p] : null);
+
+    /// <summary>
     /// The result from every pair's counts of entries strictly greater (<paramref name="greater"/>) and strictly smaller
     /// (<paramref name="less"/>) than its target, in the operation's pair order; dense keeps the arrays as the ranks.
     /// </summary>
@@ -62,9 +79,11 @@ public sealed record HeadOperationResult(
             if (greater[p] < k) hits++;
             if (less[p] < k) suppressionHits++;
         }
+        // The counts are kept in every mode (they cost nothing more): they are the per-pair evidence of the score.
         return suppression
             ? new HeadOperationResult(hits, suppressionHits, n, (double)hits / n, (double)suppressionHits / n, dense ? greater : null, dense ? less : null)
-            : new HeadOperationResult(hits, null, n, (double)hits / n, null, dense ? greater : null, null);
+            { PairCounts = greater, SuppressionPairCounts = less }
+            : new HeadOperationResult(hits, null, n, (double)hits / n, null, dense ? greater : null, null) { PairCounts = greater };
     }
 }
 

@@ -25,7 +25,7 @@ public static class Endpoints
     };
 
     public static void MapHealth(this WebApplication app) =>
-        app.MapGet("/health", (Database db, ServerOptions options, SchedulerHost scheduler) =>
+        app.MapGet("/health", (Database db, ServerOptions options, JobsHost jobsHost) =>
         {
             try
             {
@@ -41,7 +41,7 @@ public static class Endpoints
                 status = "ok",
                 role = options.Role.ToString().ToLowerInvariant(),
                 database = options.DatabaseKind,
-                workerRunning = scheduler.Started,
+                workerRunning = jobsHost.WorkerRunning,
                 version = Scoring.Runs.ClassificationRun.ToolVersion,
             });
         }).WithTags("health");
@@ -112,26 +112,26 @@ public static class Endpoints
         }).WithTags("jobs");
         api.MapGet("/jobs/{id}", (string id, JobStore jobs) => jobs.Get(id) is { } j ? Results.Ok(JobView.Of(j)) : NotFound($"no job with id '{id}'")).WithTags("jobs");
         api.MapGet("/jobs/{id}/runs", (string id, JobStore jobs) => jobs.Get(id) is null ? NotFound($"no job with id '{id}'") : Results.Ok(jobs.Runs(id))).WithTags("jobs");
-        write.MapPost("/jobs", async (JobRequest request, Presets presets, JobQueue queue, CancellationToken ct) =>
+        write.MapPost("/jobs", (JobRequest request, Presets presets, JobQueue queue) =>
         {
             if (string.IsNullOrEmpty(request.ModelId)) throw new InvalidInputException("modelId", "is required");
             var baseline = request.Preset is null ? new JobParameters() : presets.Get(request.Preset).Parameters;
-            var job = await queue.SubmitAsync(request.ModelId, request.Merge(baseline), ct);
+            var job = queue.Submit(request.ModelId, request.Merge(baseline));
             return Results.Accepted($"/api/jobs/{job.Id}", JobView.Of(job));
         }).WithTags("jobs");
-        write.MapPost("/jobs/{id}/cancel", async (string id, JobQueue queue, JobStore jobs, CancellationToken ct) =>
+        write.MapPost("/jobs/{id}/cancel", (string id, JobQueue queue, JobStore jobs) =>
         {
-            var status = await queue.CancelAsync(id, ct);
+            var status = queue.Cancel(id);
             if (status is null) return NotFound($"no job with id '{id}'");
             if (status is JobStatus.Succeeded or JobStatus.Failed)
                 return Results.Json(new ErrorView($"job {id} has already {status}"), statusCode: StatusCodes.Status409Conflict);
             return Results.Accepted($"/api/jobs/{id}", JobView.Of(jobs.Get(id)!));
         }).WithTags("jobs");
-        write.MapPost("/jobs/{id}/retry", async (string id, JobStore jobs, JobQueue queue, CancellationToken ct) =>
+        write.MapPost("/jobs/{id}/retry", (string id, JobStore jobs, JobQueue queue) =>
         {
             var old = jobs.Get(id);
             if (old is null) return NotFound($"no job with id '{id}'");
-            var job = await queue.SubmitAsync(old.ModelId, JobParameters.FromJson(old.ParametersJson), ct);
+            var job = queue.Submit(old.ModelId, JobParameters.FromJson(old.ParametersJson));
             return Results.Accepted($"/api/jobs/{job.Id}", JobView.Of(job));
         }).WithTags("jobs");
 
@@ -196,15 +196,15 @@ public static class Endpoints
         api.MapGet("/watches/{id}", (string id, WatchStore watches, JobStore jobs) =>
             watches.Get(id) is { } w ? Results.Ok(WatchView.Of(w, watches.Checkpoints(id), Series(jobs, id).Select(JobView.Of).ToList())) : NotFound($"no watch with id '{id}'"))
             .WithTags("watches");
-        write.MapPost("/watches", async (WatchRequest request, WatchService service, CancellationToken ct) =>
+        write.MapPost("/watches", (WatchRequest request, WatchService service) =>
         {
-            var watch = await service.CreateAsync(request, ct);
+            var watch = service.Create(request);
             return Results.Created($"/api/watches/{watch.Id}", WatchView.Of(watch));
         }).WithTags("watches");
         write.MapPost("/watches/{id}/scan", async (string id, WatchStore watches, WatchScanner scanner, CancellationToken ct) =>
             watches.Get(id) is null ? NotFound($"no watch with id '{id}'") : Results.Ok(await scanner.ScanAsync(id, ct))).WithTags("watches");
-        write.MapDelete("/watches/{id}", async (string id, WatchService service, CancellationToken ct) =>
-            await service.DeleteAsync(id, ct) ? Results.NoContent() : NotFound($"no watch with id '{id}'")).WithTags("watches");
+        write.MapDelete("/watches/{id}", (string id, WatchService service) =>
+            service.Delete(id) ? Results.NoContent() : NotFound($"no watch with id '{id}'")).WithTags("watches");
         api.MapGet("/watches/{id}/figures/{file}", (string id, string file, WatchStore watches, JobStore jobs, ServerOptions options) =>
         {
             if (watches.Get(id) is null) return NotFound($"no watch with id '{id}'");

@@ -15,11 +15,12 @@ public sealed record ModelView(string Id, string Name, string Path, string Sourc
         withReport ? JsonDocument.Parse(m.ReportJson).RootElement.Clone() : null);
 }
 
-public sealed record JobLinks(string Self, string Results, string Scores, string Heads, string Manifest, string Figures, string Bundle);
+/// <summary>Queue: the job's page in the Hangfire dashboard (null until enqueued).</summary>
+public sealed record JobLinks(string Self, string Results, string Scores, string Heads, string Manifest, string Figures, string Bundle, string? Queue);
 
 public sealed record JobView(string Id, string ModelId, string ModelName, string WeightsSha256, string Status, double Progress, int Percent, string? Stage, int? Layer,
     JobParameters Parameters, int Attempts, string? Worker, string? Provider, string CreatedAt, string? StartedAt, string? FinishedAt, double? DurationSeconds,
-    JsonElement? TimingsSeconds, long? PeakMemoryBytes, string? Error, string? ReusedFrom, string? WatchId, long? CheckpointStep, JobLinks Links)
+    JsonElement? TimingsSeconds, long? PeakMemoryBytes, string? Error, string? ReusedFrom, string? WatchId, long? CheckpointStep, string? HangfireJobId, JobLinks Links)
 {
     public static JobView Of(JobRow j)
     {
@@ -30,9 +31,9 @@ public sealed record JobView(string Id, string ModelId, string ModelName, string
         return new JobView(j.Id, j.ModelId, j.ModelName, j.WeightsSha256, j.Status, j.Progress, (int)Math.Floor(j.Progress * 100), j.Stage, j.Layer,
             JobParameters.FromJson(j.ParametersJson), j.Attempts, j.Worker, j.Provider, j.CreatedAt, j.StartedAt, j.FinishedAt, duration,
             j.TimingsJson is null ? null : JsonDocument.Parse(j.TimingsJson).RootElement.Clone(), j.PeakMemoryBytes, j.Error, j.ReusedFrom, j.WatchId,
-            j.CheckpointStep,
+            j.CheckpointStep, j.HangfireJobId,
             new JobLinks(prefix, prefix + "/results", prefix + "/results/scores.csv", prefix + "/results/heads.csv", prefix + "/results/run.json",
-                prefix + "/figures", prefix + "/bundle"));
+                prefix + "/figures", prefix + "/bundle", j.HangfireJobId is null ? null : Dashboard.QueueDashboard.JobUrl(j.HangfireJobId)));
     }
 }
 

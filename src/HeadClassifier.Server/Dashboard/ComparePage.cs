@@ -11,23 +11,15 @@ public static class ComparePage
     public static void Map(RouteGroupBuilder ui)
     {
         ui.MapGet("/compare", (HttpContext http, string[]? jobs, JobStore store) => Page(http, jobs ?? [], store));
-        ui.MapGet("/compare/model-grid.png", (HttpContext http, string? jobs, JobStore store, ServerOptions options) =>
+        ui.MapGet("/compare/model-grid.png", (HttpContext http, string? jobs, JobStore store) =>
         {
             var dirs = Selected(jobs?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [], store).Select(j => j.ResultDir!).ToList();
             if (dirs.Count < 2) return Results.NotFound();
             var results = dirs.Select(ResultsReader.Read).ToList();
             var grid = FigureSet.ComparisonFigures(results, ResultFigures.Palette(results), new FigureOptions()).First(f => f.Name == "model-grid");
-            var tmp = Path.Combine(options.DataDir, "tmp", $"grid-{Guid.NewGuid():N}.png");
-            Directory.CreateDirectory(Path.GetDirectoryName(tmp)!);
-            try
-            {
-                grid.Render(FigureFormat.Png, tmp);
-                return Results.File(File.ReadAllBytes(tmp), "image/png");
-            }
-            finally
-            {
-                File.Delete(tmp);
-            }
+            var png = new MemoryStream();
+            grid.Render(FigureFormat.Png, png);
+            return Results.Bytes(png.ToArray(), "image/png");
         });
     }
 

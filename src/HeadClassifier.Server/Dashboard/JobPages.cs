@@ -16,28 +16,31 @@ public static class JobPages
             NewJob(http, models, sets, JobForm.Defaults(model, models), new Dictionary<string, string>()));
         ui.MapForm("/jobs/new", (http, form) => Submit(http, form));
         ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ModelStore models) => Detail(http, id, jobs, models));
-        ui.MapForm("/jobs/{id}/cancel", async (http, form) =>
+        ui.MapForm("/jobs/{id}/cancel", (http, form) =>
         {
             var id = (string)http.GetRouteValue("id")!;
-            var status = await http.RequestServices.GetRequiredService<JobQueue>().CancelAsync(id, http.RequestAborted);
-            if (status is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
-            return Results.Redirect(DashboardEndpoints.LocalOr(form["next"], "/jobs/" + id));
+            var status = http.RequestServices.GetRequiredService<JobQueue>().Cancel(id);
+            return Task.FromResult(status is null
+                ? Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.")
+                : Results.Redirect(DashboardEndpoints.LocalOr(form["next"], "/jobs/" + id)));
         });
-        ui.MapForm("/jobs/{id}/retry", async (http, _) =>
+        ui.MapForm("/jobs/{id}/retry", (http, _) => Task.FromResult(Retry(http)));
+    }
+
+    private static IResult Retry(HttpContext http)
+    {
+        var id = (string)http.GetRouteValue("id")!;
+        var old = http.RequestServices.GetRequiredService<JobStore>().Get(id);
+        if (old is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
+        try
         {
-            var id = (string)http.GetRouteValue("id")!;
-            var old = http.RequestServices.GetRequiredService<JobStore>().Get(id);
-            if (old is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
-            try
-            {
-                var job = await http.RequestServices.GetRequiredService<JobQueue>().SubmitAsync(old.ModelId, JobParameters.FromJson(old.ParametersJson), http.RequestAborted);
-                return Results.Redirect("/jobs/" + job.Id);
-            }
-            catch (InvalidInputException e)
-            {
-                return Layout.Problem(http, StatusCodes.Status400BadRequest, "Cannot retry", "The job cannot be submitted again: " + e.Message);
-            }
-        });
+            var job = http.RequestServices.GetRequiredService<JobQueue>().Submit(old.ModelId, JobParameters.FromJson(old.ParametersJson));
+            return Results.Redirect("/jobs/" + job.Id);
+        }
+        catch (InvalidInputException e)
+        {
+            return Layout.Problem(http, StatusCodes.Status400BadRequest, "Cannot retry", "The job cannot be submitted again: " + e.Message);
+        }
     }
 
     private static IResult List(HttpContext http, string? status, JobStore jobs)
@@ -124,6 +127,7 @@ public static class JobPages
               {If(j.PeakMemoryBytes is not null, H($"<dt>Peak memory</dt><dd>{Bytes(j.PeakMemoryBytes)}</dd>"))}
               {If(j.ReusedFrom is not null, H($"""<dt>Reused</dt><dd>same weights and parameters as <a href="/jobs/{j.ReusedFrom}">{Short(j.ReusedFrom ?? "")}</a></dd>"""))}
               {If(j.CheckpointStep is not null, H($"<dt>Checkpoint step</dt><dd>{j.CheckpointStep}</dd>"))}
+              {If(j.HangfireJobId is not null, H($"""<dt>Queue</dt><dd><a class="hangfire-job" href="{QueueDashboard.JobUrl(j.HangfireJobId ?? "")}">Hangfire job #{j.HangfireJobId}</a> <small>(its states, retries and errors)</small></dd>"""))}
             </dl>
             """);
         var result = j is { Status: JobStatus.Succeeded, ResultDir: { } dir } ? ResultView.Render(j, dir, jobs.Figures(j.Id)) : Markup.Empty;
@@ -201,7 +205,7 @@ public static class JobPages
         {
             try
             {
-                var job = await services.GetRequiredService<JobQueue>().SubmitAsync(f.ModelId, parameters, http.RequestAborted);
+                var job = services.GetRequiredService<JobQueue>().Submit(f.ModelId, parameters);
                 return Results.Redirect("/jobs/" + job.Id);
             }
             catch (InvalidInputException e)

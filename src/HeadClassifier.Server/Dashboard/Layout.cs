@@ -12,7 +12,7 @@ public static class Layout
 
     private static readonly (string Href, string Label)[] Nav =
     [
-        ("/jobs", "Jobs"), ("/jobs/new", "New job"), ("/models", "Models"), ("/compare", "Compare"), ("/watches", "Watches"),
+        ("/jobs", "Jobs"), ("/jobs/new", "New job"), ("/models", "Models"), ("/compare", "Compare"), ("/watches", "Watches"), (QueueDashboard.Path, "Queue"),
     ];
 
     public const string ContentSecurityPolicy =

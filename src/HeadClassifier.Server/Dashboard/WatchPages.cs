@@ -14,21 +14,21 @@ public static class WatchPages
 
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/watches", (HttpContext http) => List(http, new WatchForm("", "", "default", "0 */5 * * * ?"), new Dictionary<string, string>()));
+        ui.MapGet("/watches", (HttpContext http) => List(http, new WatchForm("", "", "default", WatchService.DefaultCron), new Dictionary<string, string>()));
         ui.MapGet("/watches/{id}", (HttpContext http, string id, WatchStore watches, JobStore jobs) => Detail(http, id, watches, jobs));
-        ui.MapForm("/watches/new", async (http, form) =>
+        ui.MapForm("/watches/new", (http, form) =>
         {
             var f = new WatchForm(form["name"].ToString().Trim(), form["folder"].ToString().Trim(), form["preset"].ToString(), form["cron"].ToString().Trim());
             try
             {
-                var watch = await http.RequestServices.GetRequiredService<WatchService>()
-                    .CreateAsync(new WatchRequest(f.Name.Length == 0 ? null : f.Name, f.Folder, f.Preset, null, f.Cron.Length == 0 ? null : f.Cron), http.RequestAborted);
-                return Results.Redirect("/watches/" + watch.Id);
+                var watch = http.RequestServices.GetRequiredService<WatchService>()
+                    .Create(new WatchRequest(f.Name.Length == 0 ? null : f.Name, f.Folder, f.Preset, null, f.Cron.Length == 0 ? null : f.Cron));
+                return Task.FromResult(Results.Redirect("/watches/" + watch.Id));
             }
             catch (InvalidInputException e)
             {
                 var field = e.SourcePath is "folder" or "cron" or "preset" ? e.SourcePath : "form";
-                return List(http, f, new Dictionary<string, string> { [field] = field == "form" ? e.Message : e.Problem });
+                return Task.FromResult(List(http, f, new Dictionary<string, string> { [field] = field == "form" ? e.Message : e.Problem }));
             }
         });
         ui.MapForm("/watches/{id}/scan", async (http, _) =>
@@ -68,7 +68,7 @@ public static class WatchPages
               <label for="preset">Job preset</label>
               <select id="preset" name="preset"{Layout.Invalid(errors, "preset")}>{Join(presets, p => H($"""<option value="{p.Name}"{Attr(p.Name == f.Preset, "selected")}>{p.Name}: {p.Description}</option>"""))}</select>
               {Layout.FieldError(errors, "preset")}
-              <label for="cron">Schedule (Quartz cron: seconds minutes hours day month weekday)</label>
+              <label for="cron">Schedule (cron, UTC: minute hour day-of-month month day-of-week)</label>
               <input id="cron" name="cron" value="{f.Cron}"{Layout.Invalid(errors, "cron")}>
               {Layout.FieldError(errors, "cron")}
               <div><button type="submit">Create watch</button></div>

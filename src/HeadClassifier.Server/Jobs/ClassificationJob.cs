@@ -7,54 +7,47 @@ using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
 using HeadClassifier.Server.Store;
-using Quartz;
+using Hangfire;
+using Hangfire.Server;
 
 namespace HeadClassifier.Server.Jobs;
 
 /// <summary>
-/// Runs one classification job on a worker. Requests recovery, so a job whose worker died is fired again (on the
-/// restarted node, or on another node of the cluster) and completes there; the results transaction replaces
-/// whatever a killed run may have left.
+/// Runs one classification job on a Hangfire worker. Hangfire may deliver a job again (a worker killed mid-job, a
+/// requeue after restart, a retry); our table decides: TryStart claims it, and the results transaction replaces
+/// whatever a killed run may have left. A bad input fails at once with its message; other errors are retried.
 /// </summary>
-public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerOptions options, JobQueue queue, ILogger<ClassificationJob> log) : IJob
+public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerOptions options, JobQueue queue, ILogger<ClassificationJob> log)
 {
+    /// <summary>Attempts after the first for unexpected errors (a full disk, a flaky mount); bad input is never retried.</summary>
+    public const int Retries = 3;
+
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken stopping)
+    [JobDisplayName("classify {0}")]
+    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300], ExceptOn = [typeof(InvalidInputException)])]
+    public async Task RunAsync(string jobId, PerformContext context, CancellationToken stopping)
     {
-        var jobId = context.MergedJobDataMap.GetString(JobQueue.JobIdKey)!;
         var runId = Guid.NewGuid().ToString("N");
-        if (!jobs.TryStart(jobId, queue.WorkerName, runId))
+        if (!jobs.TryStart(jobId, queue.WorkerName, runId, context.BackgroundJob.Id))
         {
-            log.LogInformation("job {Job}: not started (cancelled or already finished)", jobId);
+            log.LogInformation("job {Job}: not started by Hangfire job {HangfireJob} (cancelled, already finished, or another Hangfire job's)", jobId, context.BackgroundJob.Id);
             return;
         }
-        if (context.Recovering) log.LogWarning("job {Job}: recovered after its worker stopped; running it again", jobId);
         var job = jobs.Get(jobId)!;
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        // Cancellation is a flag in the database, so a cancel sent to any web node reaches the worker running the job.
-        await using var watcher = new Timer(_ =>
-        {
-            try
-            {
-                if (jobs.IsCancelRequested(jobId)) cts.Cancel();
-            }
-            catch (Exception e)
-            {
-                log.LogWarning(e, "job {Job}: cancel check failed", jobId);
-            }
-        }, null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
+        if (job.Attempts > 1) log.LogWarning("job {Job}: attempt {Attempt}", jobId, job.Attempts);
         try
         {
-            var output = await Task.Run(() => Run(job, cts.Token), cts.Token);
+            var output = await Task.Run(() => Run(job, stopping), stopping);
             jobs.Succeed(jobId, runId, output);
             log.LogInformation("job {Job}: succeeded{Reuse}", jobId, output.ReusedFrom is null ? "" : " (reused " + output.ReusedFrom + ")");
         }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            // A worker shutting down is not a user's cancel: the job goes back to the queue, and rethrowing hands the
-            // firing back to Quartz for recovery (after restart, or on another node).
-            if (stopping.IsCancellationRequested && !jobs.IsCancelRequested(jobId))
+            // The token fires for a cancel (the Hangfire job deleted, see CancelOnDelete) and for a worker shutting
+            // down. A shutdown is not a user's cancel: the job goes back to the queue, and rethrowing lets Hangfire
+            // hand it to the next worker (this one after a restart).
+            if (!jobs.IsCancelRequested(jobId))
             {
                 jobs.Interrupt(jobId, runId);
                 throw;
@@ -64,11 +57,14 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         catch (InvalidInputException e)
         {
             jobs.Finish(jobId, runId, JobStatus.Failed, e.Message);
+            throw;
         }
         catch (Exception e)
         {
-            log.LogError(e, "job {Job} failed", jobId);
-            jobs.Finish(jobId, runId, JobStatus.Failed, $"internal error ({e.GetType().Name}): {e.Message}");
+            log.LogError(e, "job {Job}: attempt {Attempt} failed", jobId, job.Attempts);
+            var retried = context.GetJobParameter<int>("RetryCount");
+            jobs.FailAttempt(jobId, runId, $"internal error ({e.GetType().Name}): {e.Message}", Retries - retried);
+            throw;
         }
     }
 
@@ -145,7 +141,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     private static string ProviderOf(string resultDir, RunManifest manifest, JobParameters parameters)
     {
         var ran = manifest.Backend is null or ScoringBackend.SimdName ? ScoringBackend.SimdName : $"{manifest.Backend} {manifest.Provider}";
-        var dynamic = Path.Combine(resultDir, DynamicRun.ParametersFile);
+        var dynamic = Path.Combine(resultDir, ResultsWriter.DynamicFile);
         if (File.Exists(dynamic))
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(dynamic));

@@ -6,8 +6,8 @@ using Npgsql;
 namespace HeadClassifier.Server.Store;
 
 /// <summary>
-/// One database for Quartz's qrtz_* tables and ours. SQLite (a file under the data directory) by default, PostgreSQL
-/// by connection string. Our schema is versioned in schema_version and migrated forward on start, under a lock so
+/// Our tables: SQLite (a file under the data directory) by default, PostgreSQL by connection string (where Hangfire's
+/// tables live too, in the hangfire schema). Our schema is versioned in schema_version and migrated forward on start, under a lock so
 /// several processes starting together migrate once.
 /// </summary>
 public sealed class Database
@@ -177,6 +177,23 @@ public sealed class Database
             updated_at TEXT NOT NULL,
             PRIMARY KEY (watch_id, entry)
         );
+        """,
+        // 2: jobs run on Hangfire. Each job remembers its Hangfire job (dashboard link, requeue after a crash), each
+        // run its error (retried attempts stay visible); Quartz.NET's tables of the stand-in scheduler go (children first).
+        """
+        ALTER TABLE jobs ADD COLUMN hangfire_job_id TEXT;
+        ALTER TABLE job_runs ADD COLUMN error TEXT;
+        DROP TABLE IF EXISTS qrtz_fired_triggers;
+        DROP TABLE IF EXISTS qrtz_paused_trigger_grps;
+        DROP TABLE IF EXISTS qrtz_scheduler_state;
+        DROP TABLE IF EXISTS qrtz_locks;
+        DROP TABLE IF EXISTS qrtz_simple_triggers;
+        DROP TABLE IF EXISTS qrtz_simprop_triggers;
+        DROP TABLE IF EXISTS qrtz_cron_triggers;
+        DROP TABLE IF EXISTS qrtz_blob_triggers;
+        DROP TABLE IF EXISTS qrtz_triggers;
+        DROP TABLE IF EXISTS qrtz_job_details;
+        DROP TABLE IF EXISTS qrtz_calendars;
         """,
     ];
 

@@ -19,7 +19,7 @@ public sealed record JobOutput(
 
 public sealed class JobStore(Database db)
 {
-    private const string Columns = "id, model_id, model_name, model_path, weights_sha256, parameters_json, params_key, status, progress, stage, layer, attempts, cancel_requested, worker, provider, created_at, started_at, finished_at, timings_json, peak_memory_bytes, error, result_dir, reused_from, watch_id, checkpoint_step";
+    private const string Columns = "id, model_id, model_name, model_path, weights_sha256, parameters_json, params_key, status, progress, stage, layer, attempts, cancel_requested, worker, provider, created_at, started_at, finished_at, timings_json, peak_memory_bytes, error, result_dir, reused_from, watch_id, checkpoint_step, hangfire_job_id";
 
     public void Insert(JobRow j, DbConnection? c = null, DbTransaction? tx = null)
     {
@@ -52,18 +52,21 @@ public sealed class JobStore(Database db)
     }
 
     /// <summary>
-    /// Claims the job for this worker: queued → running, or running → running again when a crashed run is recovered.
-    /// False when it was cancelled or already finished (a recovered trigger of a job that completed before the crash).
+    /// Claims the job for this worker when <paramref name="hangfireJobId"/> is its Hangfire job: queued → running, or
+    /// running → running again when the run of a dead worker is taken over. False when it was cancelled or already
+    /// finished (a redelivery of a job that completed before a crash), or for another Hangfire job of the same job
+    /// (two processes enqueueing one orphan at once): exactly one Hangfire job is ever the job's.
     /// </summary>
-    public bool TryStart(string id, string worker, string runId)
+    public bool TryStart(string id, string worker, string runId, string hangfireJobId)
     {
         return db.InTransaction((c, tx) =>
         {
-            var n = c.Execute("UPDATE jobs SET status = 'running', started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL " +
-                              "WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 0", new { id, worker, now = Database.Now() }, tx);
+            var n = c.Execute("UPDATE jobs SET status = 'running', started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL, " +
+                              "hangfire_job_id = @hangfireJobId WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 0 " +
+                              "AND (hangfire_job_id IS NULL OR hangfire_job_id = @hangfireJobId)", new { id, worker, hangfireJobId, now = Database.Now() }, tx);
             if (n == 0)
             {
-                // Cancelled while its worker was dying: the recovered firing settles it instead of leaving it running.
+                // Cancelled while its worker was dying: the redelivery settles it instead of leaving it running.
                 c.Execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = @now WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 1",
                     new { id, now = Database.Now() }, tx);
                 return false;
@@ -71,6 +74,17 @@ public sealed class JobStore(Database db)
             c.Execute("INSERT INTO job_runs (id, job_id, worker, started_at) VALUES (@runId, @id, @worker, @now)", new { runId, id, worker, now = Database.Now() }, tx);
             return true;
         });
+    }
+
+    /// <summary>
+    /// Records the Hangfire job that runs the job, unless it has one already (other than <paramref name="replacing"/>,
+    /// a Hangfire job known to be lost): the first recorded is the job's, and TryStart refuses any other delivery.
+    /// </summary>
+    public bool SetHangfireJob(string id, string hangfireJobId, string? replacing = null)
+    {
+        using var c = db.Open();
+        return c.Execute("UPDATE jobs SET hangfire_job_id = @hangfireJobId WHERE id = @id AND (hangfire_job_id IS NULL OR hangfire_job_id = @replacing)",
+            new { id, hangfireJobId, replacing }) == 1;
     }
 
     public void ReportProgress(string id, double progress, string stage, int? layer)
@@ -134,11 +148,31 @@ public sealed class JobStore(Database db)
         {
             DeleteOutputs(c, tx, id);
             c.Execute("UPDATE jobs SET status = @status, stage = @status, finished_at = @now, error = @error WHERE id = @id", new { id, status, error, now = Database.Now() }, tx);
-            FinishRun(c, tx, runId, status);
+            FinishRun(c, tx, runId, status, error);
         });
     }
 
-    /// <summary>The worker stopped while running it: back to queued, to be resumed by Quartz's recovery.</summary>
+    /// <summary>
+    /// An attempt failed with an unexpected error. With retries left the job waits for Hangfire's next attempt
+    /// (queued, the error kept on the run); the last one fails it, with no partial results left behind.
+    /// </summary>
+    public void FailAttempt(string id, string runId, string error, int retriesLeft)
+    {
+        if (retriesLeft == 0)
+        {
+            Finish(id, runId, JobStatus.Failed, error);
+            return;
+        }
+        db.InTransaction((c, tx) =>
+        {
+            DeleteOutputs(c, tx, id);
+            c.Execute("UPDATE jobs SET status = 'queued', stage = @stage, progress = 0, layer = NULL, error = @error WHERE id = @id AND status = 'running'",
+                new { id, error, stage = $"attempt failed; {retriesLeft} retr{(retriesLeft == 1 ? "y" : "ies")} left" }, tx);
+            FinishRun(c, tx, runId, JobStatus.Failed, error);
+        });
+    }
+
+    /// <summary>The worker stopped while running it: back to queued; Hangfire hands the job to the next worker (or this one after restart).</summary>
     public void Interrupt(string id, string runId)
     {
         db.InTransaction((c, tx) =>
@@ -155,8 +189,8 @@ public sealed class JobStore(Database db)
         c.Execute("DELETE FROM figures WHERE job_id = @id", new { id }, tx);
     }
 
-    private static void FinishRun(DbConnection c, DbTransaction tx, string runId, string outcome) =>
-        c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome WHERE id = @runId", new { runId, outcome, now = Database.Now() }, tx);
+    private static void FinishRun(DbConnection c, DbTransaction tx, string runId, string outcome, string? error = null) =>
+        c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome, error = @error WHERE id = @runId", new { runId, outcome, error, now = Database.Now() }, tx);
 
     /// <summary>An earlier successful job on the same weights with the same parameters and operations.</summary>
     public JobRow? FindReusable(string weightsSha256, string paramsKey, string exceptId)
@@ -187,6 +221,6 @@ public sealed class JobStore(Database db)
     public IReadOnlyList<JobRunRow> Runs(string id)
     {
         using var c = db.Open();
-        return c.Query<JobRunRow>("SELECT id, job_id, worker, started_at, finished_at, outcome FROM job_runs WHERE job_id = @id ORDER BY started_at", new { id }).ToList();
+        return c.Query<JobRunRow>("SELECT id, job_id, worker, started_at, finished_at, outcome, error FROM job_runs WHERE job_id = @id ORDER BY started_at", new { id }).ToList();
     }
 }

@@ -65,6 +65,8 @@ public sealed class JobRow
     public string? ReusedFrom { get; set; }
     public string? WatchId { get; set; }
     public long? CheckpointStep { get; set; }
+    /// <summary>The Hangfire background job that runs it (null until enqueued).</summary>
+    public string? HangfireJobId { get; set; }
 }
 
 public sealed class JobRunRow
@@ -75,6 +77,8 @@ public sealed class JobRunRow
     public string StartedAt { get; set; } = "";
     public string? FinishedAt { get; set; }
     public string? Outcome { get; set; }
+    /// <summary>Why a failed attempt failed (retried ones included).</summary>
+    public string? Error { get; set; }
 }
 
 public sealed class ScoreRow

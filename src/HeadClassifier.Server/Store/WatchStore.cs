@@ -34,6 +34,12 @@ public sealed class WatchStore(Database db)
         });
     }
 
+    public void UpdateCron(string id, string cron)
+    {
+        using var c = db.Open();
+        c.Execute("UPDATE watches SET cron = @cron WHERE id = @id", new { id, cron });
+    }
+
     public void RecordScan(string id, string summaryJson)
     {
         using var c = db.Open();

@@ -75,7 +75,7 @@ public sealed partial class WatchScanner(Database db, WatchStore watches, ModelS
             });
             if (outcome == CheckpointState.Enqueued)
             {
-                await queue.EnqueueAsync(job.Id, ct);
+                queue.Enqueue(job.Id);
                 enqueued.Add(entry);
                 log.LogInformation("watch {Watch}: {Entry} (step {Step}) enqueued as job {Job}", watch.Name, entry, step, job.Id);
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using HeadClassifier.Tests.Support;
 
@@ -81,6 +82,7 @@ public class BenchCommandTests
         }
         var onnx = report.GetProperty("onnx");
         AssertOnnxSection(onnx, report.GetProperty("benchPeakMemoryBytes").GetInt64());
+        AssertFiguresSection(report.GetProperty("figures"));
         var export = onnx.GetProperty("export");
         Assert.False(export.GetProperty("reused").GetBoolean());
         Assert.True(export.GetProperty("seconds").GetDouble() > 0);
@@ -103,6 +105,22 @@ public class BenchCommandTests
         Assert.Equal(export.GetProperty("initializerBytes").GetInt64(), reused.GetProperty("initializerBytes").GetInt64());
         Assert.Equal(onnxBytes, File.ReadAllBytes(Path.Combine(dir + "-onnx", "model.onnx")));
         Assert.Equal(JsonValueKind.Null, second.GetProperty("onnx").GetProperty("dynamic")[1].GetProperty("exportSeconds").ValueKind);
+    }
+
+    /// <summary>Section 8 at test size: both figures in the three formats, each timed and non-empty.</summary>
+    private static void AssertFiguresSection(JsonElement figures)
+    {
+        Assert.Equal((6, 4), (figures.GetProperty("layers").GetInt32(), figures.GetProperty("heads").GetInt32()));
+        var timings = figures.GetProperty("timings").EnumerateArray().ToList();
+        Assert.Equal(["category-map png", "category-map svg", "category-map pdf", "category-panels png", "category-panels svg", "category-panels pdf"],
+            timings.Select(t => t.GetProperty("figure").GetString() + " " + t.GetProperty("format").GetString()).ToArray());
+        foreach (var t in timings)
+        {
+            var seconds = t.GetProperty("seconds").GetDouble();
+            Assert.True(seconds > 0);
+            Assert.True(t.GetProperty("bytes").GetInt64() > 1000);
+            Assert.Equal(seconds < figures.GetProperty("targetSeconds").GetDouble(), t.GetProperty("met").GetBoolean());
+        }
     }
 
     /// <summary>Section 7 at test size: sane figures that agree with each other; nothing about speed.</summary>
@@ -202,5 +220,49 @@ public class BenchCommandTests
         var report = RunJson(work.Path, "--no-onnx");
         Assert.Equal(JsonValueKind.Null, report.GetProperty("onnx").ValueKind);
         Assert.Empty(Directory.EnumerateDirectories(work.Path, "*-onnx"));
+    }
+
+    /// <summary>
+    /// deploy/gpu-check.sh (bench --gpu): on a CUDA machine CUDA and CPU agree on logits, z and every static count; without
+    /// one it stops at once with exit 3 and one line naming what is missing, having generated nothing.
+    /// </summary>
+    [Fact]
+    public void GpuCheckScriptPassesOnCudaAndSaysWhyWithout()
+    {
+        using var work = TestPaths.NewTempDir();
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(TestPaths.RepoRoot, "deploy", "gpu-check.sh"), "--shape", "tiny", "--operations", TestPaths.MapsDatasets, "--json" })
+            psi.ArgumentList.Add(a);
+        psi.Environment["HEADCLASSIFIER_CLI"] = Path.Combine(AppContext.BaseDirectory, "headclassifier.dll");
+        psi.Environment["GPU_CHECK_WORK"] = work.Path;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "gpu-check.sh did not finish in 5 minutes");
+        if (Cuda.Present)
+        {
+            Assert.True(p.ExitCode == 0, stderr.Result + stdout.Result);
+            var report = JsonDocument.Parse(stdout.Result).RootElement;
+            Assert.True(report.GetProperty("passed").GetBoolean());
+            Assert.Equal("cuda:0", report.GetProperty("device").GetString());
+            foreach (var x in report.GetProperty("inference").EnumerateArray())
+            {
+                Assert.InRange(x.GetProperty("logitsMaxAbsDiff").GetDouble(), 0, 1e-3);
+                Assert.True(x.GetProperty("cudaTokensPerSecond").GetDouble() > 0);
+            }
+            var st = report.GetProperty("static");
+            Assert.Equal("cuda:0", st.GetProperty("provider").GetString());
+            Assert.Equal(0, st.GetProperty("differ").GetInt32());
+            Assert.Equal(4 * 18, st.GetProperty("comparisons").GetInt32());
+        }
+        else
+        {
+            Assert.Equal(3, p.ExitCode);
+            var line = Assert.Single(stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("gpu check failed: no CUDA session on cuda:0:", line);
+            Assert.Contains("ONNX Runtime", line); // ORT's own words, restated or quoted
+            Assert.Empty(stdout.Result);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(work.Path));
+        }
     }
 }

@@ -1,8 +1,10 @@
 using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Tests.Figures;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Classification;
@@ -55,6 +57,11 @@ public class PlantedHeadTests
         var noFirstMlp = ClassificationRun.Run(tmp.File("model"), tmp.File("ops"), tmp.File("out-raw"),
             new ClassificationOptions { FirstMlp = false }, ct: TestContext.Current.CancellationToken);
         Assert.Equal(new Dictionary<string, string> { ["L0H1"] = "Knowledge;Linguistic" }, Labels(noFirstMlp));
+
+        // Every figure of the planted runs draws without an OxyPlot exception, alone and compared.
+        var runs = new[] { "out", "out-supp", "out-raw" }.Select(d => ResultsReader.Read(tmp.File(d))).ToList();
+        RenderedFigureTests.AssertEveryFigureRenders(runs[..1]);
+        RenderedFigureTests.AssertEveryFigureRenders(runs);
     }
 
     [Fact]
@@ -79,6 +86,7 @@ public class PlantedHeadTests
         Assert.Equal(new Dictionary<string, string> { ["L0H3"] = "Algorithmic", ["L1H0"] = "Linguistic" }, Labels(r));
         // The other query heads of the groups read the same value head but their own random W_O: nothing.
         Assert.All(r.Scores.Where(s => s.Head == new HeadId(0, 2) || s.Head == new HeadId(1, 1)), s => Assert.True(s.Score < 0.15));
+        RenderedFigureTests.AssertEveryFigureRenders([ResultsReader.Read(tmp.File("out"))]);
     }
 
     [Fact]

@@ -341,6 +341,45 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         Assert.Contains(zip.Entries, e => e.FullName.EndsWith("model-grid.png", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task The_queue_link_opens_the_Hangfire_dashboard_with_the_key_only_and_job_pages_link_both_ways()
+    {
+        // Without the key the Queue link leads to /key, and back to the Hangfire dashboard once entered.
+        var page = await server.NewPage(withKey: false);
+        await page.GotoAsync("/jobs");
+        await page.ClickAsync("header nav >> text=Queue");
+        await Expect(page).ToHaveURLAsync(new Regex("/key\\?need=1&next=%2Fhangfire$"));
+        await page.FillAsync("#key", DashboardServer.Key);
+        await page.ClickAsync("form[action='/key'] button[type=submit]");
+        await Expect(page).ToHaveURLAsync(new Regex("/hangfire$"));
+        await Expect(page.Locator(".navbar-brand")).ToContainTextAsync("HeadClassifier queue");
+        await page.ClickAsync("a[href$='/hangfire/servers']");
+        await Expect(page.Locator("table")).ToContainTextAsync("classify");
+        await DashboardServer.Screenshot(page, "hangfire-servers");
+
+        // A finished job's page links to its Hangfire job, whose page shows its states and links back.
+        var modelId = server.Register(server.DemoModelPath, "demo for the queue test", synthetic: true);
+        await page.GotoAsync($"/jobs/new?model={modelId}");
+        await page.SelectOptionAsync("#operationSet", "demo");
+        await page.ClickAsync("form.job-form button[type=submit]");
+        await Expect(page).ToHaveURLAsync(JobUrl);
+        var jobId = page.Url[^32..];
+        await Expect(page.Locator(".job-head .status")).ToHaveTextAsync("succeeded", new() { Timeout = JobTimeoutMs });
+        await page.ReloadAsync();
+        await page.ClickAsync("a.hangfire-job");
+        await Expect(page).ToHaveURLAsync(new Regex("/hangfire/jobs/details/[0-9]+$"));
+        await Expect(page.Locator("body")).ToContainTextAsync("Succeeded");
+        await DashboardServer.Screenshot(page, "hangfire-job");
+        await page.ClickAsync($"a[href='/jobs/{jobId}']");
+        await Expect(page).ToHaveURLAsync(JobUrl);
+
+        // A browser with a wrong key cookie gets no dashboard either.
+        var stranger = await server.NewPage(withKey: false);
+        await stranger.Context.AddCookiesAsync([new Cookie { Name = "hc_api_key", Value = "not-the-key", Url = server.BaseUrl }]);
+        await stranger.GotoAsync("/hangfire/jobs/succeeded");
+        await Expect(stranger).ToHaveURLAsync(new Regex("/key\\?"));
+    }
+
     /// <summary>The decoded width of an image, once loaded (0 when it failed).</summary>
     private static async Task<int> ImageWidth(ILocator img)
     {

@@ -14,14 +14,14 @@ public class FigureContentTests
     public void PaletteUsesThePapersColoursAndGivesCustomCategoriesDistinctOnes()
     {
         var p = ClassPalette.For(["Unclassified", "Knowledge", "Sentiment", "Arithmetic", "2 categories", "5 categories", "Algorithmic"]);
-        Assert.Equal("#d3d3d3", p["Unclassified"].Hex);
-        Assert.Equal("#1f77b4", p[Categories.Algorithmic].Hex);
-        Assert.Equal("#ff7f0e", p[Categories.Knowledge].Hex);
-        Assert.Equal("#2ca02c", p[Categories.Linguistic].Hex);
-        Assert.Equal("#d62728", p[Categories.Translation].Hex);
-        Assert.Equal("#9467bd", p["2 categories"].Hex);
-        Assert.Equal("#8c564b", p["3 categories"].Hex);
-        Assert.Equal("#e377c2", p["4 categories"].Hex);
+        Assert.Equal("#d3d3d3", ClassPalette.Hex(p["Unclassified"]));
+        Assert.Equal("#1f77b4", ClassPalette.Hex(p[Categories.Algorithmic]));
+        Assert.Equal("#ff7f0e", ClassPalette.Hex(p[Categories.Knowledge]));
+        Assert.Equal("#2ca02c", ClassPalette.Hex(p[Categories.Linguistic]));
+        Assert.Equal("#d62728", ClassPalette.Hex(p[Categories.Translation]));
+        Assert.Equal("#9467bd", ClassPalette.Hex(p["2 categories"]));
+        Assert.Equal("#8c564b", ClassPalette.Hex(p["3 categories"]));
+        Assert.Equal("#e377c2", ClassPalette.Hex(p["4 categories"]));
         Assert.Equal(["Unclassified", "Algorithmic", "Knowledge", "Arithmetic", "Sentiment", "2 categories", "5 categories"], p.Order);
         string[] all = ["Unclassified", "Algorithmic", "Knowledge", "Linguistic", "Translation", "2 categories", "3 categories", "4 categories", "Arithmetic", "Sentiment", "5 categories"];
         Assert.Equal(all.Length, all.Select(c => p[c]).Distinct().Count());
@@ -133,7 +133,7 @@ public class FigureContentTests
             var cell = Assert.Single(data.Cells, c => c.Id == label.Head.ToString());
             Assert.Equal((label.Head.Layer, label.Head.Head), (cell.L, cell.H));
             Assert.Equal(label.Class, data.Classes[cell.Cls]);
-            Assert.Equal(palette[label.Class].Hex, data.Colors[cell.Cls]);
+            Assert.Equal(ClassPalette.Hex(palette[label.Class]), data.Colors[cell.Cls]);
             Assert.Equal(string.Join(", ", label.Labels), cell.Labels);
             Assert.Equal(InteractiveHtml.TopScores, cell.Top.Count);
             var best = r.Scores.Where(s => s.Head == label.Head).Max(s => Math.Max(s.Score, s.SuppressionScore ?? 0));

@@ -24,7 +24,7 @@ public class FiguresCommandTests
         Assert.Equal(["category-map.png", "category-panels.png", "interactive.html", "scores.png", "suppression-scores.png"],
             Directory.GetFiles(tmp.File("out")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.True(File.Exists(tmp.File("b.zip")));
-        var png = RasterImage.LoadPng(tmp.File("out/category-map.png"));
+        using var png = PngPixels.Load(tmp.File("out/category-map.png"));
         var map = ResultFigures.CategoryMap(HeadClassifier.Scoring.Results.ResultsReader.Read(dir), ResultFigures.Palette([HeadClassifier.Scoring.Results.ResultsReader.Read(dir)]), transpose: true);
         Assert.Equal((int)Math.Ceiling(map.Width), png.Width);
 

@@ -44,6 +44,70 @@ public class ExportTests
             }
         }
     }
+
+    /// <summary>
+    /// The head_mask input against the reference with the same heads zeroed at the last token, every family and both
+    /// padding sides; without the input the outputs are bit for bit those of an all-ones mask, and the ablation really
+    /// changes the last position (only that one).
+    /// </summary>
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("gpt_neox")]
+    [InlineData("phi")]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    [InlineData("llama2c")]
+    public void Head_mask_ablates_heads_at_the_last_token_as_the_reference_does(string kind)
+    {
+        using var tmp = TestPaths.NewTempDir();
+        string checkpoint = FamilyModels.Write(kind, Path.Combine(tmp.Path, "ckpt"));
+        var export = OnnxExporter.Export(checkpoint, Path.Combine(tmp.Path, "onnx"));
+        using var weights = ModelLoader.Open(checkpoint);
+        var c = weights.Config;
+        var reference = new ReferenceForward(weights);
+        using var model = OnnxLanguageModel.Open(export.Directory);
+        var ct = TestContext.Current.CancellationToken;
+        var random = new Random(17);
+        var mask = Enumerable.Repeat(1f, c.NLayers * c.NHeads).ToArray();
+        foreach (var i in Enumerable.Range(0, mask.Length).OrderBy(_ => random.Next()).Take(Math.Max(1, mask.Length / 2))) mask[i] = 0;
+        var ones = Enumerable.Repeat(1f, mask.Length).ToArray();
+        var outputs = new List<string> { OnnxNames.Logits };
+        outputs.AddRange(Enumerable.Range(0, c.NLayers).Select(OnnxNames.Z));
+        foreach (var padding in new[] { PaddingSide.Right, PaddingSide.Left })
+        {
+            var ablated = model.Run(Prompts, padding: padding, cancellationToken: ct, headMask: mask);
+            var plain = model.Run(Prompts, outputs, padding, ct);
+            var allOnes = model.Run(Prompts, outputs, padding, ct, ones);
+            foreach (var name in outputs)
+                Assert.Equal(plain.Outputs[name].Data, allOnes.Outputs[name].Data);
+            for (int b = 0; b < Prompts.Length; b++)
+            {
+                var want = reference.Run(Prompts[b], headMask: mask);
+                int last = Prompts[b].Length - 1;
+                for (int i = 0; i <= last; i++)
+                    ReferenceForwardTests.AssertClose(want.LogitsAt(i), ablated.Logits(b, i), 1e-4f, $"{kind} {padding} row {b} position {i}");
+                Assert.True(MaxDiff(ablated.Logits(b, last), plain.Logits(b, last)) > 1e-3, $"{kind} row {b}: the ablation changed nothing");
+                if (last > 0) Assert.Equal(plain.Logits(b, last - 1).ToArray(), ablated.Logits(b, last - 1).ToArray());
+            }
+        }
+    }
+
+    private static double MaxDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double max = 0;
+        for (int i = 0; i < a.Length; i++) max = Math.Max(max, Math.Abs(a[i] - b[i]));
+        return max;
+    }
+
+    [Fact]
+    public void A_head_mask_of_the_wrong_size_is_refused()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var export = OnnxExporter.Export(FamilyModels.Write("gpt2", Path.Combine(tmp.Path, "ckpt")), Path.Combine(tmp.Path, "onnx"));
+        using var model = OnnxLanguageModel.Open(export.Directory);
+        var e = Assert.Throws<ArgumentException>(() => model.Run(Prompts, headMask: new float[3]));
+        Assert.Contains("head_mask", e.Message);
+    }
 }
 
 /// <summary>stories260K exported once for the tests that need the real model.</summary>

@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace HeadClassifier.Tests.Server;
 
-/// <summary>The server on a real PostgreSQL: the API, and several worker processes sharing it through Quartz clustering.</summary>
+/// <summary>The server on a real PostgreSQL: the API, and several worker processes sharing its Hangfire queues.</summary>
 [Collection(ServerCollection.Name)]
 public sealed class ClusterTests(PostgresServer postgres) : IClassFixture<PostgresServer>
 {
@@ -31,10 +31,14 @@ public sealed class ClusterTests(PostgresServer postgres) : IClassFixture<Postgr
         await c.Post("/api/jobs", new { modelId = model, threshold = -1 }).Fails(HttpStatusCode.BadRequest, "threshold");
         await c.Post("/api/models", new { path = "/etc/passwd" }).Fails(HttpStatusCode.BadRequest, "outside the model roots");
 
-        // Quartz's tables and ours share the database.
+        // Ours in public, Hangfire's in its own schema of the same database; the job knows its Hangfire job.
         await using var conn = new NpgsqlConnection(db);
-        var tables = (await conn.QueryAsync<string>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).ToHashSet();
-        Assert.Superset(new HashSet<string> { "models", "jobs", "results", "head_labels", "figures", "watches", "schema_version", "qrtz_job_details", "qrtz_triggers" }, tables);
+        var tables = (await conn.QueryAsync<string>("SELECT table_schema || '.' || table_name FROM information_schema.tables")).ToHashSet();
+        Assert.Superset(new HashSet<string> { "public.models", "public.jobs", "public.results", "public.head_labels", "public.figures", "public.watches", "public.schema_version",
+            "hangfire.job", "hangfire.jobqueue", "hangfire.state", "hangfire.server" }, tables);
+        Assert.DoesNotContain(tables, t => t.Contains("qrtz"));
+        var hangfireId = job.GetProperty("hangfireJobId").GetString()!;
+        Assert.Equal("Succeeded", await conn.ExecuteScalarAsync<string>("SELECT statename FROM hangfire.job WHERE id = @id", new { id = long.Parse(hangfireId) }));
     }
 
     [Fact]
@@ -42,7 +46,7 @@ public sealed class ClusterTests(PostgresServer postgres) : IClassFixture<Postgr
     {
         using var tmp = TestPaths.NewTempDir();
         var db = await postgres.NewDatabase();
-        string[] common = ["--data", tmp.Path, "--db", db, "--api-key", Api.Key, "--demo", "false", "--model-root", TestPaths.Shared, "--cluster-checkin-ms", "1000"];
+        string[] common = ["--data", tmp.Path, "--db", db, "--api-key", Api.Key, "--demo", "false", "--model-root", TestPaths.Shared];
         // The web node first, so the schema exists before the workers start polling.
         await using var web = await InProcessServer.Start(tmp.Path, "--db", db, "--role", "web");
         using var w1 = new ServerProcess([.. common, "--role", "worker"]);
@@ -67,5 +71,41 @@ public sealed class ClusterTests(PostgresServer postgres) : IClassFixture<Postgr
         var perJob = await conn.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM results WHERE job_id = @id", new { id = ids[0] });
         Assert.Equal(20 * perJob, rows);
         Assert.Equal(0, (await c.Get("/api/jobs?status=queued").Ok()).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task AWorkerKilledMidJobIsTakenOverByTheOtherWithinTheTakeoverTime()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var db = await postgres.NewDatabase();
+        var slow = ServerModels.Slow(Path.Combine(tmp.Path, "models", "slow"));
+        const int takeover = 10;
+        string[] common = ["--data", tmp.Path, "--db", db, "--api-key", Api.Key, "--demo", "false", "--model-root", TestPaths.Shared, "--takeover-seconds", $"{takeover}", "--role", "worker"];
+        await using var web = await InProcessServer.Start(tmp.Path, "--db", db, "--role", "web");
+        using var w1 = new ServerProcess(common);
+        using var w2 = new ServerProcess(common);
+        await Task.WhenAll(w1.WaitHealthy(), w2.WaitHealthy());
+
+        var c = web.Client;
+        var model = await c.RegisterModel(slow, minPairs: 5);
+        var id = await c.Submit(new { modelId = model, dense = true, suppression = true, minPairs = 5 });
+        var running = await c.WaitFor(id, j => j.Status() == "running" && j.GetProperty("progress").GetDouble() > 0);
+        var (victim, survivor) = running.GetProperty("worker").GetString() == w1.WorkerName ? (w1, w2) : (w2, w1);
+        victim.Kill();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await c.WaitFor(id, j => j.GetProperty("attempts").GetInt32() == 2, takeover + 15);
+        var tookOver = clock.Elapsed;
+        var job = await c.WaitFinished(id, 120);
+        Assert.True(job.Status() == "succeeded", survivor.Log);
+
+        await using var conn = new NpgsqlConnection(db);
+        var runs = (await conn.QueryAsync<(string Worker, string? Outcome)>("SELECT worker, outcome FROM job_runs WHERE job_id = @id ORDER BY started_at", new { id })).ToList();
+        Assert.Equal([(victim.WorkerName, null), (survivor.WorkerName, "succeeded")], runs);
+        var ops = await conn.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT operation) FROM results WHERE job_id = @id", new { id });
+        Assert.True(ops > 0);
+        Assert.Equal(48 * ops, await conn.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM results WHERE job_id = @id", new { id }));
+        // Within the takeover time of the kill: the dead worker stopped extending its job's invisibility timeout.
+        Assert.True(tookOver < TimeSpan.FromSeconds(takeover + 15), $"taken over after {tookOver.TotalSeconds:F1} s");
+        TestContext.Current.SendDiagnosticMessage($"PostgreSQL kill -9: taken over after {tookOver.TotalSeconds:F1} s (takeover {takeover} s)");
     }
 }

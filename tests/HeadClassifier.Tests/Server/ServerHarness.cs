@@ -183,6 +183,18 @@ public sealed class ServerProcess : IDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The name it records on the job runs it starts (machine:pid).</summary>
+    public string WorkerName => $"{Environment.MachineName}:{_process.Id}";
+
+    /// <summary>Waits for the process to exit on its own; returns its exit code.</summary>
+    public async Task<int> WaitExit(int seconds = 60)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(seconds));
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     public string Log
     {
         get { lock (_log) return _log.ToString(); }

@@ -1,7 +1,11 @@
 using System.Net;
 using System.Text.Json;
 using HeadClassifier.Scoring.Results;
+using Hangfire;
+using Hangfire.Storage;
+using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Watches;
+using Microsoft.Extensions.DependencyInjection;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Server;
@@ -25,7 +29,7 @@ public sealed class WatchTests
 
         var watch = await c.Post("/api/watches", new
         {
-            name = "run1", folder = "run1", cron = "0 0 0 1 1 ? 2099",
+            name = "run1", folder = "run1", cron = "0 0 1 1 *",
             parameters = new { operationSet = "planted" },
         }).Ok(HttpStatusCode.Created);
         var id = watch.GetProperty("id").GetString()!;
@@ -81,23 +85,75 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task TheCronTriggerScansWithoutBeingAsked()
+    public async Task TheWatchsRecurringJobFiresOnItsScheduleAndEnqueuesANewCheckpointOnce()
     {
         using var tmp = TestPaths.NewTempDir();
         var folder = Path.Combine(tmp.Path, "models", "run2");
         CopyDir(ServerModels.Planted(Path.Combine(tmp.Path, "src"), seed: 3), Path.Combine(folder, "step5"));
         await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "src", "operations"));
         var c = server.Client;
-        var watch = await c.Post("/api/watches", new { folder, cron = "* * * * * ?", parameters = new { operationSet = "planted" } }).Ok(HttpStatusCode.Created);
+        var watch = await c.Post("/api/watches", new { folder, cron = "* * * * *", parameters = new { operationSet = "planted" } }).Ok(HttpStatusCode.Created);
         var id = watch.GetProperty("id").GetString()!;
-        // Every second: the first scan sees it, the next enqueues it, and the job runs.
-        var jobs = await Api.Eventually(() => c.Get($"/api/jobs?watchId={id}").Ok(), j => j.GetArrayLength() > 0);
+        Assert.Equal("* * * * *", watch.GetProperty("cron").GetString());
+
+        // A Hangfire recurring job per watch, on the light queue, with the watch's cron.
+        var storage = server.Services.GetRequiredService<JobStorage>();
+        var recurring = Recurring(storage, id);
+        Assert.Equal("* * * * *", recurring.Cron);
+        Assert.Equal(JobQueue.DefaultQueue, recurring.Queue);
+        Assert.NotNull(recurring.NextExecution);
+
+        // The first scan (triggered now, as the Hangfire dashboard's "Trigger now" does) sees the checkpoint; the
+        // scheduled firing at the next minute settles and enqueues it; a later scan adds nothing.
+        var manager = server.Services.GetRequiredService<IRecurringJobManager>();
+        manager.Trigger(WatchService.RecurringJobId(id));
+        await Api.Eventually(() => c.Get($"/api/watches/{id}").Ok(), w => w.GetProperty("lastScanAt").ValueKind == JsonValueKind.String);
+        var jobs = await Api.Eventually(() => c.Get($"/api/jobs?watchId={id}").Ok(), j => j.GetArrayLength() > 0, seconds: 90);
         var job = await c.WaitFinished(jobs[0].GetProperty("id").GetString()!);
         Assert.Equal("succeeded", job.Status());
         Assert.Equal(5, job.GetProperty("checkpointStep").GetInt64());
-        await Task.Delay(2500, TestContext.Current.CancellationToken);
+        Assert.NotNull(Recurring(storage, id).LastExecution);
+
+        var scanned = (await c.Get($"/api/watches/{id}").Ok()).GetProperty("lastScanAt").GetString();
+        manager.Trigger(WatchService.RecurringJobId(id));
+        await Api.Eventually(() => c.Get($"/api/watches/{id}").Ok(), w => w.GetProperty("lastScanAt").GetString() != scanned);
         Assert.Equal(1, (await c.Get($"/api/jobs?watchId={id}").Ok()).GetArrayLength());
-        Assert.NotNull((await c.Get($"/api/watches/{id}").Ok()).GetProperty("lastScanAt").GetString());
+
+        // Deleting the watch removes its recurring job.
+        await c.Delete($"/api/watches/{id}").Ok(HttpStatusCode.NoContent);
+        using var connection = storage.GetConnection();
+        Assert.DoesNotContain(connection.GetRecurringJobs(), r => r.Id == WatchService.RecurringJobId(id));
+    }
+
+    [Fact]
+    public async Task CronMustBeAValidFiveFieldExpression()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        Directory.CreateDirectory(Path.Combine(tmp.Path, "models", "run3"));
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        await c.Post("/api/watches", new { folder = "run3", cron = "0 */5 * * * ?" }).Fails(HttpStatusCode.BadRequest, "5-field");
+        await c.Post("/api/watches", new { folder = "run3", cron = "61 * * * *" }).Fails(HttpStatusCode.BadRequest, "not a valid cron expression");
+        Assert.Equal(0, (await c.Get("/api/watches").Ok()).GetArrayLength());
+        var watch = await c.Post("/api/watches", new { folder = "run3" }).Ok(HttpStatusCode.Created);
+        Assert.Equal(WatchService.DefaultCron, watch.GetProperty("cron").GetString());
+    }
+
+    [Theory]
+    [InlineData("0 */5 * * * ?", "*/5 * * * *")]
+    [InlineData("* * * * * ?", "* * * * *")]
+    [InlineData("0 0 0 1 1 ? 2099", "0 0 1 1 *")]
+    [InlineData("0 30 2 ? * 2-6", "30 2 * * 1-5")]
+    [InlineData("0 0 12 ? * 6#3", "0 12 * * 5#3")]
+    [InlineData("0 15 10 ? * MON-FRI", "15 10 * * MON-FRI")]
+    [InlineData("*/5 * * * *", "*/5 * * * *")]
+    public void QuartzCronStringsOfOlderWatchesBecomeFiveFieldOnes(string quartz, string standard) =>
+        Assert.Equal(standard, WatchService.FromQuartzCron(quartz));
+
+    private static RecurringJobDto Recurring(JobStorage storage, string watchId)
+    {
+        using var connection = storage.GetConnection();
+        return connection.GetRecurringJobs().Single(r => r.Id == WatchService.RecurringJobId(watchId));
     }
 
     [Fact]

@@ -1,0 +1,78 @@
+using HeadClassifier.Core;
+using HeadClassifier.Onnx.Export;
+using HeadClassifier.Onnx.Sessions;
+using HeadClassifier.Scoring.Results;
+using HeadClassifier.Scoring.Runs;
+
+namespace HeadClassifier.Onnx;
+
+/// <summary>
+/// The exported model the stages after a static run (dynamic scores, the causal check) run through ONNX Runtime: a
+/// given export, refused when it holds other weights than the run scored, or the checkpoint exported to a temporary
+/// folder that goes with this object.
+/// </summary>
+public sealed class RunModel : IDisposable
+{
+    private readonly string? _temporary;
+
+    private RunModel(OnnxLanguageModel model, string source, string? temporary)
+    {
+        Model = model;
+        Source = source;
+        _temporary = temporary;
+    }
+
+    public OnnxLanguageModel Model { get; }
+
+    /// <summary>The export's full path, or "(exported to a temporary directory)".</summary>
+    public string Source { get; }
+
+    /// <param name="onnxModel">An exported model directory; null exports <paramref name="checkpoint"/> to a temporary one.</param>
+    public static RunModel Open(ClassificationResult staticRun, string checkpoint, string? onnxModel, OrtOptions? ortOptions)
+    {
+        string? temporary = null;
+        try
+        {
+            if (onnxModel == null)
+            {
+                temporary = Path.Combine(Path.GetTempPath(), "hc-onnx-" + Guid.NewGuid().ToString("N")[..12]);
+                onnxModel = OnnxExporter.Export(checkpoint, temporary).Directory;
+            }
+            var model = OnnxLanguageModel.Open(onnxModel, ortOptions);
+            var sha = model.Metadata.GetValueOrDefault(OnnxNames.MetaSourceSha256);
+            // A model exported elsewhere has no hash; it is usable if it has what the stage needs (the stage names what it lacks).
+            if (sha != null && sha != staticRun.Manifest.Model.WeightsSha256)
+            {
+                model.Dispose();
+                throw new InvalidInputException(onnxModel, $"exported from weights {sha[..12]}…, but the static run scored {staticRun.Manifest.Model.WeightsSha256[..12]}…");
+            }
+            return new RunModel(model, temporary != null ? "(exported to a temporary directory)" : Path.GetFullPath(onnxModel), temporary);
+        }
+        catch
+        {
+            if (temporary != null && Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>The token put before every prompt: llama-family models start with BOS (Llama-3's is 128000); others none.</summary>
+    public static int? Bos(ModelConfig c) => c.Family == "llama" ? (c.VocabSize >= 128000 ? 128000 : 1) : null;
+
+    /// <summary>
+    /// A provider fallback (e.g. cuda:0 without its CUDA 13 libraries) joins the run's warnings in run.json, where the
+    /// CLI summary and the job's record read them.
+    /// </summary>
+    public void RecordWarnings(ClassificationResult staticRun, string stage)
+    {
+        var warnings = Model.Session.Warnings;
+        if (warnings.Count == 0) return;
+        var manifest = ResultsReader.ReadManifest(Path.Combine(staticRun.OutputDir, ResultsWriter.ManifestFile));
+        ResultsWriter.WriteManifest(staticRun.OutputDir, manifest with { Warnings = [.. manifest.Warnings, .. warnings.Select(w => $"{stage}: {w}")] });
+    }
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        if (_temporary != null && Directory.Exists(_temporary)) Directory.Delete(_temporary, recursive: true);
+    }
+}
