@@ -116,10 +116,7 @@ public static partial class BenchCommand
         watch.Restart();
         var graph = scorer.Run(layer0, ops, ct: ct);
         var ortSeconds = watch.Elapsed.TotalSeconds;
-        var differ = 0;
-        for (var h = 0; h < graph.Heads.Count; h++)
-            for (var o = 0; o < ops.Count; o++)
-                if (graph.Score(h, o) != simd[h, o].Score || graph.SuppressionScore(h, o) != simd[h, o].SuppressionScore) differ++;
+        var differ = ScoresThatDiffer(graph, simd);
         var heads = graph.Heads.Count;
         return new GpuStaticReport(heads, ops.Count, scorer.Provider.ToString(), Math.Round(heads / ortSeconds, 1), Math.Round(heads / simdSeconds, 1),
             differ, heads * ops.Count);

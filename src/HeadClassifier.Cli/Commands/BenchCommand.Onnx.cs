@@ -249,13 +249,20 @@ public static partial class BenchCommand
         watch.Restart();
         var graph = scorer.Run(layer0, ops, ct: ct);
         var ortSeconds = watch.Elapsed.TotalSeconds;
-        var differ = 0;
-        for (var h = 0; h < graph.Heads.Count; h++)
-            for (var o = 0; o < ops.Count; o++)
-                if (graph.Score(h, o) != pruned[h, o].Score) differ++;
+        var differ = ScoresThatDiffer(graph, pruned);
         return new OrtStaticReport(graph.Heads.Count, ops.Count, ops.Sum(o => o.Sources.Length), scorer.Provider.Name, Math.Round(prunedSeconds, 3),
             Math.Round(denseSeconds, 3), Math.Round(ortSeconds, 3), Math.Round(ortSeconds / prunedSeconds, 1), Math.Round(ortSeconds / denseSeconds, 2),
             differ, graph.Heads.Count * ops.Count);
+    }
+
+    /// <summary>Head x operation results whose score (or suppression score, where computed) differ between the ORT graph and the SIMD kernels.</summary>
+    private static int ScoresThatDiffer(OrtStaticScores graph, StaticScores simd)
+    {
+        var differ = 0;
+        for (var h = 0; h < graph.Heads.Count; h++)
+            for (var o = 0; o < graph.Operations.Count; o++)
+                if (graph.Score(h, o) != simd[h, o].Score || simd[h, o].SuppressionScore is { } s && s != graph.SuppressionScore(h, o)) differ++;
+        return differ;
     }
 
     private static void PrintOnnx(OnnxReport r)

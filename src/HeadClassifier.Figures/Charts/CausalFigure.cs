@@ -107,8 +107,8 @@ public sealed class CausalFigure : Figure
         m.TitleFontWeight = FontWeights.Bold;
         m.PlotMargins = new OxyThickness(LeftBand, TitleBand - Style.Measure(Titles[i].Text, Titles[i].Size, bold: true).Height - Style.TitlePadding, RightBand, BottomBand);
         int n = p.Relation.Length - 1;
-        m.Axes.Add(Axis(AxisPosition.Bottom, "Heads removed", 0, Math.Max(1, n), Style.TickStep(n + 1, PlotW / Math.Max(1, n), Style.TextWidth(n.ToString(System.Globalization.CultureInfo.InvariantCulture), Style.TickSize))));
-        m.Axes.Add(Axis(AxisPosition.Left, "Accuracy", 0, 1, 0.25));
+        m.Axes.Add(PanelAxis(AxisPosition.Bottom, "Heads removed", 0, Math.Max(1, n), Style.TickStep(n + 1, PlotW / Math.Max(1, n), Style.TextWidth(n.ToString(System.Globalization.CultureInfo.InvariantCulture), Style.TickSize))));
+        m.Axes.Add(PanelAxis(AxisPosition.Left, "Accuracy", 0, 1, 0.25));
         var band = new AreaSeries { Color = OxyColors.Transparent, Fill = OxyColor.FromAColor(60, RandomColor), StrokeThickness = 0 };
         for (int j = 0; j <= n; j++)
             if (!double.IsNaN(p.Random[j].Mean))
@@ -130,22 +130,6 @@ public sealed class CausalFigure : Figure
         return line;
     }
 
-    private static LinearAxis Axis(AxisPosition position, string title, double min, double max, double step) => new()
-    {
-        Position = position,
-        Minimum = min,
-        Maximum = max,
-        MajorStep = step,
-        MinorStep = step,
-        MinorTickSize = 0,
-        MajorTickSize = Style.TickLength,
-        TicklineColor = Style.Axis,
-        AxisTickToLabelDistance = Style.TickToLabel,
-        AxisTitleDistance = Style.LabelToTitle,
-        FontSize = Style.TickSize,
-        Title = title,
-        TitleFontSize = Style.AxisTitleSize,
-        IsZoomEnabled = false,
-        IsPanEnabled = false,
-    };
+    private static Axis PanelAxis(AxisPosition position, string title, double min, double max, double step) =>
+        Style.Styled(new LinearAxis { Position = position, Title = title, Minimum = min, Maximum = max, MajorStep = step, MinorStep = step });
 }

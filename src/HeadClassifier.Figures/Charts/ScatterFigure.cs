@@ -94,24 +94,8 @@ public sealed class ScatterFigure : Figure
         return line;
     }
 
-    private static LinearAxis UnitAxis(AxisPosition position, string title) => new()
-    {
-        Position = position,
-        Minimum = 0,
-        Maximum = 1,
-        MajorStep = 0.25,
-        MinorStep = 0.25,
-        MinorTickSize = 0,
-        MajorTickSize = Style.TickLength,
-        TicklineColor = Style.Axis,
-        AxisTickToLabelDistance = Style.TickToLabel,
-        AxisTitleDistance = Style.LabelToTitle,
-        FontSize = Style.TickSize,
-        Title = title,
-        TitleFontSize = Style.AxisTitleSize,
-        IsZoomEnabled = false,
-        IsPanEnabled = false,
-    };
+    private static Axis UnitAxis(AxisPosition position, string title) =>
+        Style.Styled(new LinearAxis { Position = position, Minimum = 0, Maximum = 1, MajorStep = 0.25, MinorStep = 0.25, Title = title });
 }
 
 public static class Statistics

@@ -28,8 +28,7 @@ public class ExportTests
     public void Ort_logits_match_the_reference_forward_pass(string kind)
     {
         using var tmp = TestPaths.NewTempDir();
-        string checkpoint = FamilyModels.Write(kind, Path.Combine(tmp.Path, "ckpt"));
-        var export = OnnxExporter.Export(checkpoint, Path.Combine(tmp.Path, "onnx"));
+        var (checkpoint, export) = Exported(kind, tmp);
         using var weights = ModelLoader.Open(checkpoint);
         var reference = new ReferenceForward(weights);
         using var model = OnnxLanguageModel.Open(export.Directory);
@@ -60,8 +59,7 @@ public class ExportTests
     public void Head_mask_ablates_heads_at_the_last_token_as_the_reference_does(string kind)
     {
         using var tmp = TestPaths.NewTempDir();
-        string checkpoint = FamilyModels.Write(kind, Path.Combine(tmp.Path, "ckpt"));
-        var export = OnnxExporter.Export(checkpoint, Path.Combine(tmp.Path, "onnx"));
+        var (checkpoint, export) = Exported(kind, tmp);
         using var weights = ModelLoader.Open(checkpoint);
         var c = weights.Config;
         var reference = new ReferenceForward(weights);
@@ -92,6 +90,13 @@ public class ExportTests
         }
     }
 
+    /// <summary>A generated checkpoint of the family and its export, in <paramref name="tmp"/>.</summary>
+    private static (string Checkpoint, ExportResult Export) Exported(string kind, TempDir tmp)
+    {
+        string checkpoint = FamilyModels.Write(kind, Path.Combine(tmp.Path, "ckpt"));
+        return (checkpoint, OnnxExporter.Export(checkpoint, Path.Combine(tmp.Path, "onnx")));
+    }
+
     private static double MaxDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         double max = 0;
@@ -103,7 +108,7 @@ public class ExportTests
     public void A_head_mask_of_the_wrong_size_is_refused()
     {
         using var tmp = TestPaths.NewTempDir();
-        var export = OnnxExporter.Export(FamilyModels.Write("gpt2", Path.Combine(tmp.Path, "ckpt")), Path.Combine(tmp.Path, "onnx"));
+        var (_, export) = Exported("gpt2", tmp);
         using var model = OnnxLanguageModel.Open(export.Directory);
         var e = Assert.Throws<ArgumentException>(() => model.Run(Prompts, headMask: new float[3]));
         Assert.Contains("head_mask", e.Message);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using HeadClassifier.Tests.Support;
 
@@ -26,18 +25,7 @@ public sealed class MissingRuntimeTests : IDisposable
             File.Copy(file, Path.Combine(_app.Path, native, Path.GetFileName(file)));
     }
 
-    private CliProcess.Result Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(_app.Path, "headclassifier.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["COLUMNS"] = "200";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "headclassifier " + string.Join(' ', args));
-        return new CliProcess.Result(p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private CliProcess.Result Run(params string[] args) => CliProcess.RunIn(_app.Path, args);
 
     private string[] Classify(string outDir, params string[] extra) =>
         ["classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--operations", TestPaths.Operations, "--min-pairs", "5", "--no-figures", "--out", outDir, .. extra];

@@ -7,10 +7,13 @@ public static class CliProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunIn(AppContext.BaseDirectory, args);
+
+    /// <summary>The CLI as deployed in <paramref name="appDir"/> (e.g. a copy lacking a native library).</summary>
+    public static Result RunIn(string appDir, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "headclassifier.dll"));
+        psi.ArgumentList.Add(Path.Combine(appDir, "headclassifier.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["COLUMNS"] = "200";
         using var p = Process.Start(psi)!;
