@@ -77,7 +77,7 @@ public static class ClassifyCommand
                 MaxDegreeOfParallelism = threadCount,
                 Evidence = !parse.GetValue(noEvidence),
                 Engine = StaticBackends.Create(StaticBackends.Parse(parse.GetValue(backend)!, "--backend"), ort, "--backend"),
-                Names = new ClassificationOptionNames(kCopying.Name, k.Name, minPairs.Name),
+                Names = new ClassificationOptionNames(kCopying.Name, k.Name, minPairs.Name, threads.Name),
             };
             if (options.Threshold is <= 0 or > 1 || double.IsNaN(options.Threshold))
                 throw new InvalidInputException("--threshold", $"must be in (0, 1], got {options.Threshold}");

@@ -42,7 +42,7 @@ public sealed record ClassificationOptions
 }
 
 /// <summary>The caller's names of the options a run can reject; the defaults are the job API's fields.</summary>
-public sealed record ClassificationOptionNames(string KCopying = "kCopying", string KOther = "kOther", string MinPairs = "minPairs");
+public sealed record ClassificationOptionNames(string KCopying = "kCopying", string KOther = "kOther", string MinPairs = "minPairs", string Threads = "threads");
 
 /// <summary>A finished run: what was written and the verdicts, for the CLI summary and the job server.</summary>
 public sealed record ClassificationResult(string OutputDir, RunManifest Manifest, IReadOnlyList<HeadOperationScore> Scores, IReadOnlyList<HeadLabel> Labels);
@@ -70,6 +70,8 @@ public static class ClassificationRun
             clock.Restart();
         }
 
+        if (options.MaxDegreeOfParallelism is < 1)
+            throw new InvalidInputException(options.Names.Threads, $"must be at least 1 (got {options.MaxDegreeOfParallelism})");
         var operations = OperationLoader.LoadDirectory(operationsDir);
         using var model = ModelLoader.Open(modelPath);
         var tokenizer = TokenizerLoader.Load(modelPath);

@@ -88,6 +88,9 @@ public class ClassifyTests
 
         Assert.Equal(2, CliProcess.Run("classify", Stories, "--threshold", "1.5", "--out", tmp.File("out")).ExitCode);
         Assert.Equal(2, CliProcess.Run("classify", Stories, "--min-pairs", "5", "--k", "0", "--out", tmp.File("out")).ExitCode);
+        // Errors name the option typed, not the option's internal name (MaxDegreeOfParallelism).
+        var threads = CliProcess.Run("classify", Stories, "--min-pairs", "5", "--threads", "0", "--out", tmp.File("out"));
+        Assert.Equal((2, "error: --threads: must be at least 1 (got 0)"), (threads.ExitCode, threads.Stderr.Trim()));
         var missing = CliProcess.Run("classify", tmp.File("no-such-model"), "--out", tmp.File("out"));
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no-such-model", missing.Stderr);
