@@ -63,6 +63,7 @@ public static class ClassifyCommand
         {
             var modelPath = parse.GetValue(model)!;
             var outDir = parse.GetValue(output) ?? Path.Combine("results", Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(modelPath)));
+            CliOptions.CheckOutputDirectory(outDir, output.Name);
             var threadCount = parse.GetValue(threads);
             var ort = OrtOptionsOf(parse.GetValue(providers)!, threadCount);
             var options = new ClassificationOptions
