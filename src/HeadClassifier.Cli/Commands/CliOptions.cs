@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using HeadClassifier.Core;
+using HeadClassifier.Models.Operations;
 
 namespace HeadClassifier.Cli.Commands;
 
@@ -19,6 +21,31 @@ public static class CliOptions
     {
         Description = "Folder of operations (ours: <name>.json; the paper's: <name>/<name>.json). Default: the 20 shipped operations",
     };
+
+    /// <summary>classify scores, and inspect reports as usable, the operations with at least this many single-token pairs.</summary>
+    public static Option<int> MinPairs()
+    {
+        var option = new Option<int>("--min-pairs")
+        {
+            Description = "Operations need at least this many single-token pairs",
+            DefaultValueFactory = _ => OperationFilter.DefaultMinPairs,
+        };
+        return option.AtLeast(1);
+    }
+
+    /// <summary>
+    /// A parse error "NAME must be at least MIN" for an integer option. Only a given number is checked: reading the value of
+    /// one that is not a number would throw, and the parser reports that one itself.
+    /// </summary>
+    public static T AtLeast<T>(this T option, int min) where T : Option
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens is [{ Value: var text }] && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value < min)
+                r.AddError($"{option.Name} must be at least {min}");
+        });
+        return option;
+    }
 
     /// <summary>
     /// Fails before any work when <paramref name="dir"/> cannot become an output directory: an existing file, a file
