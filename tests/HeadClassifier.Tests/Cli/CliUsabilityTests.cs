@@ -1,3 +1,5 @@
+using HeadClassifier.Scoring.Labels;
+using HeadClassifier.Scoring.Results;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Cli;
@@ -45,6 +47,21 @@ public class CliUsabilityTests
             Assert.DoesNotContain('\u001b', r.Stdout);
             Assert.DoesNotContain('\u001b', r.Stderr);
         }
+    }
+
+    [Fact]
+    public void ReadmesHeadlineCommandFindsAHead()
+    {
+        // The first `classify` of the README, as a new user runs it (only the output moved to a temporary folder).
+        var line = File.ReadLines(Path.Combine(TestPaths.RepoRoot, "README.md")).First(l => l.StartsWith("dotnet run --project src/HeadClassifier.Cli") && l.Contains(" classify "));
+        var args = line[(line.IndexOf(" -- ", StringComparison.Ordinal) + 4)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(a => a.StartsWith("../shared/", StringComparison.Ordinal) ? Path.Combine(TestPaths.Shared, a["../shared/".Length..]) : a).ToList();
+        Assert.Equal(["classify", Stories], args.Take(2));
+        using var tmp = TestPaths.NewTempDir();
+        var r = CliProcess.Run([.. args, "--no-figures", "--out", tmp.File("out")]);
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        var found = ResultsReader.Read(tmp.File("out")).Labels.Where(l => l.Class != HeadLabeler.Unclassified).ToList();
+        Assert.Equal(["L0H2 Algorithmic copying"], found.Select(l => $"{l.Head} {l.Class} {l.BestOperation}"));
     }
 
     [Fact]
