@@ -17,14 +17,6 @@ public static class BundleWriter
     public const string ManifestEntry = "manifest.json";
     public const string ReadmeEntry = "README.txt";
 
-    /// <summary>Files copied from a results directory into data/ when present.</summary>
-    public static readonly string[] DataFiles =
-    [
-        ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, ResultsWriter.RanksFile, ResultsWriter.CorrelationsFile, ResultsWriter.DynamicFile,
-        ResultsWriter.EvidenceFile, ResultsWriter.TopTokensFile, ResultsWriter.SensitivityFile, ResultsWriter.CausalFile, ResultsWriter.CausalCurvesFile,
-        ResultsWriter.CausalParametersFile, ResultsWriter.ManifestFile,
-    ];
-
     // The earliest time a zip entry can hold (DOS date): the bundle says nothing about when it was made.
     private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -54,7 +46,7 @@ public static class BundleWriter
             for (var i = 0; i < results.Count; i++)
             {
                 var prefix = results.Count == 1 ? "data/" : $"data/{names[i]}/";
-                foreach (var name in DataFiles)
+                foreach (var name in ResultsWriter.AllFiles)
                     if (File.Exists(Path.Combine(results[i].Directory, name)))
                         entries[prefix + name] = File.ReadAllBytes(Path.Combine(results[i].Directory, name));
             }

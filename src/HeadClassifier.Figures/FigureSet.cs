@@ -24,6 +24,7 @@ public static class FigureSet
         ["scores"] = "per-operation static score of every head on a 0..1 colour scale",
         ["suppression-scores"] = "per-operation suppression score of every head on a 0..1 colour scale",
         ["static-vs-dynamic"] = "static against dynamic score per operation, with Pearson's r",
+        ["sensitivity"] = "heads per class as the threshold τ varies (and, for dense runs, as k varies)",
         ["causal"] = "causal check: accuracy of each operation's prompt as its top heads are removed, against random heads and control tasks",
         ["model-grid"] = "category maps of several results side by side, each with its own axes",
         ["checkpoint-evolution"] = "heads per class against the checkpoint's training step",
@@ -77,6 +78,7 @@ public static class FigureSet
         };
         if (r.HasSuppression) figures.Add(ResultFigures.ScoreHeatmap(r, suppression: true, options.Transpose));
         if (ResultFigures.StaticVsDynamic(r, palette) is { } scatter) figures.Add(scatter);
+        if (ResultFigures.Sensitivity(r, palette) is { } sensitivity) figures.Add(sensitivity);
         if (ResultFigures.Causal(r) is { } causal) figures.Add(causal);
         return figures;
     }

@@ -59,15 +59,17 @@ public sealed class RunModel : IDisposable
     public static int? Bos(ModelConfig c) => c.Family == "llama" ? (c.VocabSize >= 128000 ? 128000 : 1) : null;
 
     /// <summary>
-    /// A provider fallback (e.g. cuda:0 without its CUDA 13 libraries) joins the run's warnings in run.json, where the
-    /// CLI summary and the job's record read them.
+    /// What a later stage adds to run.json: the files it wrote to the manifest's list, and a provider fallback (e.g.
+    /// cuda:0 without its CUDA 13 libraries) to the warnings, where the CLI summary and the job's record read them.
     /// </summary>
-    public void RecordWarnings(ClassificationResult staticRun, string stage)
+    public void Record(ClassificationResult staticRun, string stage, IReadOnlyList<string> files)
     {
-        var warnings = Model.Session.Warnings;
-        if (warnings.Count == 0) return;
         var manifest = ResultsReader.ReadManifest(Path.Combine(staticRun.OutputDir, ResultsWriter.ManifestFile));
-        ResultsWriter.WriteManifest(staticRun.OutputDir, manifest with { Warnings = [.. manifest.Warnings, .. warnings.Select(w => $"{stage}: {w}")] });
+        ResultsWriter.WriteManifest(staticRun.OutputDir, manifest with
+        {
+            Warnings = [.. manifest.Warnings, .. Model.Session.Warnings.Select(w => $"{stage}: {w}")],
+            Files = manifest.Files is { } listed ? [.. listed.Union(files)] : null,
+        });
     }
 
     public void Dispose()

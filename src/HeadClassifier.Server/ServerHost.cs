@@ -106,7 +106,8 @@ public static class ServerHost
     }
 
     /// <summary>
-    /// Hangfire on the same database as our tables. Its storage, activator and filters are this application's own
+    /// Hangfire beside our tables (PostgreSQL: the same database, schema hangfire; SQLite: hangfire.db in the data
+    /// directory). Its storage, activator and filters are this application's own
     /// services rather than Hangfire's process-wide statics (JobStorage.Current, GlobalJobFilters), so each server
     /// built in one process (tests) keeps its own; the filters are ours alone, without Hangfire's default of ten
     /// automatic retries (each job method declares its own).

@@ -87,6 +87,10 @@ public sealed class ServerOptions
         var roleText = section["Role"] ?? "all";
         if (!Enum.TryParse<ServerRole>(roleText, ignoreCase: true, out var role))
             throw new ArgumentException($"--role must be web, worker or all (got '{roleText}')");
+        var database = section["Db"] is { Length: > 0 } db ? db : null;
+        // The embedded SQLite store serves one process (see SingleProcessLock), so it must both serve and run jobs.
+        if (database is null && role != ServerRole.All)
+            throw new ArgumentException($"--role {roleText} needs --db (PostgreSQL): the embedded SQLite store serves one process, which runs both the API and the jobs (--role all)");
 
         var roots = section.GetSection("ModelRoots").Get<string[]>() ?? [];
         var rootList = roots.Concat(SplitList(section["ModelRoot"])).Select(Path.GetFullPath).ToList();
@@ -106,7 +110,7 @@ public sealed class ServerOptions
         {
             DataDir = data,
             Role = role,
-            Database = section["Db"] is { Length: > 0 } db ? db : null,
+            Database = database,
             ApiKey = section["ApiKey"] is { Length: > 0 } key ? key : null,
             ModelRoots = rootList.Distinct().ToList(),
             OperationSets = sets,

@@ -40,7 +40,7 @@ public static partial class BenchCommand
         }
         catch (Exception e) when (ProviderSession.IsLoadFailure(e))
         {
-            return new OnnxReport(shape.Name, $"ONNX Runtime unavailable, no ONNX figures: {ProviderSession.LoadFailureReason(e)}", null, null, [], [], null);
+            return new OnnxReport(shape.Name, $"ONNX Runtime unavailable, no ONNX figures: {ProviderSession.LoadFailureReason(e)}", null, null, [], [], null, []);
         }
         var ort = new OrtOptions { IntraOpThreads = Environment.ProcessorCount };
         var checkpoint = measured.CheckpointDir;
@@ -61,10 +61,16 @@ public static partial class BenchCommand
             : MeasureDynamic("stories260K", stories, null, opsDir, ort, s, peak, ct));
         dynamic.Add(MeasureDynamic(shape.Name, checkpoint, export, opsDir, ort, s, peak, ct));
 
+        var causal = new List<CausalBenchReport>
+        {
+            stories is null ? CausalBenchReport.Skip("stories260K", "../shared/models/stories260K/stories260K.bin not found") : MeasureCausal("stories260K", stories, null, opsDir, ort, s, ct),
+            MeasureCausal(shape.Name, checkpoint, export, opsDir, ort, s, ct),
+        };
+
         Log(s, $"{shape.Name}: static scores of layer 0, ORT graph against the SIMD kernels");
         using var model = ModelLoader.Open(checkpoint);
         var staticReport = MeasureOrtStatic(model, ops.Scoring(KRule.ForVocabulary(model.Config.VocabSize)), ort, ct);
-        return new OnnxReport(shape.Name, null, version, export, inference, dynamic, staticReport);
+        return new OnnxReport(shape.Name, null, version, export, inference, dynamic, staticReport, causal);
     }
 
     /// <param name="reuse">Reuse a finished export already in <paramref name="onnxDir"/> (its manifest is written last) of this format.</param>
@@ -195,7 +201,7 @@ public static partial class BenchCommand
             if (kept.Count == 0) continue; // the loader refuses an operation without pairs
             File.WriteAllText(Path.Combine(dir, op.Name + ".json"), JsonSerializer.Serialize(new
             {
-                name = op.Name, displayName = op.DisplayName, category = op.Category, description = op.Description, pairs = kept,
+                name = op.Name, displayName = op.DisplayName, category = op.Category, description = op.Description, causalTemplate = op.CausalTemplate, pairs = kept,
             }));
         }
         return dir;
@@ -286,6 +292,7 @@ public static partial class BenchCommand
 
         var st = r.Static!;
         AnsiConsole.MarkupLineInterpolated($"   7d. static scores of layer 0 ({st.Heads} heads x {st.Operations} operations, {st.Pairs} pairs): SIMD pruned {st.SimdPrunedSeconds:F2} s, SIMD dense {st.SimdDenseSeconds:F2} s, ORT graph (dense, {st.Provider}) {st.OrtSeconds:F2} s = {st.OrtOverPruned:F0}x pruned, {st.OrtOverDense:F1}x dense; {st.Differ} of {st.Comparisons} scores differ");
+        PrintCausal(r.Causal);
     }
 
     /// <summary>
@@ -323,7 +330,7 @@ public static partial class BenchCommand
 
 /// <summary>Section 7 (null in the report when not measured); Skipped says why its figures are missing.</summary>
 public sealed record OnnxReport(string Shape, string? Skipped, string? RuntimeVersion, OnnxExportReport? Export, IReadOnlyList<InferenceReport> Inference,
-    IReadOnlyList<DynamicReport> Dynamic, OrtStaticReport? Static);
+    IReadOnlyList<DynamicReport> Dynamic, OrtStaticReport? Static, IReadOnlyList<CausalBenchReport> Causal);
 
 /// <summary>Seconds is null when a kept export was reused.</summary>
 public sealed record OnnxExportReport(string Directory, bool Reused, double? Seconds, long InitializerBytes);

@@ -22,7 +22,7 @@ namespace HeadClassifier.Cli.Commands;
 /// bench: generated shape-true checkpoints (random weights), timed end to end through `classify` in a child process,
 /// pruned against dense against the paper's dense algorithm on a sample of heads, GEMM throughput, a Llama-3-70B-like
 /// layer, this process's peak memory, and ONNX Runtime (export, inference with and without the attention outputs,
-/// dynamic scoring, the static graph). Prints measurements; the targets are shown beside them, never asserted.
+/// dynamic scoring, the static graph), and tokenizers (load, the operation filter over every word). Prints measurements; the targets are shown beside them, never asserted.
 /// </summary>
 public static partial class BenchCommand
 {
@@ -67,9 +67,14 @@ public static partial class BenchCommand
             Description = $"Only the GPU acceptance check: ORT on CUDA against the CPU (logits, z) and the SIMD scorer (layer 0); exit {NoGpuExitCode} without a GPU",
         };
         var device = new Option<int>("--device") { Description = "CUDA device of --gpu", DefaultValueFactory = _ => 0 };
+        var tokenizers = new Option<string[]>("--tokenizer")
+        {
+            Description = "A tokenizer file to measure beside the built-in GPT-2 (repeatable): tokenizer.json, vocab.json, *.tiktoken, tok*.bin",
+            DefaultValueFactory = _ => [],
+        };
         var cmd = new Command("bench", "Measure speed and memory on generated checkpoints of real model shapes")
         {
-            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs, gpu, device,
+            shape, work, operations, keep, seed, json, noOnnx, dynamicPairs, gpu, device, tokenizers,
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(token =>
         {
@@ -81,7 +86,8 @@ public static partial class BenchCommand
                 parse.GetValue(seed),
                 parse.GetValue(json),
                 !parse.GetValue(noOnnx),
-                parse.GetValue(dynamicPairs));
+                parse.GetValue(dynamicPairs),
+                parse.GetValue(tokenizers) ?? []);
             if (parse.GetValue(gpu)) return Task.FromResult(RunGpuCheck(settings, parse.GetValue(device), token));
             var report = Run(settings, token);
             if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(report, CliOptions.Json));
@@ -91,7 +97,8 @@ public static partial class BenchCommand
         return cmd;
     }
 
-    private sealed record Settings(string Shape, string WorkDir, string? Operations, bool Keep, int Seed, bool Json, bool Onnx, int DynamicPairs);
+    private sealed record Settings(string Shape, string WorkDir, string? Operations, bool Keep, int Seed, bool Json, bool Onnx, int DynamicPairs,
+        IReadOnlyList<string> Tokenizers);
 
     private static BenchReport Run(Settings s, CancellationToken ct)
     {
@@ -136,7 +143,7 @@ public static partial class BenchCommand
             return new BenchReport(
                 machine,
                 new OperationsInfo(opsSource, opsDir, ops.Total, ops.Usable.Count, ops.Pairs),
-                shapes, gemm, ortNote, layer, onnx, figures, peak.Overall());
+                shapes, gemm, ortNote, layer, onnx, figures, peak.Overall(), MeasureTokenizers(opsDir, s.Tokenizers, s));
         }
         finally
         {
@@ -491,12 +498,14 @@ public static partial class BenchCommand
         AnsiConsole.MarkupLineInterpolated($"6. peak RSS of this bench process: {Gb(r.BenchPeakMemoryBytes)}");
         if (r.Onnx is { } onnx) PrintOnnx(onnx);
         PrintFigures(r.Figures);
+        PrintTokenizers(r.Tokenizers);
     }
 }
 
 /// <summary>OrtNote: why ONNX Runtime figures are missing (null when they were measured).</summary>
 public sealed record BenchReport(MachineInfo Machine, OperationsInfo Operations, IReadOnlyList<ShapeReport> Shapes,
-    IReadOnlyList<GemmReport> Gemm, string? OrtNote, LlamaLayerReport? LlamaLayer, OnnxReport? Onnx, FiguresReport Figures, long BenchPeakMemoryBytes);
+    IReadOnlyList<GemmReport> Gemm, string? OrtNote, LlamaLayerReport? LlamaLayer, OnnxReport? Onnx, FiguresReport Figures, long BenchPeakMemoryBytes,
+    IReadOnlyList<TokenizerReport> Tokenizers);
 
 /// <summary>LoadAverage: the 1-minute load at the start; above the core count, other work shares the cores and times stretch.</summary>
 public sealed record MachineInfo(int Cores, bool Avx512, long? AvailableBytes, double? LoadAverage);

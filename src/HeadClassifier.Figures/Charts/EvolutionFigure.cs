@@ -57,9 +57,9 @@ public sealed class EvolutionFigure : Figure
         x.Minimum = X(Steps.Min());
         x.Maximum = X(Steps.Max());
         x.LabelFormatter = v => Style.Format(LogSteps ? Math.Round(Math.Pow(10, v) - 1) : v);
-        m.Axes.Add(Styled(x));
+        m.Axes.Add(Style.Styled(x));
         var maxCount = Counts.Values.SelectMany(v => v).DefaultIfEmpty(1).Max();
-        m.Axes.Add(Styled(new LinearAxis { Position = AxisPosition.Left, Title = "Heads", Minimum = 0, Maximum = Math.Max(1, maxCount) * 1.05, MinimumMajorStep = 1 }));
+        m.Axes.Add(Style.Styled(new LinearAxis { Position = AxisPosition.Left, Title = "Heads", Minimum = 0, Maximum = Math.Max(1, maxCount) * 1.05, MinimumMajorStep = 1 }));
         foreach (var (cls, counts) in Counts)
         {
             var line = new LineSeries { Title = cls, Color = Palette[cls], StrokeThickness = 1.6, MarkerType = MarkerType.Circle, MarkerSize = 2.4, MarkerFill = Palette[cls] };
@@ -81,20 +81,6 @@ public sealed class EvolutionFigure : Figure
         });
         // The outside legend takes its room out of the plot area, within the model's bounds.
         return [(frame, new OxyRect(0, 0, Width, Height)), (m, new OxyRect(Style.Margin, Frame.ContentTop, PlotBlockWidth, PlotH + BottomBand + 6))];
-    }
-
-    private static Axis Styled(Axis a)
-    {
-        a.MinorTickSize = 0;
-        a.MajorTickSize = Style.TickLength;
-        a.TicklineColor = Style.Axis;
-        a.AxisTickToLabelDistance = Style.TickToLabel;
-        a.AxisTitleDistance = Style.LabelToTitle;
-        a.FontSize = Style.TickSize;
-        a.TitleFontSize = Style.AxisTitleSize;
-        a.IsZoomEnabled = false;
-        a.IsPanEnabled = false;
-        return a;
     }
 
     /// <summary>0 when in range, then the powers of ten within [min, max] (from 10 beside 0: 1 would crowd it).</summary>

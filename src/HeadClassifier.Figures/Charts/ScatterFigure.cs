@@ -32,8 +32,9 @@ public sealed class ScatterFigure : Figure
             var rText = r is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
             _panels.Add(($"{FigureNames.Operation(results, op)} (r = {rText})", palette[rows[0].Category], points));
         }
-        // Titles are centred over the plot and OxyPlot clips a model to its bounds.
-        Titles = _panels.Select(p => Style.Fit(p.Title, Plot + 2 * RightBand, Style.PanelTitleSize)).ToList();
+        // Titles are centred over the plot and OxyPlot clips a model to its bounds; a long one puts r on its own line.
+        Titles = _panels.Select(p => Style.Fit(Style.TextWidth(p.Title, Style.PanelTitleSize, bold: true) <= TitleWidth ? p.Title : p.Title.Replace(" (r = ", "\n(r = "),
+            TitleWidth, Style.PanelTitleSize)).ToList();
         TitleBand = Titles.Select(t => Style.Measure(t.Text, t.Size, bold: true).Height + Style.TitlePadding).DefaultIfEmpty(0).Max() + 4;
     }
 
@@ -47,6 +48,7 @@ public sealed class ScatterFigure : Figure
     private IReadOnlyList<(string Text, double Size)> Titles { get; }
 
     private double TitleBand { get; }
+    private const double TitleWidth = Plot + 2 * RightBand;
     private static double PanelWidth => LeftBand + Plot + RightBand;
     private double PanelHeight => TitleBand + Plot + BottomBand;
     private int Cols => Math.Min(PerRow, Math.Max(1, _panels.Count));

@@ -22,7 +22,7 @@ internal static class Style
     public const double PanelGap = 18;
     public const double TickLength = 3;
     public const double TickToLabel = 2;
-    public const double LabelToTitle = 3;
+    public const double LabelToTitle = 5;
     public const double TitlePadding = 6;
 
     /// <summary>Smallest size a panel title shrinks to before it is cut short.</summary>
@@ -62,6 +62,21 @@ internal static class Style
         Culture = CultureInfo.InvariantCulture,
     };
 
+    /// <summary>The figures' axis look: major ticks only, the figures' sizes and colours, no zoom or pan.</summary>
+    public static OxyPlot.Axes.Axis Styled(OxyPlot.Axes.Axis a)
+    {
+        a.MinorTickSize = 0;
+        a.MajorTickSize = TickLength;
+        a.TicklineColor = Axis;
+        a.AxisTickToLabelDistance = TickToLabel;
+        a.AxisTitleDistance = LabelToTitle;
+        a.FontSize = TickSize;
+        a.TitleFontSize = AxisTitleSize;
+        a.IsZoomEnabled = false;
+        a.IsPanEnabled = false;
+        return a;
+    }
+
     /// <summary>Cell size so that the longer side of a grid is about <paramref name="target"/> units, within legible bounds.</summary>
     public static double CellSize(int cols, int rows, double target) => Math.Clamp(Math.Floor(target / Math.Max(cols, rows) * 4) / 4, 4, 24);
 
@@ -78,12 +93,13 @@ internal static class Style
 
     /// <summary>
     /// <paramref name="text"/> fitted to <paramref name="width"/>: as it is when it fits, else wrapped at spaces onto
-    /// two lines, else shrunk (down to <see cref="MinTitleSize"/>), else cut short with an ellipsis.
+    /// two lines (text that brings its own line break keeps it), else shrunk (down to <see cref="MinTitleSize"/>), else
+    /// cut short with an ellipsis.
     /// </summary>
     public static (string Text, double Size) Fit(string text, double width, double size, bool bold = true)
     {
         if (TextWidth(text, size, bold) <= width) return (text, size);
-        var lines = Wrap(text, width, size, bold);
+        var lines = text.Contains('\n') ? text.Split('\n') : Wrap(text, width, size, bold);
         var widest = lines.Max(l => TextWidth(l, size, bold));
         if (widest <= width) return (string.Join('\n', lines), size);
         var shrunk = Math.Floor(size * width / widest * 4) / 4;

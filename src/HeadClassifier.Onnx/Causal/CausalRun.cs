@@ -46,8 +46,8 @@ public static class CausalRun
 
         using var run = RunModel.Open(staticRun, checkpoint, onnxModel, ortOptions);
         var results = CausalCheck.Run(run.Model, c, tokenizer, ops, options, progress, ct);
-        run.RecordWarnings(staticRun, "causal check");
         Write(staticRun.OutputDir, results, options, c, run);
+        run.Record(staticRun, "causal check", [ResultsWriter.CausalFile, ResultsWriter.CausalCurvesFile, ResultsWriter.CausalParametersFile]);
         return results;
     }
 

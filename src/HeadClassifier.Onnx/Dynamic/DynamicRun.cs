@@ -46,8 +46,9 @@ public static class DynamicRun
             throw new InvalidInputException(operationsDir, $"holds {ops.Count} of the static run's {used.Count} usable operations");
 
         var scores = DynamicScorer.Run(model, weights, tokenizer, ops, options, progress, ct);
-        run.RecordWarnings(staticRun, "dynamic scores");
-        return Write(staticRun, scores, ops, options, model.Session, run.Source);
+        var correlations = Write(staticRun, scores, ops, options, model.Session, run.Source);
+        run.Record(staticRun, "dynamic scores", [ResultsWriter.CorrelationsFile, ResultsWriter.DynamicFile]);
+        return correlations;
     }
 
     private static List<OperationCorrelation> Write(ClassificationResult staticRun, DynamicScores dyn, List<DynamicOperation> ops,

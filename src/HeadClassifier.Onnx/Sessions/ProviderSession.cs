@@ -73,7 +73,9 @@ public sealed class ProviderSession : IDisposable
         foreach (var provider in options.Providers.Append(ExecutionProvider.Cpu).Distinct())
         {
             // Fresh options per attempt: a failed append must leave nothing behind for the next provider.
-            using var sessionOptions = new SessionOptions { GraphOptimizationLevel = options.Optimization };
+            // Errors only: ORT warns at every load that head_mask, an input with a default, is an overridable initializer,
+            // which is the point of it (OnnxNames.HeadMask).
+            using var sessionOptions = new SessionOptions { GraphOptimizationLevel = options.Optimization, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
             if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
             if (options.InterOpThreads > 0) sessionOptions.InterOpNumThreads = options.InterOpThreads;
             if (provider.IsCuda)

@@ -9,8 +9,8 @@ public readonly record struct TokenLogit(int Token, float Logit);
 /// <summary>
 /// The highest entries of chosen rows of heads' static maps E'·W_V·W_O·W_U, for those rows only. Layers are read one
 /// at a time (only up to the last layer asked for), each chosen row is projected to the residual stream there
-/// (R = E'[s]·W_V·W_O, d floats), and all rows of all heads then share one pass over W_U in chunks of
-/// <see cref="RowChunk"/> rows, so W_U is read once per chunk rather than once per head and at most RowChunk × V logits
+/// (R = E'[s]·W_V·W_O, d floats), and all rows of all heads then share one pass over the unembedding in chunks of
+/// <see cref="RowChunk"/> rows, so it is read once per chunk rather than once per head and at most RowChunk × V logits
 /// exist at a time; the V×V map is never formed. E' follows the scorer: W_E at layer 0, MLP_0(LN2_0(W_E)) past it
 /// when the first-MLP rule is on.
 /// </summary>
@@ -67,27 +67,39 @@ public static class TopTokens
             });
         }
 
-        var wU = model.W_U();
-        var vocab = wU.Shape[1];
-        var logits = new float[(long)Math.Min(RowChunk, keys.Length) * vocab];
-        for (var r0 = 0; r0 < keys.Length; r0 += RowChunk)
+        // W_U^T (V x d) is how checkpoints store the unembedding, so logits^T = W_U^T · R^T needs no transpose of it;
+        // with tied embeddings it is W_E, already read.
+        var wUT = config.TiedEmbeddings ? wE : model.W_U_T();
+        var vocab = wUT.Shape[0];
+        // Equal chunks: a short last chunk would read the whole unembedding for a few rows at poor GEMM efficiency.
+        var chunks = (keys.Length + RowChunk - 1) / RowChunk;
+        var chunk = (keys.Length + chunks - 1) / chunks;
+        var residualT = new float[d * chunk];
+        var logitsT = new float[(long)vocab * chunk];
+        for (var r0 = 0; r0 < keys.Length; r0 += chunk)
         {
             ct.ThrowIfCancellationRequested();
-            var n = Math.Min(RowChunk, keys.Length - r0);
-            ParallelGemm.Multiply(n, vocab, d, residual.AsSpan(r0 * d, n * d).ToArray(), wU.Data, logits, degree);
-            for (var r = 0; r < n; r++) result[keys[r0 + r]] = Highest(logits.AsSpan(r * vocab, vocab), Count);
+            var n = Math.Min(chunk, keys.Length - r0);
+            for (var r = 0; r < n; r++)
+                for (var j = 0; j < d; j++)
+                    residualT[j * n + r] = residual[(r0 + r) * d + j];
+            ParallelGemm.Multiply(vocab, n, d, wUT.Data, residualT, logitsT, degree);
+            for (var r = 0; r < n; r++) result[keys[r0 + r]] = Highest(logitsT, r, n, vocab, Count);
         }
         return result;
     }
 
-    /// <summary>The <paramref name="count"/> largest entries, largest first; ties go to the lower token id.</summary>
-    public static TokenLogit[] Highest(ReadOnlySpan<float> row, int count)
+    /// <summary>
+    /// The <paramref name="count"/> largest of <paramref name="length"/> entries data[offset + t·stride], largest first;
+    /// ties go to the lower token id.
+    /// </summary>
+    private static TokenLogit[] Highest(float[] data, int offset, int stride, int length, int count)
     {
-        var top = new TokenLogit[Math.Min(count, row.Length)];
+        var top = new TokenLogit[Math.Min(count, length)];
         var filled = 0;
-        for (var t = 0; t < row.Length; t++)
+        for (var t = 0; t < length; t++)
         {
-            var v = row[t];
+            var v = data[offset + (long)t * stride];
             if (filled == top.Length && !(v > top[^1].Logit)) continue;
             var at = filled == top.Length ? top.Length - 1 : filled++;
             while (at > 0 && v > top[at - 1].Logit)

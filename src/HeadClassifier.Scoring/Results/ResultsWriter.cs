@@ -33,6 +33,13 @@ public static class ResultsWriter
     public const string CausalCurvesFile = "causal_curves.csv";
     public const string CausalParametersFile = "causal.json";
 
+    /// <summary>Every file a run may write, in the order bundles and download lists show them.</summary>
+    public static readonly IReadOnlyList<string> AllFiles =
+    [
+        ScoresFile, HeadsFile, RanksFile, CorrelationsFile, DynamicFile, EvidenceFile, TopTokensFile, SensitivityFile, CausalFile, CausalCurvesFile,
+        CausalParametersFile, ManifestFile,
+    ];
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
@@ -108,6 +115,10 @@ public static class ResultsWriter
             });
             files.Add(SensitivityFile);
         }
+        // A rerun into the same directory (e.g. pruned after dense, or --no-evidence) must not leave an earlier run's
+        // optional files, or a later stage's (dynamic scores, the causal check), beside scores they no longer explain.
+        foreach (var stale in AllFiles.Except(files).Where(f => f != ManifestFile))
+            File.Delete(Path.Combine(dir, stale));
         var written = manifest with { Files = [.. files, ManifestFile] };
         WriteManifest(dir, written);
         return written;

@@ -141,10 +141,24 @@ public static class Endpoints
         api.MapGet("/jobs/{id}/results/{file}", (string id, string file, JobStore jobs) =>
         {
             if (!Finished(jobs, id, out var job, out var problem)) return problem!;
-            if (file is not (ResultsWriter.ScoresFile or ResultsWriter.HeadsFile or ResultsWriter.ManifestFile or ResultsWriter.RanksFile))
-                return NotFound($"no result file '{file}' (scores.csv, heads.csv, run.json, ranks.csv)");
+            if (!ResultsWriter.AllFiles.Contains(file))
+                return NotFound($"no result file '{file}' ({string.Join(", ", ResultsWriter.AllFiles)})");
             var path = Path.Combine(job!.ResultDir!, file);
             return File.Exists(path) ? Results.File(path, ContentTypes[Path.GetExtension(file).TrimStart('.')], file) : NotFound($"job {id} has no {file}");
+        }).WithTags("results");
+        api.MapGet("/jobs/{id}/heads/{head}/evidence", (string id, string head, JobStore jobs) =>
+        {
+            if (!Finished(jobs, id, out var job, out var problem)) return problem!;
+            HeadId headId;
+            try
+            {
+                headId = HeadId.Parse(head);
+            }
+            catch (FormatException)
+            {
+                return NotFound($"'{head}' is not a head id (L{{layer}}H{{head}})");
+            }
+            return EvidenceView.Of(job!.ResultDir!, headId) is { } view ? Results.Ok(view) : NotFound($"job {id} kept no evidence (run without --no-evidence)");
         }).WithTags("results");
         api.MapGet("/jobs/{id}/figures", (string id, JobStore jobs) =>
             Finished(jobs, id, out _, out var problem)
@@ -201,8 +215,8 @@ public static class Endpoints
             var watch = service.Create(request);
             return Results.Created($"/api/watches/{watch.Id}", WatchView.Of(watch));
         }).WithTags("watches");
-        write.MapPost("/watches/{id}/scan", async (string id, WatchStore watches, WatchScanner scanner, CancellationToken ct) =>
-            watches.Get(id) is null ? NotFound($"no watch with id '{id}'") : Results.Ok(await scanner.ScanAsync(id, ct))).WithTags("watches");
+        write.MapPost("/watches/{id}/scan", (string id, WatchStore watches, WatchScanner scanner, CancellationToken ct) =>
+            watches.Get(id) is null ? NotFound($"no watch with id '{id}'") : Results.Ok(scanner.Scan(id, ct))).WithTags("watches");
         write.MapDelete("/watches/{id}", (string id, WatchService service) =>
             service.Delete(id) ? Results.NoContent() : NotFound($"no watch with id '{id}'")).WithTags("watches");
         api.MapGet("/watches/{id}/figures/{file}", (string id, string file, WatchStore watches, JobStore jobs, ServerOptions options) =>

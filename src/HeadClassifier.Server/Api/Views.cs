@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using HeadClassifier.Core;
+using HeadClassifier.Scoring.Evidence;
+using HeadClassifier.Scoring.Results;
 using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Store;
 
@@ -68,7 +71,7 @@ public sealed record ErrorView(string Error, string? Field = null);
 
 /// <summary>POST /api/jobs: a model, an optional preset, and fields that override it.</summary>
 public sealed record JobRequest(string? ModelId, string? Preset, string? OperationSet, IReadOnlyList<string>? Operations, double? Threshold, int? KCopying,
-    int? KOther, bool? FirstMlp, bool? Suppression, bool? Dense, int? MinPairs, string? Mode, string? Backend, string? Providers = null)
+    int? KOther, bool? FirstMlp, bool? Suppression, bool? Dense, int? MinPairs, string? Mode, string? Backend, string? Providers = null, int? CausalPairs = null)
 {
     public JobParameters Merge(JobParameters baseline) => baseline with
     {
@@ -84,9 +87,46 @@ public sealed record JobRequest(string? ModelId, string? Preset, string? Operati
         Mode = Mode ?? baseline.Mode,
         Backend = Backend ?? baseline.Backend,
         Providers = Providers ?? baseline.Providers,
+        CausalPairs = CausalPairs ?? baseline.CausalPairs,
     };
 }
 
 public sealed record RegisterModelRequest(string? Path, string? Name, int? MinPairs);
 
 public sealed record CompareRequest(IReadOnlyList<string>? JobIds);
+
+/// <summary>
+/// Why a head has its labels: per operation for which the run kept evidence (the head reached τ, or is among the
+/// operation's best heads), the pairs it got right and wrong (with the target's rank where known) and its top tokens
+/// for a few sources.
+/// </summary>
+public sealed record EvidenceView(string Head, IReadOnlyList<EvidenceView.Operation> Operations)
+{
+    public sealed record Pair(string Source, string Target, int? Rank);
+
+    public sealed record Token(string Text, float Logit);
+
+    public sealed record TopTokens(string Source, IReadOnlyList<Token> Tokens);
+
+    public sealed record Operation(string Name, string Display, int K, int Pairs, int Hits, IReadOnlyList<Pair> Hit, IReadOnlyList<Pair> Missed,
+        IReadOnlyList<TopTokens> TopTokens);
+
+    /// <summary>Null when the results hold no evidence.csv.</summary>
+    public static EvidenceView? Of(string resultDir, HeadId head)
+    {
+        var evidence = ResultsReader.ReadEvidence(resultDir);
+        if (evidence is null) return null;
+        var manifest = ResultsReader.ReadManifest(Path.Combine(resultDir, ResultsWriter.ManifestFile));
+        var tokens = (ResultsReader.ReadTopTokens(resultDir) ?? []).Where(t => t.Head == head).ToLookup(t => t.Operation);
+        var ops = evidence.Where(e => e.Head == head).GroupBy(e => e.Operation).Select(g =>
+        {
+            var rows = g.OrderBy(e => e.Pair).ToList();
+            Pair P(PairEvidence e) => new(e.Source, e.Target, e.Rank);
+            return new Operation(g.Key, manifest.Operations.FirstOrDefault(o => o.Name == g.Key)?.DisplayName ?? g.Key, rows[0].K, rows.Count,
+                rows.Count(e => e.Hit), rows.Where(e => e.Hit).Select(P).ToList(), rows.Where(e => !e.Hit).Select(P).ToList(),
+                tokens[g.Key].GroupBy(t => (t.Pair, t.Source)).OrderBy(x => x.Key.Pair)
+                    .Select(x => new TopTokens(x.Key.Source, x.OrderBy(t => t.Rank).Select(t => new Token(t.Token, t.Logit)).ToList())).ToList());
+        }).OrderByDescending(o => (double)o.Hits / o.Pairs).ToList();
+        return new EvidenceView(head.ToString(), ops);
+    }
+}

@@ -9,12 +9,20 @@ namespace HeadClassifier.Server.Dashboard;
 /// <summary>Jobs: the live list, the new-job form, a job's page (progress, failure reason, results), cancel and retry.</summary>
 public static class JobPages
 {
+    private static readonly (string Value, string Label)[] ModeChoices =
+    [
+        (JobParameters.StaticMode, "static"),
+        (JobParameters.DynamicMode, "static + dynamic (ONNX Runtime, the paper's prompts)"),
+        (JobParameters.CausalMode, "static + causal check (heads removed through ONNX Runtime)"),
+        (JobParameters.DynamicCausalMode, "static + dynamic + causal check"),
+    ];
+
     public static void Map(RouteGroupBuilder ui)
     {
         ui.MapGet("/jobs", (HttpContext http, string? status, JobStore jobs) => List(http, status, jobs));
         ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets) =>
             NewJob(http, models, sets, JobForm.Defaults(model, models), new Dictionary<string, string>()));
-        ui.MapForm("/jobs/new", (http, form) => Submit(http, form));
+        ui.MapForm("/jobs/new", (http, form) => Task.FromResult(Submit(http, form)));
         ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ModelStore models) => Detail(http, id, jobs, models));
         ui.MapForm("/jobs/{id}/cancel", (http, form) =>
         {
@@ -181,7 +189,7 @@ public static class JobPages
                 <label><input type="checkbox" name="dense" value="true"{Attr(f.Dense, "checked")}> Dense ranks (slower: every pair ranked over the vocabulary)</label>
               </div>
               <div class="field"><label for="mode">Scores</label>
-                <select id="mode" name="mode"{Layout.Invalid(errors, "mode")}><option value="static"{Attr(f.Mode != "dynamic", "selected")}>static</option><option value="dynamic"{Attr(f.Mode == "dynamic", "selected")}>static + dynamic (ONNX Runtime, the paper's prompts)</option></select>{Layout.FieldError(errors, "mode")}</div>
+                <select id="mode" name="mode"{Layout.Invalid(errors, "mode")}>{Join(ModeChoices, m => H($"""<option value="{m.Value}"{Attr(f.Mode == m.Value, "selected")}>{m.Label}</option>"""))}</select>{Layout.FieldError(errors, "mode")}</div>
               <div class="field"><label for="backend">Static scoring backend</label>
                 <select id="backend" name="backend"{Layout.Invalid(errors, "backend")}>{Join(Backends, b => H($"""<option value="{b.Value}"{Attr(b.Value == f.Backend, "selected")}>{b.Label}</option>"""))}</select>
                 <small>ONNX Runtime scores densely (no early exit): worth it on a GPU worker</small>{Layout.FieldError(errors, "backend")}</div>
@@ -193,7 +201,7 @@ public static class JobPages
         return Layout.Page(http, "New job", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
-    private static async Task<IResult> Submit(HttpContext http, IFormCollection form)
+    private static IResult Submit(HttpContext http, IFormCollection form)
     {
         var services = http.RequestServices;
         var models = services.GetRequiredService<ModelStore>();

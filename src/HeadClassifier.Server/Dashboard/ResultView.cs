@@ -16,7 +16,7 @@ public static class ResultView
     // Default escaping writes '<' as \u003C, so the data cannot close its <script> element.
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private static readonly string[] FigureOrder = ["category-map", "category-panels", "scores", "suppression-scores", "static-vs-dynamic"];
+    private static readonly string[] FigureOrder = ["category-map", "category-panels", "scores", "suppression-scores", "static-vs-dynamic", "sensitivity", "causal"];
 
     public static Markup Render(JobRow job, string resultDir, IReadOnlyList<FigureRow> figures)
     {
@@ -31,6 +31,8 @@ public static class ResultView
             data.Colors,
             data.Cells,
             Operations = r.Operations.Select(o => new { Name = o, Display = display[o] }),
+            // Fetched when a head is clicked (the page would otherwise carry every pair of every kept result).
+            EvidenceUrl = File.Exists(Path.Combine(resultDir, ResultsWriter.EvidenceFile)) ? $"/api/jobs/{job.Id}/heads/" : null,
             Scores = r.Scores.GroupBy(s => s.Head.ToString()).ToDictionary(g => g.Key, g => g.Select(s => new
             {
                 Op = s.Operation, Display = display[s.Operation], s.Category, s.K, s.NPairs, s.Score, s.SuppressionScore,
@@ -52,7 +54,7 @@ public static class ResultView
         return H($"""
             <section class="result">
             <h2>Category map</h2>
-            <p class="hint">Hover or focus a head for its class, labels and top scores; click it for its score on every operation.
+            <p class="hint">Hover or focus a head for its class, labels and top scores; click it for its score on every operation and the pairs behind its labels.
             {r.Labels.Count} heads, {r.Operations.Count} operations.</p>
             <div class="map-layout">
               <div class="map-wrap">{map}<div id="tip" role="tooltip" hidden></div><ul class="legend">{legend}</ul></div>
@@ -61,6 +63,7 @@ public static class ResultView
             <script type="application/json" id="result-data">{new Markup(JsonSerializer.Serialize(payload, Json))}</script>
             <h2>Heads per class and layer</h2>
             {Counts(r, data)}
+            {Sensitivity(r, data)}
             <h2>Per-operation heatmap</h2>
             <p><label for="heatmap-op">Operation</label> <select id="heatmap-op">{opOptions}</select>
                {If(r.HasSuppression, H($"""<label><input type="checkbox" id="heatmap-suppression"> suppression score</label>"""))}
@@ -93,6 +96,25 @@ public static class ResultView
         return H($"""<div class="scroll"><table class="counts"><thead><tr><th>Class</th>{header}<th>Total</th></tr></thead><tbody>{rows}</tbody></table></div>""");
     }
 
+    /// <summary>Heads per class as τ (and, dense, k) vary, from sensitivity.csv; nothing for results without it.</summary>
+    private static Markup Sensitivity(RunResults r, InteractiveHtml.PageData data)
+    {
+        var rows = ResultsReader.ReadSensitivity(r.Directory);
+        if (rows is not { Count: > 0 }) return Markup.Empty;
+        // Every class some τ or k gives, in the map's order first (a lower τ can give classes the run's does not).
+        var classes = rows.Select(x => x.Class).Distinct().OrderBy(c => data.Classes.ToList().IndexOf(c) is var i and >= 0 ? i : int.MaxValue)
+            .ThenBy(c => c, StringComparer.Ordinal).ToList();
+        var tables = Join(rows.GroupBy(x => x.Parameter), g => H($"""
+            <table class="counts sensitivity" data-parameter="{g.Key}"><thead><tr><th>{(g.Key == Scoring.Labels.Sensitivity.Tau ? "τ" : "k")}</th>{Join(classes, c => H($"<th>{c}</th>"))}</tr></thead>
+            <tbody>{Join(g.GroupBy(x => x.Value), v => H($"""<tr><th scope="row">{v.Key.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)}</th>{Join(classes, c => H($"<td>{v.FirstOrDefault(x => x.Class == c)?.Heads ?? 0}</td>"))}</tr>"""))}</tbody></table>
+            """));
+        return H($"""
+            <h2>Label sensitivity</h2>
+            <p class="hint">Heads per class as the threshold τ varies (this run: τ = {r.Manifest.Parameters.Threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}){(rows.Any(x => x.Parameter == Scoring.Labels.Sensitivity.K) ? ", and as one k for every operation varies" : "")}.</p>
+            <div class="scroll">{tables}</div>
+            """);
+    }
+
     private static Markup Figures(string jobId, IReadOnlyList<FigureRow> figures)
     {
         var kinds = figures.Select(f => f.Kind).Distinct().OrderBy(k => Array.IndexOf(FigureOrder, k) is var i && i < 0 ? int.MaxValue : i).ThenBy(k => k, StringComparer.Ordinal)
@@ -112,8 +134,7 @@ public static class ResultView
 
     private static Markup Downloads(string jobId, string resultDir, IReadOnlyList<FigureRow> figures)
     {
-        var files = new[] { ResultsWriter.ScoresFile, ResultsWriter.HeadsFile, ResultsWriter.RanksFile, ResultsWriter.ManifestFile }
-            .Where(f => File.Exists(Path.Combine(resultDir, f)));
+        var files = ResultsWriter.AllFiles.Where(f => File.Exists(Path.Combine(resultDir, f)));
         var html = figures.FirstOrDefault(f => f.Format == "html");
         return H($"""
             <h2>Downloads</h2>

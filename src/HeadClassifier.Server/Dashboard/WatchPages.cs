@@ -31,13 +31,13 @@ public static class WatchPages
                 return Task.FromResult(List(http, f, new Dictionary<string, string> { [field] = field == "form" ? e.Message : e.Problem }));
             }
         });
-        ui.MapForm("/watches/{id}/scan", async (http, _) =>
+        ui.MapForm("/watches/{id}/scan", (http, _) =>
         {
             var id = (string)http.GetRouteValue("id")!;
             if (http.RequestServices.GetRequiredService<WatchStore>().Get(id) is null)
-                return Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
-            await http.RequestServices.GetRequiredService<WatchScanner>().ScanAsync(id, http.RequestAborted);
-            return Results.Redirect("/watches/" + id);
+                return Task.FromResult(Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'."));
+            http.RequestServices.GetRequiredService<WatchScanner>().Scan(id, http.RequestAborted);
+            return Task.FromResult(Results.Redirect("/watches/" + id));
         });
     }
 

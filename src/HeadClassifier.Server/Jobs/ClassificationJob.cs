@@ -1,3 +1,4 @@
+using HeadClassifier.Onnx.Causal;
 using HeadClassifier.Onnx.Dynamic;
 using System.Text.Json;
 using HeadClassifier.Core;
@@ -108,11 +109,19 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         });
         jobs.ReportProgress(job.Id, 0, "loading", null);
         var result = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep), progress, ct);
-        if (parameters.Mode == "dynamic")
+        if (parameters.RunsDynamic)
         {
             // Inference-time scores join the static run's files (dynamic columns, correlations.csv, dynamic.json).
             jobs.ReportProgress(job.Id, 0.9, "dynamic", null);
             DynamicRun.Run(result, job.ModelPath, opsDir, null, null, parameters.OrtOptionsFor(options.ScoringThreads), null, ct);
+        }
+        if (parameters.RunsCausal)
+        {
+            // causal.csv, causal_curves.csv, causal.json beside the static results; the figure follows with the others.
+            jobs.ReportProgress(job.Id, 0.9, "causal", null);
+            var causalProgress = new SyncProgress<CausalProgress>(p => jobs.ReportProgress(job.Id, Math.Round(0.9 + 0.02 * p.Fraction, 4), "causal " + p.Stage, null));
+            CausalRun.Run(result, job.ModelPath, opsDir, null, new CausalOptions { PairsPerOperation = parameters.CausalPairs },
+                parameters.OrtOptionsFor(options.ScoringThreads), causalProgress, ct);
         }
         return Finish(job, resultDir, figuresDir, result.Scores, result.Labels, result.Manifest, null, ct);
     }
@@ -147,8 +156,14 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             using var doc = JsonDocument.Parse(File.ReadAllBytes(dynamic));
             if (doc.RootElement.TryGetProperty("provider", out var p) && p.GetString() is { Length: > 0 } name) ran = $"{ran} + ort {name}";
         }
+        var causal = Path.Combine(resultDir, ResultsWriter.CausalParametersFile);
+        if (File.Exists(causal))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(causal));
+            if (doc.RootElement.TryGetProperty("provider", out var p) && p.GetString() is { Length: > 0 } name) ran = $"{ran} + causal ort {name}";
+        }
         // Only where ORT could have taken the GPU: backend auto or ort, or dynamic scores.
-        var usesOrt = parameters.Backend != ScoringBackend.SimdName || parameters.Mode == "dynamic";
+        var usesOrt = parameters.Backend != ScoringBackend.SimdName || parameters.RunsDynamic || parameters.RunsCausal;
         var cuda = ExecutionProvider.ParseList(parameters.Providers).FirstOrDefault(p => p.IsCuda);
         return usesOrt && cuda.IsCuda && !ran.Contains(ExecutionProvider.CudaName)
             ? $"{ran} ({cuda} unavailable, fell back; see run.json warnings)"

@@ -30,8 +30,22 @@ public sealed record JobParameters
     public bool Dense { get; init; }
     public int MinPairs { get; init; } = OperationFilter.DefaultMinPairs;
 
-    /// <summary>"static", or "dynamic": static scores plus inference-time scores through ONNX Runtime.</summary>
-    public string Mode { get; init; } = "static";
+    /// <summary>
+    /// One of <see cref="Modes"/>: "static"; "dynamic" adds inference-time scores through ONNX Runtime; "causal" adds
+    /// the paper's causal check (heads removed through ONNX Runtime); "dynamic+causal" both.
+    /// </summary>
+    public string Mode { get; init; } = StaticMode;
+
+    public const string StaticMode = "static", DynamicMode = "dynamic", CausalMode = "causal", DynamicCausalMode = "dynamic+causal";
+
+    public static readonly IReadOnlyList<string> Modes = [StaticMode, DynamicMode, CausalMode, DynamicCausalMode];
+
+    public bool RunsDynamic => Mode is DynamicMode or DynamicCausalMode;
+
+    public bool RunsCausal => Mode is CausalMode or DynamicCausalMode;
+
+    /// <summary>With the causal check: each operation's first N usable pairs as prompts; null: all (the paper's setting).</summary>
+    public int? CausalPairs { get; init; }
 
     /// <summary>ONNX Runtime execution providers in order of preference for ORT static scoring and dynamic scoring ("cuda:0,cpu"); CPU is the fallback.</summary>
     public string Providers { get; init; } = "cpu";
@@ -60,8 +74,9 @@ public sealed record JobParameters
         if (KCopying is < 1) throw new InvalidInputException("kCopying", $"must be at least 1 (got {KCopying})");
         if (KOther is < 1) throw new InvalidInputException("kOther", $"must be at least 1 (got {KOther})");
         if (MinPairs < 1) throw new InvalidInputException("minPairs", $"must be at least 1 (got {MinPairs})");
-        if (Mode is not ("static" or "dynamic"))
-            throw new InvalidInputException("mode", $"'{Mode}' is not a mode; use 'static' or 'dynamic'");
+        if (!Modes.Contains(Mode))
+            throw new InvalidInputException("mode", $"'{Mode}' is not a mode; use one of {string.Join(", ", Modes.Select(m => $"'{m}'"))}");
+        if (CausalPairs is < 1) throw new InvalidInputException("causalPairs", $"must be at least 1 (got {CausalPairs})");
         try
         {
             ExecutionProvider.ParseList(Providers);

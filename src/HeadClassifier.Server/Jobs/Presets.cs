@@ -25,6 +25,7 @@ public sealed class Presets(ServerOptions options)
         public string? Mode { get; set; }
         public string? Backend { get; set; }
         public string? Providers { get; set; }
+        public int? CausalPairs { get; set; }
     }
 
     private static readonly IDeserializer Yaml = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
@@ -69,6 +70,7 @@ public sealed class Presets(ServerOptions options)
             Mode = f.Mode ?? d.Mode,
             Backend = f.Backend ?? d.Backend,
             Providers = f.Providers ?? d.Providers,
+            CausalPairs = f.CausalPairs,
         };
         return new Preset(Path.GetFileNameWithoutExtension(file), f.Description ?? "", p);
     }

@@ -21,7 +21,7 @@ public sealed record ScanSummary(int Entries, IReadOnlyList<string> Pending, IRe
 /// </summary>
 public sealed partial class WatchScanner(Database db, WatchStore watches, ModelStore models, JobStore jobs, ModelRegistry registry, ModelPaths paths, JobQueue queue, ILogger<WatchScanner> log)
 {
-    public async Task<ScanSummary> ScanAsync(string watchId, CancellationToken ct)
+    public ScanSummary Scan(string watchId, CancellationToken ct)
     {
         var watch = watches.Get(watchId) ?? throw new InvalidInputException("watch", $"no watch with id '{watchId}'");
         var parameters = JobParameters.FromJson(watch.ParametersJson);

@@ -94,7 +94,7 @@ public sealed partial class WatchService(WatchStore store, ModelPaths paths, Pre
     private void Schedule(WatchRow watch)
     {
         var id = watch.Id;
-        recurring.AddOrUpdate<WatchScanJob>(RecurringJobId(id), JobQueue.DefaultQueue, j => j.RunAsync(id, CancellationToken.None), watch.Cron,
+        recurring.AddOrUpdate<WatchScanJob>(RecurringJobId(id), JobQueue.DefaultQueue, j => j.Run(id, CancellationToken.None), watch.Cron,
             new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
     }
 
@@ -122,11 +122,11 @@ public sealed class WatchScanJob(WatchScanner scanner, ILogger<WatchScanJob> log
 {
     [JobDisplayName("scan watch {0}")]
     [AutomaticRetry(Attempts = 0)]
-    public async Task RunAsync(string watchId, CancellationToken stopping)
+    public void Run(string watchId, CancellationToken stopping)
     {
         try
         {
-            await scanner.ScanAsync(watchId, stopping);
+            scanner.Scan(watchId, stopping);
         }
         catch (InvalidInputException e)
         {

@@ -19,7 +19,7 @@ public class BenchCommandTests
     public void JsonReportHasEverySectionAndTheAlgorithmsAgree()
     {
         using var work = TestPaths.NewTempDir();
-        var report = RunJson(work.Path, "--keep");
+        var report = RunJson(work.Path, "--keep", "--tokenizer", Path.Combine(TestPaths.Stories260K, "tok512.bin"));
 
         var ops = report.GetProperty("operations");
         Assert.Equal(18, ops.GetProperty("usable").GetInt32());
@@ -71,6 +71,15 @@ public class BenchCommandTests
         Assert.InRange(layer.GetProperty("coresUsed").GetDouble(), 0.01, Environment.ProcessorCount + 0.5);
         Assert.True(layer.GetProperty("firstMlpOneOffSeconds").GetDouble() > 0);
         Assert.True(report.GetProperty("benchPeakMemoryBytes").GetInt64() > 1L << 20);
+        var tokenizers = report.GetProperty("tokenizers").EnumerateArray().ToList();
+        Assert.Equal([("built-in GPT-2", "tiktoken", 50257), (Path.Combine(TestPaths.Stories260K, "tok512.bin"), "llama2c", 512)],
+            tokenizers.Select(t => (t.GetProperty("name").GetString(), t.GetProperty("kind").GetString(), t.GetProperty("vocabSize").GetInt32())).ToArray());
+        foreach (var t in tokenizers)
+        {
+            Assert.True(t.GetProperty("words").GetInt32() > 4000);
+            Assert.InRange(t.GetProperty("singleTokenWords").GetInt32(), 1, t.GetProperty("words").GetInt32());
+            foreach (var p in new[] { "loadSeconds", "firstPassSeconds", "secondPassSeconds" }) Assert.True(t.GetProperty(p).GetDouble() >= 0, p);
+        }
         var onnx = report.GetProperty("onnx");
         AssertOnnxSection(onnx, report.GetProperty("benchPeakMemoryBytes").GetInt64());
         AssertFiguresSection(report.GetProperty("figures"));
@@ -142,6 +151,15 @@ public class BenchCommandTests
             Assert.InRange(x.GetProperty("repeats").GetInt32(), 1, 50);
         }
 
+        var causal = onnx.GetProperty("causal").EnumerateArray().ToList();
+        Assert.Equal(["stories260K", "gpt2-tiny"], causal.Select(d => d.GetProperty("model").GetString()!).ToArray());
+        foreach (var c in causal)
+        {
+            Assert.Equal(JsonValueKind.Null, c.GetProperty("skipped").ValueKind);
+            Assert.InRange(c.GetProperty("checked").GetInt32(), 0, c.GetProperty("operations").GetInt32());
+            Assert.True(c.GetProperty("prompts").GetInt32() >= c.GetProperty("operations").GetInt32());
+            Assert.True(c.GetProperty("promptsPerSecond").GetDouble() > 0);
+        }
         var dynamic = onnx.GetProperty("dynamic").EnumerateArray().ToList();
         Assert.Equal(["stories260K", "gpt2-tiny"], dynamic.Select(d => d.GetProperty("model").GetString()!).ToArray());
         foreach (var d in dynamic)

@@ -1,4 +1,6 @@
+using System.IO.Compression;
 using HeadClassifier.Core;
+using HeadClassifier.Figures;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Scoring.Evidence;
 using HeadClassifier.Scoring.Labels;
@@ -122,6 +124,26 @@ public class EvidenceTests
     }
 
     [Fact]
+    public void GqaHeadsWithAnUntiedUnembeddingPredictTheirPlantedTargets()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        PlantedModels.WriteOperationSubset(tmp.File("ops"), TokenizerLoader.Load(PlantedModels.Llama2TokenizerFiles[0]));
+        // L0H3 reads raw W_E through value head 1; L1H0 reads MLP_0(LN2_0(W_E)) through value head 0; lm_head is its own matrix.
+        var planted = PlantedModels.Write(tmp.File("model"), tmp.File("ops"), PlantedModels.LlamaGqaConfig, PlantedModels.Llama2TokenizerFiles,
+            [new PlantedHead(new HeadId(0, 3), ["copying"]), new PlantedHead(new HeadId(1, 0), ["verb_past_tense"])]);
+        ClassificationRun.Run(tmp.File("model"), tmp.File("ops"), tmp.File("out"), new ClassificationOptions(), ct: TestContext.Current.CancellationToken);
+        AssertConsistentWithScores(tmp.File("out"));
+        var top = ResultsReader.ReadTopTokens(tmp.File("out"))!;
+        foreach (var (head, ops) in planted.Pairs)
+            foreach (var (op, pairs) in ops)
+            {
+                var first = top.Where(t => t.Head == head && t.Operation == op && t.Rank == 1).ToList();
+                Assert.Equal(HeadEvidence.TopTokenPairs, first.Count(t => pairs.Any(p => p.Source == t.SourceId)));
+                Assert.All(first, t => Assert.Equal(pairs.First(p => p.Source == t.SourceId).Target, t.TokenId));
+            }
+    }
+
+    [Fact]
     public void Stories260KEvidenceThroughTheCliMatchesItsScores()
     {
         using var tmp = TestPaths.NewTempDir();
@@ -135,10 +157,32 @@ public class EvidenceTests
         Assert.Contains(evidence, e => !e.Hit);
         Assert.All(ResultsReader.ReadTopTokens(tmp.File("out"))!, t => Assert.InRange(t.TokenId, 0, 511));
 
+        // The bundle carries the evidence and the sensitivity table, byte for byte, and its README says what they are.
+        BundleWriter.Write([tmp.File("out")], tmp.File("bundle.zip"));
+        using (var zip = ZipFile.OpenRead(tmp.File("bundle.zip")))
+        {
+            foreach (var file in new[] { ResultsWriter.EvidenceFile, ResultsWriter.TopTokensFile, ResultsWriter.SensitivityFile })
+            {
+                using var entry = new MemoryStream();
+                zip.GetEntry("data/" + file)!.Open().CopyTo(entry);
+                Assert.Equal(File.ReadAllBytes(tmp.File("out/" + file)), entry.ToArray());
+            }
+            using var readme = new StreamReader(zip.GetEntry(BundleWriter.ReadmeEntry)!.Open());
+            Assert.Contains("heads per class as the threshold", readme.ReadToEnd());
+        }
+
         var without = CliProcess.Run("classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--min-pairs", "5", "--k-copying", "5",
             "--out", tmp.File("bare"), "--no-figures", "--no-evidence");
         Assert.True(without.ExitCode == 0, without.Stderr + without.Stdout);
         Assert.False(File.Exists(tmp.File("bare/" + ResultsWriter.EvidenceFile)));
         Assert.True(File.Exists(tmp.File("bare/" + ResultsWriter.SensitivityFile)));
+
+        // Rerun into the first directory without evidence: the earlier evidence goes, it would not explain new scores.
+        var rerun = CliProcess.Run("classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--min-pairs", "5",
+            "--out", tmp.File("out"), "--no-figures", "--no-evidence");
+        Assert.True(rerun.ExitCode == 0, rerun.Stderr + rerun.Stdout);
+        Assert.False(File.Exists(tmp.File("out/" + ResultsWriter.EvidenceFile)));
+        Assert.False(File.Exists(tmp.File("out/" + ResultsWriter.TopTokensFile)));
+        Assert.DoesNotContain(ResultsWriter.EvidenceFile, ResultsReader.ReadManifest(tmp.File("out/" + ResultsWriter.ManifestFile)).Files!);
     }
 }

@@ -95,6 +95,15 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         var rows = page.Locator("#head-detail tbody tr");
         await Expect(rows).ToHaveCountAsync(scored);
         Assert.Contains(await rows.First.Locator("td").First.TextContentAsync(), plantedDisplay);
+        // Its evidence, fetched on the click: a planted operation first, the pairs it hits, its top tokens.
+        var evidence = page.Locator("#head-detail .evidence .evidence-op");
+        await Expect(evidence.First).ToBeVisibleAsync();
+        var firstEvidence = await evidence.First.Locator("h5").TextContentAsync() ?? "";
+        Assert.Contains(plantedDisplay, d => firstEvidence.StartsWith(d + ":", StringComparison.Ordinal));
+        await Expect(evidence.First.Locator("p.pairs.hit")).ToContainTextAsync("→");
+        await Expect(evidence.First.Locator("p.top-tokens").First).ToContainTextAsync("top tokens for");
+        // Label sensitivity: heads per class at each of the ten τ values.
+        await Expect(page.Locator("table.sensitivity[data-parameter='tau'] tbody tr")).ToHaveCountAsync(10);
 
         // Heatmap of a planted operation: its head above τ, an unplanted head below.
         var op = l0h1.Operations[0];

@@ -234,6 +234,24 @@ public partial class RenderedFigureTests
     }
 
     [Fact]
+    public void SvgScoreHeatmapsAreVectorCellsAndAVectorColourBar()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var r = SyntheticResults.Write(tmp.File("res"), new("m", 6, 4));
+        var fig = ResultFigures.ScoreHeatmap(r, suppression: false);
+        fig.Render(FigureFormat.Svg, tmp.File("s.svg"));
+        var svg = XDocument.Load(tmp.File("s.svg"));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        // No bitmap anywhere (HeatMapSeries and an image colour bar would blur when scaled).
+        Assert.Empty(svg.Descendants(ns + "image"));
+        var fills = svg.Descendants().Select(e => (string?)e.Attribute("fill")).OfType<string>().ToHashSet();
+        foreach (var s in r.Scores)
+            Assert.Contains(ClassPalette.Hex(ColorScale.Viridis(s.Score)), fills, StringComparer.OrdinalIgnoreCase);
+        Assert.Contains(ClassPalette.Hex(ColorScale.Viridis(1)), fills, StringComparer.OrdinalIgnoreCase);
+        Assert.Contains("Score", string.Join(" ", svg.Descendants(ns + "text").Select(t => t.Value.Trim())));
+    }
+
+    [Fact]
     public void PdfKeepsTitleAxisTitlesAndLegendAsSearchableText()
     {
         using var tmp = TestPaths.NewTempDir();

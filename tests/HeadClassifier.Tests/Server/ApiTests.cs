@@ -117,6 +117,60 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task CausalModeWritesTheCheckAndServesEveryResultFile()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        var model = await c.RegisterModel(Stories, minPairs: 5);
+        var id = await c.Submit(new { modelId = model, mode = "causal", kCopying = 5, minPairs = 5, causalPairs = 4 });
+        var job = await c.WaitFinished(id, seconds: 120);
+        Assert.True(job.Status() == "succeeded", job.ToString());
+        Assert.Equal("simd + causal ort cpu", job.GetProperty("provider").GetString());
+        // Copying is stories260K's one operation with a causal template; 4 of its pairs were asked for.
+        var summary = (await c.Text($"/api/jobs/{id}/results/causal.csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, summary.Length);
+        Assert.StartsWith("copying,", summary[1]);
+        Assert.Contains(",4,", summary[1]);
+        foreach (var file in new[] { "causal_curves.csv", "causal.json", "run.json" })
+            Assert.False(string.IsNullOrEmpty(await c.Text($"/api/jobs/{id}/results/{file}")), file);
+        Assert.Equal(HttpStatusCode.NotFound, (await c.Get($"/api/jobs/{id}/results/secrets.txt")).StatusCode);
+        await c.Post("/api/jobs", new { modelId = model, mode = "causally" }).Fails(HttpStatusCode.BadRequest, "dynamic+causal");
+        await c.Post("/api/jobs", new { modelId = model, mode = "causal", causalPairs = 0 }).Fails(HttpStatusCode.BadRequest, "causalPairs");
+    }
+
+    [Fact]
+    public async Task EvidenceOfAHeadMatchesItsScores()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        var model = await c.RegisterModel(Stories, minPairs: 5);
+        var id = await c.Submit(new { modelId = model, preset = "quick" });
+        Assert.Equal("succeeded", (await c.WaitFinished(id)).Status());
+        var scores = (await c.Get($"/api/jobs/{id}/results").Ok()).GetProperty("scores").EnumerateArray().ToList();
+        var kept = ResultsReader.ReadEvidence(Path.Combine(tmp.Path, "jobs", id, "results"))!;
+        var head = kept[0].Head.ToString();
+        var view = await c.Get($"/api/jobs/{id}/heads/{head}/evidence").Ok();
+        Assert.Equal(head, view.GetProperty("head").GetString());
+        var ops = view.GetProperty("operations").EnumerateArray().ToList();
+        Assert.NotEmpty(ops);
+        foreach (var o in ops)
+        {
+            var (hits, pairs) = (o.GetProperty("hits").GetInt32(), o.GetProperty("pairs").GetInt32());
+            Assert.Equal(hits, o.GetProperty("hit").GetArrayLength());
+            Assert.Equal(pairs - hits, o.GetProperty("missed").GetArrayLength());
+            var score = scores.Single(s => s.GetProperty("head").GetString() == head && s.GetProperty("operation").GetString() == o.GetProperty("name").GetString());
+            Assert.Equal(score.GetProperty("score").GetDouble(), (double)hits / pairs, 6);
+        }
+        // A head the run kept nothing for has no operations; a malformed one is a 404 that says what a head id is.
+        var heads = scores.Select(s => s.GetProperty("head").GetString()!).Distinct();
+        var without = heads.FirstOrDefault(h => kept.All(e => e.Head.ToString() != h));
+        if (without != null) Assert.Empty((await c.Get($"/api/jobs/{id}/heads/{without}/evidence").Ok()).GetProperty("operations").EnumerateArray());
+        await c.Get($"/api/jobs/{id}/heads/nohead/evidence").Fails(HttpStatusCode.NotFound, "not a head id");
+    }
+
+    [Fact]
     public async Task JobsRunReuseIdenticalWorkAndFilter()
     {
         using var tmp = TestPaths.NewTempDir();

@@ -41,7 +41,7 @@ public sealed class QueueTests
         // Hangfire agrees: 200 distinct background jobs, all succeeded, none failed or still queued.
         Assert.Equal(200, db.ExecuteScalar<long>("SELECT COUNT(DISTINCT hangfire_job_id) FROM jobs"));
         var monitoring = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        await Api.Eventually(() => Task.FromResult(default(System.Text.Json.JsonElement)), _ => monitoring.SucceededListCount() == 200);
+        await Until(() => monitoring.SucceededListCount() == 200);
         Assert.Equal(0, monitoring.FailedCount());
         Assert.Equal(0, monitoring.EnqueuedCount(JobQueue.ClassifyQueue));
         TestContext.Current.SendDiagnosticMessage($"200 jobs: submitted in {submitted.TotalSeconds:F1} s, all finished after {finished.TotalSeconds:F1} s");
@@ -67,7 +67,7 @@ public sealed class QueueTests
         Assert.Equal(first, job.GetProperty("hangfireJobId").GetString());
         Assert.Single((await c.Get($"/api/jobs/{id}/runs").Ok()).EnumerateArray());
         var monitoring = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        await Api.Eventually(() => Task.FromResult(default(System.Text.Json.JsonElement)), _ => monitoring.SucceededListCount() == 2);
+        await Until(() => monitoring.SucceededListCount() == 2);
     }
 
     [Fact]
@@ -88,8 +88,9 @@ public sealed class QueueTests
         var run = Assert.Single(runs);
         Assert.Equal(("failed", error), (run.GetProperty("outcome").GetString(), run.GetProperty("error").GetString()));
 
-        // Hangfire failed it at once with the same message (no retry scheduled), which its dashboard shows.
-        var details = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(job.GetProperty("hangfireJobId").GetString()!);
+        // Hangfire failed it at once with the same message (no retry scheduled), which its dashboard shows. Its state
+        // changes once the job method has returned, just after ours.
+        var details = await HangfireJob(server, job.GetProperty("hangfireJobId").GetString()!, d => d.History[0].StateName != ProcessingState.StateName);
         Assert.Equal(FailedState.StateName, details.History[0].StateName);
         Assert.Contains("model.safetensors", details.History[0].Data["ExceptionMessage"]);
         Assert.DoesNotContain(details.History, h => h.StateName == ScheduledState.StateName);
@@ -226,6 +227,14 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task SqliteServesOneProcessSoARoleOtherThanAllNeedsPostgres()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => InProcessServer.Start(tmp.Path, "--role", "web"));
+        Assert.Contains("--role web needs --db", e.Message);
+    }
+
+    [Fact]
     public async Task TheHangfireDashboardNeedsTheApiKey()
     {
         using var tmp = TestPaths.NewTempDir();
@@ -262,5 +271,22 @@ public sealed class QueueTests
         var html = await (await c.SendRequest(details)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.Contains($"href=\"/jobs/{id}\"", html);
         Assert.Contains("Succeeded", html);
+    }
+
+    private static async Task<Hangfire.Storage.Monitoring.JobDetailsDto> HangfireJob(InProcessServer server, string id, Func<Hangfire.Storage.Monitoring.JobDetailsDto, bool> done)
+    {
+        var monitoring = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        await Until(() => done(monitoring.JobDetails(id)));
+        return monitoring.JobDetails(id);
+    }
+
+    private static async Task Until(Func<bool> condition, int seconds = 30)
+    {
+        var until = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException($"condition not met in {seconds} s");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
     }
 }

