@@ -7,7 +7,7 @@ namespace HeadClassifier.Figures;
 
 /// <summary>
 /// A self-contained HTML page per result: the category map on a canvas, drawn by a small inline script from inline
-/// JSON; hovering a cell shows L{l}H{h}, its labels and its top operation scores. Nothing is fetched from a network.
+/// JSON; hovering a cell shows L{l}H{h}, its labels and its top non-zero operation scores. Nothing is fetched from a network.
 /// </summary>
 public static class InteractiveHtml
 {
@@ -30,7 +30,9 @@ public static class InteractiveHtml
         var scores = r.Scores.ToLookup(s => s.Head);
         var cells = r.Labels.Select(l => new CellData(l.Head.ToString(), l.Head.Layer, l.Head.Head, classes.IndexOf(l.Class),
             string.Join(", ", l.Labels),
-            scores[l.Head].OrderByDescending(s => Math.Max(s.Score, s.SuppressionScore ?? 0)).ThenBy(s => s.Operation, StringComparer.Ordinal)
+            // Only scores that hit a pair: a list of zeros says nothing about the head.
+            scores[l.Head].Where(s => Math.Max(s.Score, s.SuppressionScore ?? 0) > 0)
+                .OrderByDescending(s => Math.Max(s.Score, s.SuppressionScore ?? 0)).ThenBy(s => s.Operation, StringComparer.Ordinal)
                 .Take(TopScores).Select(s => new ScoreData(FigureNames.Operation(r, s.Operation), s.Score, s.SuppressionScore)).ToList())).ToList();
         var m = r.Manifest.Model;
         return new PageData(FigureNames.Model(r), m.Layers, m.Heads, transpose, Math.Max(Style.CellSize(m.Layers, m.Heads, 640), 8),
@@ -98,7 +100,7 @@ public static class InteractiveHtml
           if (!cell || e.clientX - r.left < left) { tip.style.display = 'none'; return; }
           const lines = [cell.id + '  ' + d.classes[cell.cls], 'labels: ' + (cell.labels || 'none')];
           for (const s of cell.top)
-            lines.push(s.op + ': ' + fmt(s.score) + (s.suppression === null ? '' : '  (suppression ' + fmt(s.suppression) + ')'));
+            lines.push(s.op + ': ' + fmt(s.score) + (s.suppression ? '  (suppression ' + fmt(s.suppression) + ')' : ''));
           tip.textContent = lines.join('\n');
           tip.style.display = 'block';
           tip.style.left = (e.clientX - r.left + 14) + 'px';

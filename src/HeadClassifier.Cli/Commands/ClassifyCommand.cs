@@ -27,7 +27,7 @@ public static class ClassifyCommand
         var firstMlp = new Option<string>("--first-mlp") { Description = "Pass embeddings through block 0's MLP for layers >= 1 (on|off)", DefaultValueFactory = _ => "on" };
         firstMlp.AcceptOnlyFromAmong("on", "off");
         var dense = new Option<bool>("--dense") { Description = "Compute the full rank of every target (slower; no early exit)" };
-        var minPairs = new Option<int>("--min-pairs") { Description = "Operations need at least this many single-token pairs", DefaultValueFactory = _ => 30 };
+        var minPairs = CliOptions.MinPairs();
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)" };
         var output = new Option<string?>("--out") { Description = "Results directory (default: results/<model name>)" };
         var noEvidence = new Option<bool>("--no-evidence") { Description = "Skip evidence.csv and top_tokens.csv (the pairs and top tokens behind each label)" };
@@ -39,15 +39,9 @@ public static class ClassifyCommand
         var causalMaxHeads = new Option<int?>("--causal-max-heads") { Description = "With --causal: heads removed at most (default: the paper's 30 to 250 by model size)" };
         var causalRandom = new Option<int>("--causal-random") { Description = "With --causal: draws of random heads", DefaultValueFactory = _ => new CausalOptions().RandomSessions };
         var causalSeed = new Option<int>("--causal-seed") { Description = "With --causal: seed of the random heads and the control tasks' order", DefaultValueFactory = _ => 0 };
-        foreach (var o in new[] { causalPairs, causalMaxHeads })
-            o.Validators.Add(r =>
-            {
-                if (r.GetValueOrDefault<int?>() is < 1) r.AddError($"{r.Option.Name} must be at least 1");
-            });
-        causalRandom.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0) r.AddError("--causal-random must be 0 or more");
-        });
+        causalPairs.AtLeast(1);
+        causalMaxHeads.AtLeast(1);
+        causalRandom.AtLeast(0);
         var backend = new Option<string>("--backend")
         {
             Description = "Static scoring engine: simd (pruned CPU kernels), ort (ONNX Runtime, dense), auto (ort only when --providers gives a GPU session)",
@@ -63,6 +57,7 @@ public static class ClassifyCommand
         {
             var modelPath = parse.GetValue(model)!;
             var outDir = parse.GetValue(output) ?? Path.Combine("results", Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(modelPath)));
+            CliOptions.CheckOutputDirectory(outDir, output.Name);
             var threadCount = parse.GetValue(threads);
             var ort = OrtOptionsOf(parse.GetValue(providers)!, threadCount);
             var options = new ClassificationOptions
@@ -77,6 +72,7 @@ public static class ClassifyCommand
                 MaxDegreeOfParallelism = threadCount,
                 Evidence = !parse.GetValue(noEvidence),
                 Engine = StaticBackends.Create(StaticBackends.Parse(parse.GetValue(backend)!, "--backend"), ort, "--backend"),
+                Names = new ClassificationOptionNames(kCopying.Name, k.Name, minPairs.Name, threads.Name),
             };
             if (options.Threshold is <= 0 or > 1 || double.IsNaN(options.Threshold))
                 throw new InvalidInputException("--threshold", $"must be in (0, 1], got {options.Threshold}");

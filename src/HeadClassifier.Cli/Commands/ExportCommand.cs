@@ -15,6 +15,7 @@ public static class ExportCommand
         };
         cmd.SetAction((parse, ct) => CliCommands.Guard(_ =>
         {
+            CliOptions.CheckOutputDirectory(parse.GetValue(output)!, output.Name);
             var r = OnnxExporter.Export(parse.GetValue(checkpoint)!, parse.GetValue(output)!);
             Console.WriteLine($"wrote {r.ModelFile}{(r.ExternalDataFile != null ? $" + {Path.GetFileName(r.ExternalDataFile)}" : "")}: " +
                 $"{r.Config.ModelType} ({r.Config.Family}), {r.Config.NLayers} layers x {r.Config.NHeads} heads, {r.InitializerBytes / 1e6:F1} MB of weights");

@@ -28,6 +28,9 @@ public static class FiguresCommand
                 throw new InvalidInputException("--png-scale", $"{pngScale} is not in (0, 16]");
             var options = new FigureOptions { Transpose = parse.GetValue(transpose), PngScale = pngScale };
             var target = parse.GetValue(outDir) ?? (resultDirs.Length == 1 ? Path.Combine(resultDirs[0], "figures") : "figures");
+            CliOptions.CheckOutputDirectory(target, outDir.Name);
+            if (parse.GetValue(bundle) is { } bundleFile)
+                CliOptions.CheckOutputFile(bundleFile, bundle.Name);
             var written = FigureSet.RenderAll(resultDirs, target, ParseFormats(parse.GetValue(formats) ?? ""), options);
             Console.WriteLine($"{written.Count} files written to {target}");
             if (parse.GetValue(bundle) is { } zip)

@@ -40,14 +40,15 @@ public static class HeadLabeler
         var suppressed = countSuppression ? scores.Where(s => s.SuppressionScore >= threshold).ToList() : [];
         var labels = implemented.Concat(suppressed).Select(s => s.Category).Distinct().OrderBy(CategoryOrder).ThenBy(c => c, StringComparer.Ordinal).ToList();
 
-        // Best = highest score over what counts; ties go to the first operation in input order (stable).
+        // Best = highest score over what counts, and only above 0 (at least one pair hit): a head that hits nothing has no
+        // best operation. Ties go to the first operation in input order (stable).
         var candidates = scores.Select(s => (s.Operation, Score: s.Score, Supp: false));
         if (countSuppression)
             candidates = candidates.Concat(scores.Where(s => s.SuppressionScore.HasValue).Select(s => (s.Operation, Score: s.SuppressionScore!.Value, Supp: true)));
-        var best = candidates.Aggregate(((string?)null, -1.0, false), (acc, c) => c.Score > acc.Item2 ? (c.Operation, c.Score, c.Supp) : acc);
+        var best = candidates.Aggregate(((string?)null, 0.0, false), (acc, c) => c.Score > acc.Item2 ? (c.Operation, c.Score, c.Supp) : acc);
 
         return new HeadLabel(head, labels, ClassOf(labels), implemented.Select(s => s.Operation).ToList(),
-            suppressed.Select(s => s.Operation).ToList(), best.Item1, Math.Max(0, best.Item2), best.Item3);
+            suppressed.Select(s => s.Operation).ToList(), best.Item1, best.Item2, best.Item3);
     }
 
     /// <summary>Unclassified, the single category, or "N categories".</summary>

@@ -36,7 +36,13 @@ public sealed record ClassificationOptions
 
     /// <summary>Training step of the checkpoint, recorded in run.json (checkpoint series from the job server's watches).</summary>
     public long? CheckpointStep { get; init; }
+
+    /// <summary>What the caller calls these options, so an error names the flag or field the user typed.</summary>
+    public ClassificationOptionNames Names { get; init; } = new();
 }
+
+/// <summary>The caller's names of the options a run can reject; the defaults are the job API's fields.</summary>
+public sealed record ClassificationOptionNames(string KCopying = "kCopying", string KOther = "kOther", string MinPairs = "minPairs", string Threads = "threads");
 
 /// <summary>A finished run: what was written and the verdicts, for the CLI summary and the job server.</summary>
 public sealed record ClassificationResult(string OutputDir, RunManifest Manifest, IReadOnlyList<HeadOperationScore> Scores, IReadOnlyList<HeadLabel> Labels);
@@ -64,14 +70,16 @@ public static class ClassificationRun
             clock.Restart();
         }
 
+        if (options.MaxDegreeOfParallelism is < 1)
+            throw new InvalidInputException(options.Names.Threads, $"must be at least 1 (got {options.MaxDegreeOfParallelism})");
         var operations = OperationLoader.LoadDirectory(operationsDir);
         using var model = ModelLoader.Open(modelPath);
         var tokenizer = TokenizerLoader.Load(modelPath);
         var config = model.Config;
         var defaults = KRule.ForVocabulary(config.VocabSize);
         var kRule = new KRule(options.KCopying ?? defaults.Copying, options.KOther ?? defaults.Other);
-        if (kRule.Copying < 1 || kRule.Other < 1)
-            throw new InvalidInputException("--k", $"k must be at least 1 (got {kRule})");
+        CheckK(kRule.Copying, options.Names.KCopying, config.VocabSize);
+        CheckK(kRule.Other, options.Names.KOther, config.VocabSize);
         Lap("load");
 
         // The hash reads every weight byte once, sequentially: it runs beside tokenizing and scoring (mostly compute)
@@ -113,7 +121,7 @@ public static class ClassificationRun
                 var best = tokenized.MaxBy(t => t.ValidPairs)!;
                 throw new InvalidInputException(modelPath,
                     $"none of the {tokenized.Count} operations has {options.MinPairs} single-token pairs under this model's {tokenizer.Kind} tokenizer " +
-                    $"(best: {best.Operation.Name} with {best.ValidPairs}); lower --min-pairs or use operations that fit this vocabulary");
+                    $"(best: {best.Operation.Name} with {best.ValidPairs}); lower {options.Names.MinPairs} or use operations that fit this vocabulary");
             }
             Lap("tokenize");
 
@@ -187,6 +195,15 @@ public static class ClassificationRun
         };
         var written = ResultsWriter.Write(outputDir, manifest, scores, labels, ranks, evidence, sensitivity);
         return new ClassificationResult(outputDir, written, scores, labels);
+    }
+
+    /// <summary>A target always has fewer than V others above it, so at k &gt;= V every pair is a hit and every score 1.0.</summary>
+    private static void CheckK(int k, string name, int vocabSize)
+    {
+        if (k < 1)
+            throw new InvalidInputException(name, $"must be at least 1 (got {k})");
+        if (k >= vocabSize)
+            throw new InvalidInputException(name, $"must be below the model's vocabulary of {vocabSize} tokens (got {k}): at k >= {vocabSize} every pair is a hit and every score is 1.0");
     }
 
     /// <summary>Multiply-adds by path, so run.json shows how much the early exit saved.</summary>

@@ -88,6 +88,9 @@ public class ClassifyTests
 
         Assert.Equal(2, CliProcess.Run("classify", Stories, "--threshold", "1.5", "--out", tmp.File("out")).ExitCode);
         Assert.Equal(2, CliProcess.Run("classify", Stories, "--min-pairs", "5", "--k", "0", "--out", tmp.File("out")).ExitCode);
+        // Errors name the option typed, not the option's internal name (MaxDegreeOfParallelism).
+        var threads = CliProcess.Run("classify", Stories, "--min-pairs", "5", "--threads", "0", "--out", tmp.File("out"));
+        Assert.Equal((2, "error: --threads: must be at least 1 (got 0)"), (threads.ExitCode, threads.Stderr.Trim()));
         var missing = CliProcess.Run("classify", tmp.File("no-such-model"), "--out", tmp.File("out"));
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no-such-model", missing.Stderr);
@@ -98,6 +101,28 @@ public class ClassifyTests
         foreach (var (file, bytes) in before)
             Assert.Equal(bytes, File.ReadAllBytes(file));
         Assert.Empty(Directory.GetFiles(tmp.File("out"), "*.partial"));
+    }
+
+    [Fact]
+    public void KAtOrAboveTheVocabularyIsRejectedNamingTheCallersOption()
+    {
+        // stories260K has 512 tokens: at k >= 512 every pair would be a hit and every score 1.0.
+        using var tmp = TestPaths.NewTempDir();
+        var cli = CliProcess.Run("classify", Stories, "--min-pairs", "5", "--k-copying", "512", "--no-figures", "--out", tmp.File("out"));
+        Assert.Equal(2, cli.ExitCode);
+        Assert.Equal("error: --k-copying: must be below the model's vocabulary of 512 tokens (got 512): at k >= 512 every pair is a hit and every score is 1.0",
+            cli.Stderr.Trim());
+        Assert.False(Directory.Exists(tmp.File("out")));
+        Assert.StartsWith("error: --k: must be below", CliProcess.Run("classify", Stories, "--min-pairs", "5", "--k", "100000", "--no-figures", "--out", tmp.File("out")).Stderr);
+
+        // Callers without CLI flags (the job API) get their own field names.
+        var e = Assert.Throws<InvalidInputException>(() => ClassificationRun.Run(Stories, TestPaths.Operations, tmp.File("api"),
+            new ClassificationOptions { MinPairs = 5, KOther = 600, Evidence = false }, ct: TestContext.Current.CancellationToken));
+        Assert.Equal("kOther", e.SourcePath);
+        var named = Assert.Throws<InvalidInputException>(() => ClassificationRun.Run(Stories, TestPaths.Operations, tmp.File("api"),
+            new ClassificationOptions { MinPairs = 5, KCopying = 0, Names = new ClassificationOptionNames(KCopying: "copyingK") }, ct: TestContext.Current.CancellationToken));
+        Assert.Equal(("copyingK", "must be at least 1 (got 0)"), (named.SourcePath, named.Problem));
+        Assert.False(Directory.Exists(tmp.File("api")));
     }
 
     [Fact]

@@ -145,6 +145,24 @@ public class FigureContentTests
     }
 
     [Fact]
+    public void HoverDataListsOnlyScoresThatHitAPair()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var written = SyntheticResults.Write(tmp.File("res"), new("gpt2", 2, 3) { Suppression = false });
+        // L0H0 hits nothing; L0H1 hits one operation only.
+        var hitOnce = written.Scores.First(s => s.Head == new HeadId(0, 1));
+        var r = written with
+        {
+            Scores = written.Scores.Select(s => s.Head == new HeadId(0, 0) || (s.Head == new HeadId(0, 1) && s != hitOnce) ? s with { Score = 0 }
+                : s == hitOnce ? s with { Score = 0.4 } : s).ToList(),
+        };
+        var cells = InteractiveHtml.Data(r, ResultFigures.Palette([r])).Cells;
+        Assert.Empty(cells.Single(c => c.Id == "L0H0").Top);
+        Assert.Equal([(FigureNames.Operation(r, hitOnce.Operation), 0.4)], cells.Single(c => c.Id == "L0H1").Top.Select(t => (t.Op, t.Score)));
+        Assert.All(cells.SelectMany(c => c.Top), t => Assert.True(t.Score > 0));
+    }
+
+    [Fact]
     public void MapSizesAdaptToTheGrid()
     {
         using var tmp = TestPaths.NewTempDir();

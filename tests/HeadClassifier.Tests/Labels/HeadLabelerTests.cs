@@ -10,6 +10,23 @@ public class HeadLabelerTests
         new(new HeadId(l, h), op, cat, 10, 50, score, supp);
 
     [Fact]
+    public void HeadThatHitsNoPairHasNoBestOperation()
+    {
+        // Every score 0, suppression too: no operation is "best" (it used to be the first one listed).
+        var labels = HeadLabeler.Label(
+        [
+            S(0, 0, "antonym", Categories.Linguistic, 0.0, 0.0),
+            S(0, 0, "capital", Categories.Knowledge, 0.0, 0.0),
+            S(0, 1, "antonym", Categories.Linguistic, 0.0, 0.02),
+            S(0, 1, "capital", Categories.Knowledge, 0.0),
+        ], HeadLabeler.DefaultThreshold, countSuppression: true);
+
+        Assert.Null(labels[0].BestOperation);
+        Assert.Equal((0.0, false), (labels[0].BestScore, labels[0].BestIsSuppression));
+        Assert.Equal(("antonym", 0.02, true), (labels[1].BestOperation, labels[1].BestScore, labels[1].BestIsSuppression));
+    }
+
+    [Fact]
     public void ThresholdIsInclusiveAndLabelsFollowThePapersCategoryOrder()
     {
         var labels = HeadLabeler.Label(

@@ -7,15 +7,22 @@ public static class CliProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(params string[] args) => RunIn(AppContext.BaseDirectory, args);
+    public static Result Run(params string[] args) => RunIn(AppContext.BaseDirectory, new Dictionary<string, string?>(), args);
+
+    /// <summary>With these environment variables set (or removed, for null) on top of the test's own.</summary>
+    public static Result Run(IReadOnlyDictionary<string, string?> environment, params string[] args) => RunIn(AppContext.BaseDirectory, environment, args);
 
     /// <summary>The CLI as deployed in <paramref name="appDir"/> (e.g. a copy lacking a native library).</summary>
-    public static Result RunIn(string appDir, params string[] args)
+    public static Result RunIn(string appDir, params string[] args) => RunIn(appDir, new Dictionary<string, string?>(), args);
+
+    private static Result RunIn(string appDir, IReadOnlyDictionary<string, string?> environment, string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(appDir, "headclassifier.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["COLUMNS"] = "200";
+        foreach (var (name, value) in environment)
+            psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
