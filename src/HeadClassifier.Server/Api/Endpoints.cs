@@ -158,7 +158,7 @@ public static class Endpoints
             {
                 return NotFound($"'{head}' is not a head id (L{{layer}}H{{head}})");
             }
-            return EvidenceView.Of(job!.ResultDir!, headId) is { } view ? Results.Ok(view) : NotFound($"job {id} kept no evidence (run without --no-evidence)");
+            return EvidenceView.Of(jobs, job!, headId) is { } view ? Results.Ok(view) : NotFound($"job {id} kept no evidence (run without --no-evidence)");
         }).WithTags("results");
         api.MapGet("/jobs/{id}/figures", (string id, JobStore jobs) =>
             Finished(jobs, id, out _, out var problem)

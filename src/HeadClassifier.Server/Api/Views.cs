@@ -111,14 +111,14 @@ public sealed record EvidenceView(string Head, IReadOnlyList<EvidenceView.Operat
     public sealed record Operation(string Name, string Display, int K, int Pairs, int Hits, IReadOnlyList<Pair> Hit, IReadOnlyList<Pair> Missed,
         IReadOnlyList<TopTokens> TopTokens);
 
-    /// <summary>Null when the results hold no evidence.csv.</summary>
-    public static EvidenceView? Of(string resultDir, HeadId head)
+    /// <summary>From the job's stored evidence; null when its run kept none (no evidence.csv among its results).</summary>
+    public static EvidenceView? Of(JobStore jobs, JobRow job, HeadId head)
     {
-        var evidence = ResultsReader.ReadEvidence(resultDir);
-        if (evidence is null) return null;
-        var manifest = ResultsReader.ReadManifest(Path.Combine(resultDir, ResultsWriter.ManifestFile));
-        var tokens = (ResultsReader.ReadTopTokens(resultDir) ?? []).Where(t => t.Head == head).ToLookup(t => t.Operation);
-        var ops = evidence.Where(e => e.Head == head).GroupBy(e => e.Operation).Select(g =>
+        if (!File.Exists(Path.Combine(job.ResultDir!, ResultsWriter.EvidenceFile))) return null;
+        var manifest = ResultsReader.ReadManifest(Path.Combine(job.ResultDir!, ResultsWriter.ManifestFile));
+        var (evidence, topTokens) = jobs.Evidence(job.Id, head);
+        var tokens = topTokens.ToLookup(t => t.Operation);
+        var ops = evidence.GroupBy(e => e.Operation).Select(g =>
         {
             var rows = g.OrderBy(e => e.Pair).ToList();
             Pair P(PairEvidence e) => new(e.Source, e.Target, e.Rank);

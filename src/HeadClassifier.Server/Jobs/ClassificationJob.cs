@@ -139,7 +139,8 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             Path = f,
         }).ToList();
         return new JobOutput(scores, labels, figures, resultDir, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom,
-            ProviderOf(resultDir, manifest, JobParameters.FromJson(job.ParametersJson)));
+            ProviderOf(resultDir, manifest, JobParameters.FromJson(job.ParametersJson)), ResultsReader.ReadEvidence(resultDir) ?? [],
+            ResultsReader.ReadTopTokens(resultDir) ?? []);
     }
 
     /// <summary>

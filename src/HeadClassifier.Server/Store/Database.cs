@@ -195,6 +195,41 @@ public sealed class Database
         DROP TABLE IF EXISTS qrtz_job_details;
         DROP TABLE IF EXISTS qrtz_calendars;
         """,
+        // 3: the evidence behind labels (evidence.csv, top_tokens.csv): the pairs each kept (head, operation) result
+        // hit or missed, and its top tokens for a few sources.
+        """
+        CREATE TABLE evidence (
+            job_id TEXT NOT NULL,
+            layer INTEGER NOT NULL,
+            head INTEGER NOT NULL,
+            operation TEXT NOT NULL,
+            k INTEGER NOT NULL,
+            pair INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            target TEXT NOT NULL,
+            source_id INTEGER NOT NULL,
+            target_id INTEGER NOT NULL,
+            hit INTEGER NOT NULL,
+            rank INTEGER,
+            suppression_hit INTEGER,
+            suppression_rank INTEGER,
+            PRIMARY KEY (job_id, layer, head, operation, pair)
+        );
+        CREATE TABLE top_tokens (
+            job_id TEXT NOT NULL,
+            layer INTEGER NOT NULL,
+            head INTEGER NOT NULL,
+            operation TEXT NOT NULL,
+            pair INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            source_id INTEGER NOT NULL,
+            rank INTEGER NOT NULL,
+            token_id INTEGER NOT NULL,
+            token TEXT NOT NULL,
+            logit DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (job_id, layer, head, operation, pair, rank)
+        );
+        """,
     ];
 
     /// <summary>Creates or migrates our tables to the latest version; returns the version reached.</summary>

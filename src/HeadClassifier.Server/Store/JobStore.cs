@@ -1,3 +1,5 @@
+using HeadClassifier.Core;
+using HeadClassifier.Scoring.Evidence;
 using System.Data.Common;
 using Dapper;
 using HeadClassifier.Scoring.Labels;
@@ -15,7 +17,9 @@ public sealed record JobOutput(
     string TimingsJson,
     long PeakMemoryBytes,
     string? ReusedFrom,
-    string Provider);
+    string Provider,
+    IReadOnlyList<PairEvidence> Evidence,
+    IReadOnlyList<TopToken> TopTokens);
 
 public sealed class JobStore(Database db)
 {
@@ -134,6 +138,16 @@ public sealed class JobStore(Database db)
                     Implemented = string.Join(';', l.ImplementedOperations), Suppressed = string.Join(';', l.SuppressedOperations), l.BestOperation, l.BestScore,
                 }), tx);
             c.Execute("INSERT INTO figures (job_id, kind, format, path) VALUES (@JobId, @Kind, @Format, @Path)", output.Figures.Select(f => new { JobId = id, f.Kind, f.Format, f.Path }), tx);
+            c.Execute("INSERT INTO evidence (job_id, layer, head, operation, k, pair, source, target, source_id, target_id, hit, rank, suppression_hit, suppression_rank) " +
+                      "VALUES (@JobId, @Layer, @Head, @Operation, @K, @Pair, @Source, @Target, @SourceId, @TargetId, @Hit, @Rank, @SuppressionHit, @SuppressionRank)",
+                output.Evidence.Select(e => new
+                {
+                    JobId = id, e.Head.Layer, Head = e.Head.Head, e.Operation, e.K, e.Pair, e.Source, e.Target, e.SourceId, e.TargetId, Hit = e.Hit ? 1 : 0, e.Rank,
+                    SuppressionHit = e.SuppressionHit is { } sh ? sh ? 1 : 0 : (int?)null, e.SuppressionRank,
+                }), tx);
+            c.Execute("INSERT INTO top_tokens (job_id, layer, head, operation, pair, source, source_id, rank, token_id, token, logit) " +
+                      "VALUES (@JobId, @Layer, @Head, @Operation, @Pair, @Source, @SourceId, @Rank, @TokenId, @Token, @Logit)",
+                output.TopTokens.Select(t => new { JobId = id, t.Head.Layer, Head = t.Head.Head, t.Operation, t.Pair, t.Source, t.SourceId, t.Rank, t.TokenId, t.Token, Logit = (double)t.Logit }), tx);
             c.Execute("UPDATE jobs SET status = 'succeeded', progress = 1, stage = 'done', layer = NULL, finished_at = @now, timings_json = @TimingsJson, peak_memory_bytes = @PeakMemoryBytes, " +
                       "result_dir = @ResultDir, reused_from = @ReusedFrom, provider = @Provider WHERE id = @id",
                 new { id, now = Database.Now(), output.TimingsJson, output.PeakMemoryBytes, output.ResultDir, output.ReusedFrom, output.Provider }, tx);
@@ -187,6 +201,8 @@ public sealed class JobStore(Database db)
         c.Execute("DELETE FROM results WHERE job_id = @id", new { id }, tx);
         c.Execute("DELETE FROM head_labels WHERE job_id = @id", new { id }, tx);
         c.Execute("DELETE FROM figures WHERE job_id = @id", new { id }, tx);
+        c.Execute("DELETE FROM evidence WHERE job_id = @id", new { id }, tx);
+        c.Execute("DELETE FROM top_tokens WHERE job_id = @id", new { id }, tx);
     }
 
     private static void FinishRun(DbConnection c, DbTransaction tx, string runId, string outcome, string? error = null) =>
@@ -198,6 +214,21 @@ public sealed class JobStore(Database db)
         using var c = db.Open();
         return c.QueryFirstOrDefault<JobRow>($"SELECT {Columns} FROM jobs WHERE weights_sha256 = @weightsSha256 AND params_key = @paramsKey AND status = 'succeeded' AND id <> @exceptId ORDER BY finished_at",
             new { weightsSha256, paramsKey, exceptId });
+    }
+
+    /// <summary>One head's evidence rows and top tokens, in pair and rank order.</summary>
+    public (IReadOnlyList<PairEvidence> Pairs, IReadOnlyList<TopToken> Tokens) Evidence(string id, HeadId head)
+    {
+        using var c = db.Open();
+        var key = new { id, head.Layer, Head = head.Head };
+        var pairs = c.Query<EvidenceRow>("SELECT layer, head, operation, k, pair, source, target, source_id, target_id, hit, rank, suppression_hit, suppression_rank " +
+                                         "FROM evidence WHERE job_id = @id AND layer = @Layer AND head = @Head ORDER BY operation, pair", key)
+            .Select(r => new PairEvidence(head, r.Operation, r.K, r.Pair, r.Source, r.Target, r.SourceId, r.TargetId, r.Hit != 0, r.Rank,
+                r.SuppressionHit is { } sh ? sh != 0 : null, r.SuppressionRank)).ToList();
+        var tokens = c.Query<TopTokenRow>("SELECT layer, head, operation, pair, source, source_id, rank, token_id, token, logit " +
+                                          "FROM top_tokens WHERE job_id = @id AND layer = @Layer AND head = @Head ORDER BY operation, pair, rank", key)
+            .Select(r => new TopToken(head, r.Operation, r.Pair, r.Source, r.SourceId, r.Rank, r.TokenId, r.Token, (float)r.Logit)).ToList();
+        return (pairs, tokens);
     }
 
     public IReadOnlyList<ScoreRow> Scores(string id)

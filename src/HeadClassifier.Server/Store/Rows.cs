@@ -151,3 +151,34 @@ public sealed class WatchCheckpointRow
     public string FirstSeenAt { get; set; } = "";
     public string UpdatedAt { get; set; } = "";
 }
+
+public sealed class EvidenceRow
+{
+    public int Layer { get; set; }
+    public int Head { get; set; }
+    public string Operation { get; set; } = "";
+    public int K { get; set; }
+    public int Pair { get; set; }
+    public string Source { get; set; } = "";
+    public string Target { get; set; } = "";
+    public int SourceId { get; set; }
+    public int TargetId { get; set; }
+    public int Hit { get; set; }
+    public int? Rank { get; set; }
+    public int? SuppressionHit { get; set; }
+    public int? SuppressionRank { get; set; }
+}
+
+public sealed class TopTokenRow
+{
+    public int Layer { get; set; }
+    public int Head { get; set; }
+    public string Operation { get; set; } = "";
+    public int Pair { get; set; }
+    public string Source { get; set; } = "";
+    public int SourceId { get; set; }
+    public int Rank { get; set; }
+    public int TokenId { get; set; }
+    public string Token { get; set; } = "";
+    public double Logit { get; set; }
+}

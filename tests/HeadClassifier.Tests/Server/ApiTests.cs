@@ -150,6 +150,9 @@ public sealed class ApiTests
         Assert.Equal("succeeded", (await c.WaitFinished(id)).Status());
         var scores = (await c.Get($"/api/jobs/{id}/results").Ok()).GetProperty("scores").EnumerateArray().ToList();
         var kept = ResultsReader.ReadEvidence(Path.Combine(tmp.Path, "jobs", id, "results"))!;
+        // The evidence is in the database with the scores: one row per kept pair, as evidence.csv has them.
+        using (var conn = server.Services.GetRequiredService<Database>().Open())
+            Assert.Equal(kept.Count, conn.ExecuteScalar<int>("SELECT COUNT(*) FROM evidence WHERE job_id = @id", new { id }));
         var head = kept[0].Head.ToString();
         var view = await c.Get($"/api/jobs/{id}/heads/{head}/evidence").Ok();
         Assert.Equal(head, view.GetProperty("head").GetString());
