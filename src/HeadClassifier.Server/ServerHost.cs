@@ -83,7 +83,12 @@ public static class ServerHost
         AddHangfire(s, options);
         s.AddHostedService<DemoSeeder>();
         s.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        s.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase);
+        s.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            // A misspelt field (e.g. "treshold") is refused, never run with the default in its place.
+            o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+        });
         s.AddEndpointsApiExplorer();
         s.AddDashboard(options);
         s.AddSwaggerGen(o => o.SwaggerDoc("v1", new() { Title = "HeadClassifier", Version = "v1", Description = "Classify attention heads by their static (MAPS) scores: models, jobs, results, figures, watches." }));
@@ -180,6 +185,10 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         catch (InvalidInputException e) when (!http.Response.HasStarted)
         {
             await Write(http, StatusCodes.Status400BadRequest, e.Message, e.SourcePath);
+        }
+        catch (BadHttpRequestException e) when (!http.Response.HasStarted && e.InnerException is JsonException { Path: ['$', '.', .. var field] } j && j.Message.Contains("could not be mapped"))
+        {
+            await Write(http, StatusCodes.Status400BadRequest, $"unknown field '{field}' in the request body", field);
         }
         catch (BadHttpRequestException e) when (!http.Response.HasStarted)
         {

@@ -136,6 +136,11 @@ public sealed class ApiTests
             Assert.False(string.IsNullOrEmpty(await c.Text($"/api/jobs/{id}/results/{file}")), file);
         Assert.Equal(HttpStatusCode.NotFound, (await c.Get($"/api/jobs/{id}/results/secrets.txt")).StatusCode);
         await c.Post("/api/jobs", new { modelId = model, mode = "causally" }).Fails(HttpStatusCode.BadRequest, "dynamic+causal");
+        // A misspelt field is refused by name, not run with the default (issue 16, item 2), in every body.
+        var jobsBefore = (await c.Get("/api/jobs").Ok()).GetArrayLength();
+        await c.Post("/api/jobs", new { modelId = model, treshold = 0.3 }).Fails(HttpStatusCode.BadRequest, "unknown field 'treshold'");
+        Assert.Equal(jobsBefore, (await c.Get("/api/jobs").Ok()).GetArrayLength());
+        await c.Post("/api/models", new { path = Stories, minPair = 5 }).Fails(HttpStatusCode.BadRequest, "unknown field 'minPair'");
         await c.Post("/api/jobs", new { modelId = model, mode = "causal", causalPairs = 0 }).Fails(HttpStatusCode.BadRequest, "causalPairs");
     }
 
