@@ -13,9 +13,9 @@ namespace HeadClassifier.Onnx;
 /// </summary>
 public sealed class RunModel : IDisposable
 {
-    private readonly string? _temporary;
+    private readonly TemporaryExport? _temporary;
 
-    private RunModel(OnnxLanguageModel model, string source, string? temporary)
+    private RunModel(OnnxLanguageModel model, string source, TemporaryExport? temporary)
     {
         Model = model;
         Source = source;
@@ -30,14 +30,10 @@ public sealed class RunModel : IDisposable
     /// <param name="onnxModel">An exported model directory; null exports <paramref name="checkpoint"/> to a temporary one.</param>
     public static RunModel Open(ClassificationResult staticRun, string checkpoint, string? onnxModel, OrtOptions? ortOptions)
     {
-        string? temporary = null;
+        var temporary = onnxModel == null ? TemporaryExport.Of(checkpoint) : null;
         try
         {
-            if (onnxModel == null)
-            {
-                temporary = Path.Combine(Path.GetTempPath(), "hc-onnx-" + Guid.NewGuid().ToString("N")[..12]);
-                onnxModel = OnnxExporter.Export(checkpoint, temporary).Directory;
-            }
+            onnxModel ??= temporary!.Directory;
             var model = OnnxLanguageModel.Open(onnxModel, ortOptions);
             var sha = model.Metadata.GetValueOrDefault(OnnxNames.MetaSourceSha256);
             // A model exported elsewhere has no hash; it is usable if it has what the stage needs (the stage names what it lacks).
@@ -50,7 +46,7 @@ public sealed class RunModel : IDisposable
         }
         catch
         {
-            if (temporary != null && Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
+            temporary?.Dispose();
             throw;
         }
     }
@@ -75,6 +71,6 @@ public sealed class RunModel : IDisposable
     public void Dispose()
     {
         Model.Dispose();
-        if (_temporary != null && Directory.Exists(_temporary)) Directory.Delete(_temporary, recursive: true);
+        _temporary?.Dispose();
     }
 }

@@ -92,15 +92,10 @@ public static class ClassifyCommand
                 });
             var opsDir = CliOptions.OperationsDir(parse.GetValue(operations));
             var onnxDir = parse.GetValue(onnx);
-            string? temporary = null;
-            try
+            // Both stages run one export.
+            using (var temporary = onnxDir == null && parse.GetValue(dynamic) && parse.GetValue(causal) ? TemporaryExport.Of(modelPath) : null)
             {
-                // Both stages run one export.
-                if (onnxDir == null && parse.GetValue(dynamic) && parse.GetValue(causal))
-                {
-                    temporary = Path.Combine(Path.GetTempPath(), "hc-onnx-" + Guid.NewGuid().ToString("N")[..12]);
-                    onnxDir = OnnxExporter.Export(modelPath, temporary).Directory;
-                }
+                onnxDir ??= temporary?.Directory;
                 if (parse.GetValue(dynamic))
                     RunDynamic(result!, modelPath, opsDir, onnxDir, ort, token);
                 if (parse.GetValue(causal))
@@ -114,10 +109,6 @@ public static class ClassifyCommand
                     };
                     RunCausal(result!, modelPath, opsDir, onnxDir, causalOptions, ort, token);
                 }
-            }
-            finally
-            {
-                if (temporary != null && Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
             }
             if (!parse.GetValue(noFigures))
                 FigureSet.RenderAll([outDir], Path.Combine(outDir, "figures"), FigureFormats.All);

@@ -102,7 +102,8 @@ public static class ResultView
         var rows = ResultsReader.ReadSensitivity(r.Directory);
         if (rows is not { Count: > 0 }) return Markup.Empty;
         // Every class some τ or k gives, in the map's order first (a lower τ can give classes the run's does not).
-        var classes = rows.Select(x => x.Class).Distinct().OrderBy(c => data.Classes.ToList().IndexOf(c) is var i and >= 0 ? i : int.MaxValue)
+        var mapOrder = data.Classes.ToList();
+        var classes = rows.Select(x => x.Class).Distinct().OrderBy(c => mapOrder.IndexOf(c) is var i and >= 0 ? i : int.MaxValue)
             .ThenBy(c => c, StringComparer.Ordinal).ToList();
         var tables = Join(rows.GroupBy(x => x.Parameter), g => H($"""
             <table class="counts sensitivity" data-parameter="{g.Key}"><thead><tr><th>{(g.Key == Scoring.Labels.Sensitivity.Tau ? "τ" : "k")}</th>{Join(classes, c => H($"<th>{c}</th>"))}</tr></thead>
