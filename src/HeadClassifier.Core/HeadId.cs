@@ -7,6 +7,11 @@ public readonly record struct HeadId(int Layer, int Head) : IComparable<HeadId>
 
     public int CompareTo(HeadId other) => Layer != other.Layer ? Layer.CompareTo(other.Layer) : Head.CompareTo(other.Head);
 
+    public static bool operator <(HeadId a, HeadId b) => a.CompareTo(b) < 0;
+    public static bool operator <=(HeadId a, HeadId b) => a.CompareTo(b) <= 0;
+    public static bool operator >(HeadId a, HeadId b) => a.CompareTo(b) > 0;
+    public static bool operator >=(HeadId a, HeadId b) => a.CompareTo(b) >= 0;
+
     public static HeadId Parse(string s)
     {
         var h = s.IndexOf('H');

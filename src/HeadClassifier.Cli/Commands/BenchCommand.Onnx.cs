@@ -155,7 +155,7 @@ public static partial class BenchCommand
             var limit = s.DynamicPairs;
             var options = new ClassificationOptions { MinPairs = Math.Min(DynamicMinPairs, limit > 0 ? limit : DynamicMinPairs) };
             var rssReset = peak.Reset();
-            var rssBefore = peak.Resident();
+            var rssBefore = PeakMemory.Resident();
             Log(s, $"{name}: static run, then dynamic scores through ONNX Runtime{(limit > 0 ? $" ({limit} pairs per operation at most)" : "")}");
             var watch = Stopwatch.StartNew();
             string runOps;
@@ -182,7 +182,7 @@ public static partial class BenchCommand
             var r = correlations.Select(x => x.PearsonR).Where(x => !double.IsNaN(x)).ToList();
             return new DynamicReport(name, null, limit > 0 ? limit : null, usable.Count, pairs, prompts, parameters.RootElement.GetProperty("batch_size").GetInt32(),
                 Math.Round(staticSeconds, 2), export.Seconds, Math.Round(clock.PromptSeconds, 2), Math.Round(dynamicSeconds - clock.PromptSeconds, 2),
-                Math.Round(prompts / dynamicSeconds, 1), peak.Current(), rssReset, rssBefore, r.Count > 0 ? Math.Round(r.Average(), 3) : null);
+                Math.Round(prompts / dynamicSeconds, 1), PeakMemory.Current(), rssReset, rssBefore, r.Count > 0 ? Math.Round(r.Average(), 3) : null);
         }
         finally
         {
@@ -310,10 +310,10 @@ public static partial class BenchCommand
     {
         private long _before;
 
-        public long Current() => ClassificationRun.PeakMemoryBytes();
+        public static long Current() => ClassificationRun.PeakMemoryBytes();
 
         /// <summary>The resident set now (VmRSS), or null off Linux.</summary>
-        public long? Resident() => ProcKilobytes("/proc/self/status", "VmRSS:");
+        public static long? Resident() => ProcKilobytes("/proc/self/status", "VmRSS:");
 
         public long Overall() => Math.Max(_before, Current());
 

@@ -32,7 +32,7 @@ public static partial class BenchCommand
             var single = words.Count(w => OperationFilter.SingleToken(w, tokenizer) >= 0);
             var first = watch.Elapsed.TotalSeconds;
             watch.Restart();
-            words.Count(w => OperationFilter.SingleToken(w, tokenizer) >= 0);
+            _ = words.Count(w => OperationFilter.SingleToken(w, tokenizer) >= 0);
             var second = watch.Elapsed.TotalSeconds;
             reports.Add(new TokenizerReport(name, tokenizer.Kind, tokenizer.VocabSize, words.Count, single,
                 Math.Round(loadSeconds, 3), Math.Round(first, 3), Math.Round(second, 3)));

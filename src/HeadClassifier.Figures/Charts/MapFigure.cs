@@ -61,7 +61,7 @@ public sealed class MapPanel
     internal double GridLeft => ShowYAxis
         ? Style.TickLength + Style.TickToLabel + Ticks(Rows, YStep).Max(i => Style.TextWidth(I(i), Style.TickSize)) + Style.LabelToTitle + Style.LineHeight(Style.AxisTitleSize)
         : 0;
-    private double GridBottomBand => Style.TickLength + Style.TickToLabel + Style.LineHeight(Style.TickSize) + Style.LabelToTitle + Style.LineHeight(Style.AxisTitleSize);
+    private static double GridBottomBand => Style.TickLength + Style.TickToLabel + Style.LineHeight(Style.TickSize) + Style.LabelToTitle + Style.LineHeight(Style.AxisTitleSize);
 
     // The last x label is centred on its cell and may reach past the grid.
     private double RightBand => Math.Max(1, Style.TextWidth(I(Ticks(Cols, XStep).Last()), Style.TickSize) / 2 - (Cols - Ticks(Cols, XStep).Last() - 0.5) * Cell + 1);

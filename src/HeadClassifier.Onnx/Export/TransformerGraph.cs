@@ -251,7 +251,7 @@ internal sealed class TransformerGraph
         // 0.5 x (1 + erf(x / sqrt 2))
         MlpActivation.Gelu => Half(x, _g.Node("Erf", [_g.Node("Mul", [x, _g.Scalar(1f / MathF.Sqrt(2f))])])),
         MlpActivation.Silu => _g.Node("Mul", [x, _g.Node("Sigmoid", [x])]),
-        _ => throw new ArgumentOutOfRangeException(nameof(_c.Activation)),
+        _ => throw new InvalidOperationException($"no ONNX graph for the MLP activation {_c.Activation}"),
     };
 
     private string Half(string x, string t) => _g.Node("Mul", [_g.Node("Mul", [x, _g.Scalar(0.5f)]), _g.Node("Add", [t, _g.Scalar(1f)])]);

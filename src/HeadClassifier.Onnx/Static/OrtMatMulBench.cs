@@ -14,14 +14,14 @@ namespace HeadClassifier.Onnx.Static;
 /// </summary>
 public sealed class OrtMatMulBench : IDisposable
 {
-    private readonly ProviderSession session;
-    private readonly OrtValue input, output;
-    private readonly OrtIoBinding binding;
-    private readonly int m, n, k;
+    private readonly ProviderSession _session;
+    private readonly OrtValue _input, _output;
+    private readonly OrtIoBinding _binding;
+    private readonly int _m, _n, _k;
 
     public OrtMatMulBench(float[] a, float[] b, int m, int n, int k, int threads)
     {
-        (this.m, this.n, this.k) = (m, n, k);
+        (this._m, this._n, this._k) = (m, n, k);
         var g = new GraphBuilder("matmul_bench", null);
         g.Input("a", DT.Float, m, k);
         var c = g.Node("MatMul", ["a", g.Initializer("b", b, k, n)]);
@@ -29,15 +29,15 @@ public sealed class OrtMatMulBench : IDisposable
         g.Output("row0", DT.Float, 1, n);
         var model = new ModelProto { IrVersion = 8, ProducerName = "headclassifier-bench", Graph = g.Graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = TransformerGraph.Opset });
-        session = ProviderSession.FromBytes(model.ToByteArray(), new OrtOptions { IntraOpThreads = threads });
+        _session = ProviderSession.FromBytes(model.ToByteArray(), new OrtOptions { IntraOpThreads = threads });
         // Bound once: a timed run then costs ORT's MatMul and nothing of ours.
         Row0 = new float[n];
-        input = OrtValue.CreateTensorValueFromMemory(a, [m, k]);
-        output = OrtValue.CreateTensorValueFromMemory(Row0, [1, n]);
-        binding = session.Session.CreateIoBinding();
-        binding.BindInput("a", input);
-        binding.BindOutput("row0", output);
-        session.Run(binding); // also the warm-up
+        _input = OrtValue.CreateTensorValueFromMemory(a, [m, k]);
+        _output = OrtValue.CreateTensorValueFromMemory(Row0, [1, n]);
+        _binding = _session.Session.CreateIoBinding();
+        _binding.BindInput("a", _input);
+        _binding.BindOutput("row0", _output);
+        _session.Run(_binding); // also the warm-up
     }
 
     /// <summary>
@@ -52,17 +52,17 @@ public sealed class OrtMatMulBench : IDisposable
         for (var r = 0; r < repeats; r++)
         {
             var watch = Stopwatch.StartNew();
-            session.Run(binding);
+            _session.Run(_binding);
             best = Math.Min(best, watch.Elapsed.TotalSeconds);
         }
-        return 2.0 * m * n * k / best / 1e9;
+        return 2.0 * _m * _n * _k / best / 1e9;
     }
 
     public void Dispose()
     {
-        binding.Dispose();
-        input.Dispose();
-        output.Dispose();
-        session.Dispose();
+        _binding.Dispose();
+        _input.Dispose();
+        _output.Dispose();
+        _session.Dispose();
     }
 }

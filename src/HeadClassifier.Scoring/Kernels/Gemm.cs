@@ -17,7 +17,7 @@ public static class Gemm
     private const int KC = 2048;
     private const int NC = 512;
 
-    [ThreadStatic] private static float[]? packBuffer;
+    [ThreadStatic] private static float[]? PackBuffer;
 
     public static void Multiply(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc, VectorWidth width = VectorWidth.Auto)
@@ -71,8 +71,8 @@ public static class Gemm
     {
         var nr = 2 * TV.Count;
         var packSize = Math.Min(KC, k) * ((Math.Min(NC, n) + nr - 1) / nr * nr);
-        if (packBuffer is null || packBuffer.Length < packSize) packBuffer = new float[packSize];
-        var pack = packBuffer.AsSpan();
+        if (PackBuffer is null || PackBuffer.Length < packSize) PackBuffer = new float[packSize];
+        var pack = PackBuffer.AsSpan();
         Span<float> edge = stackalloc float[MR * nr];
         ref var aRef = ref MemoryMarshal.GetReference(a);
         ref var cRef = ref MemoryMarshal.GetReference(c);

@@ -34,8 +34,8 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
 
 internal readonly struct Float512 : IFloatVector<Float512>
 {
-    private readonly Vector512<float> v;
-    private Float512(Vector512<float> v) => this.v = v;
+    private readonly Vector512<float> _v;
+    private Float512(Vector512<float> v) => this._v = v;
     public static int Count => Vector512<float>.Count;
     public static Float512 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -43,21 +43,21 @@ internal readonly struct Float512 : IFloatVector<Float512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float512 Broadcast(float value) => new(Vector512.Create(value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Float512 Fma(Float512 a, Float512 b, Float512 c) => new(Vector512.FusedMultiplyAdd(a.v, b.v, c.v));
+    public static Float512 Fma(Float512 a, Float512 b, Float512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Float512 value, ref float destination) => value.v.StoreUnsafe(ref destination);
+    public static void Store(Float512 value, ref float destination) => value._v.StoreUnsafe(ref destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CountGreater(Float512 value, Float512 threshold) =>
-        BitOperations.PopCount(Vector512.GreaterThan(value.v, threshold.v).ExtractMostSignificantBits());
+        BitOperations.PopCount(Vector512.GreaterThan(value._v, threshold._v).ExtractMostSignificantBits());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CountLess(Float512 value, Float512 threshold) =>
-        BitOperations.PopCount(Vector512.LessThan(value.v, threshold.v).ExtractMostSignificantBits());
+        BitOperations.PopCount(Vector512.LessThan(value._v, threshold._v).ExtractMostSignificantBits());
 }
 
 internal readonly struct Float256 : IFloatVector<Float256>
 {
-    private readonly Vector256<float> v;
-    private Float256(Vector256<float> v) => this.v = v;
+    private readonly Vector256<float> _v;
+    private Float256(Vector256<float> v) => this._v = v;
     public static int Count => Vector256<float>.Count;
     public static Float256 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -65,15 +65,15 @@ internal readonly struct Float256 : IFloatVector<Float256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float256 Broadcast(float value) => new(Vector256.Create(value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Float256 Fma(Float256 a, Float256 b, Float256 c) => new(Vector256.FusedMultiplyAdd(a.v, b.v, c.v));
+    public static Float256 Fma(Float256 a, Float256 b, Float256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Float256 value, ref float destination) => value.v.StoreUnsafe(ref destination);
+    public static void Store(Float256 value, ref float destination) => value._v.StoreUnsafe(ref destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CountGreater(Float256 value, Float256 threshold) =>
-        BitOperations.PopCount(Vector256.GreaterThan(value.v, threshold.v).ExtractMostSignificantBits());
+        BitOperations.PopCount(Vector256.GreaterThan(value._v, threshold._v).ExtractMostSignificantBits());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CountLess(Float256 value, Float256 threshold) =>
-        BitOperations.PopCount(Vector256.LessThan(value.v, threshold.v).ExtractMostSignificantBits());
+        BitOperations.PopCount(Vector256.LessThan(value._v, threshold._v).ExtractMostSignificantBits());
 }
 
 internal static class VectorWidths

@@ -29,9 +29,9 @@ internal sealed class HeadSweep(ScoringPlan plan, int dHead, int dModel, int voc
 {
     private const int RowChunk = 192;
 
-    private readonly PairRules rules = new(plan, options);
-    private readonly int blockColumns = options.BlockColumns;
-    private readonly VectorWidth width = options.VectorWidth;
+    private readonly PairRules _rules = new(plan, options);
+    private readonly int _blockColumns = options.BlockColumns;
+    private readonly VectorWidth _width = options.VectorWidth;
 
     /// <summary>
     /// <paramref name="a"/>: A rows (plan rows x d_head); <paramref name="wO"/>: W_O[h] (d_head x d);
@@ -45,11 +45,11 @@ internal sealed class HeadSweep(ScoringPlan plan, int dHead, int dModel, int voc
 
         var alive = Enumerable.Range(0, plan.Rows).ToArray();
         var nAlive = alive.Length;
-        var logits = new float[RowChunk * blockColumns];
+        var logits = new float[RowChunk * _blockColumns];
         var gathered = new float[RowChunk * dHead];
-        var block = new float[dHead * blockColumns];
+        var block = new float[dHead * _blockColumns];
 
-        for (var c0 = 0; c0 < vocab; c0 += blockColumns)
+        for (var c0 = 0; c0 < vocab; c0 += _blockColumns)
         {
             ct.ThrowIfCancellationRequested();
             nAlive = Compact(alive, nAlive, tally);
@@ -59,17 +59,17 @@ internal sealed class HeadSweep(ScoringPlan plan, int dHead, int dModel, int voc
                 ProjectToResidual(a, wO, wU, alive.AsSpan(0, nAlive), c0, tally, ref work);
                 break;
             }
-            var w = Math.Min(blockColumns, vocab - c0);
-            Gemm.Multiply(dHead, w, dModel, wO, dModel, wU[c0..], vocab, block, w, width);
+            var w = Math.Min(_blockColumns, vocab - c0);
+            Gemm.Multiply(dHead, w, dModel, wO, dModel, wU[c0..], vocab, block, w, _width);
             work.BlockGemm += (long)dHead * dModel * w;
             for (var r0 = 0; r0 < nAlive; r0 += RowChunk)
             {
                 var rows = Math.Min(RowChunk, nAlive - r0);
                 for (var i = 0; i < rows; i++)
                     a.Slice(alive[r0 + i] * dHead, dHead).CopyTo(gathered.AsSpan(i * dHead));
-                Gemm.Multiply(rows, w, dHead, gathered, dHead, block, w, logits, w, width);
+                Gemm.Multiply(rows, w, dHead, gathered, dHead, block, w, logits, w, _width);
                 work.BlockGemm += (long)rows * dHead * w;
-                for (var i = 0; i < rows; i++) rules.CountRow(alive[r0 + i], logits.AsSpan(i * w, w), tally);
+                for (var i = 0; i < rows; i++) _rules.CountRow(alive[r0 + i], logits.AsSpan(i * w, w), tally);
             }
             work.Blocks++;
         }
@@ -81,7 +81,7 @@ internal sealed class HeadSweep(ScoringPlan plan, int dHead, int dModel, int voc
     {
         var nTargets = plan.Targets.Length;
         var bTargets = new float[dHead * nTargets];
-        Gemm.Multiply(dHead, nTargets, dModel, wO, dModel, targetColumns, nTargets, bTargets, nTargets, width);
+        Gemm.Multiply(dHead, nTargets, dModel, wO, dModel, targetColumns, nTargets, bTargets, nTargets, _width);
         for (var r = 0; r < plan.Rows; r++)
         {
             var row = a.Slice(r * dHead, dHead);
@@ -98,10 +98,10 @@ internal sealed class HeadSweep(ScoringPlan plan, int dHead, int dModel, int voc
         var rowsA = new float[n * dHead];
         for (var i = 0; i < n; i++) a.Slice(alive[i] * dHead, dHead).CopyTo(rowsA.AsSpan(i * dHead));
         var residual = new float[n * dModel];
-        Gemm.Multiply(n, dModel, dHead, rowsA, dHead, wO, dModel, residual, dModel, width);
+        Gemm.Multiply(n, dModel, dHead, rowsA, dHead, wO, dModel, residual, dModel, _width);
         work.Residual += (long)n * dHead * dModel;
         for (var i = 0; i < n; i++)
-            work.Residual += rules.RecomputeTau(alive[i], residual.AsSpan(i * dModel, dModel), wU, vocab, tally);
+            work.Residual += _rules.RecomputeTau(alive[i], residual.AsSpan(i * dModel, dModel), wU, vocab, tally);
         tally.SurvivorRows = alive.ToArray();
         tally.Residual = residual;
         tally.ResumeColumn = resumeColumn;
@@ -112,7 +112,7 @@ internal sealed class HeadSweep(ScoringPlan plan, int dHead, int dModel, int voc
     {
         var kept = 0;
         for (var i = 0; i < nAlive; i++)
-            if (rules.RowAlive(alive[i], tally)) alive[kept++] = alive[i];
+            if (_rules.RowAlive(alive[i], tally)) alive[kept++] = alive[i];
         return kept;
     }
 }

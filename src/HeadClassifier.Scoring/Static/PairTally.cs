@@ -24,12 +24,12 @@ internal sealed class HeadTally(int pairs)
 /// <summary>The early-exit rule and the counting step, shared by the block path and the residual sweep.</summary>
 internal sealed class PairRules(ScoringPlan plan, StaticScoringOptions options)
 {
-    private readonly bool dense = options.Dense, suppression = options.Suppression;
-    private readonly VectorWidth width = options.VectorWidth;
+    private readonly bool _dense = options.Dense, _suppression = options.Suppression;
+    private readonly VectorWidth _width = options.VectorWidth;
 
     /// <summary>A pair stays in the sweep until fewer than k entries beating it is impossible in every mode asked.</summary>
     public bool PairAlive(int p, HeadTally tally) =>
-        dense || tally.Greater[p] < plan.PairK[p] || (suppression && tally.Less[p] < plan.PairK[p]);
+        _dense || tally.Greater[p] < plan.PairK[p] || (_suppression && tally.Less[p] < plan.PairK[p]);
 
     public bool RowAlive(int row, HeadTally tally)
     {
@@ -44,7 +44,7 @@ internal sealed class PairRules(ScoringPlan plan, StaticScoringOptions options)
         for (var p = plan.RowStart[row]; p < plan.RowStart[row + 1]; p++)
         {
             if (!PairAlive(p, tally)) continue;
-            var (g, l) = RankCount.CountBeyond(logits, tally.Tau[p], width);
+            var (g, l) = RankCount.CountBeyond(logits, tally.Tau[p], _width);
             tally.Greater[p] += g;
             tally.Less[p] += l;
         }

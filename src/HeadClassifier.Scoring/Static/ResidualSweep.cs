@@ -11,8 +11,8 @@ internal sealed class ResidualSweep(ScoringPlan plan, int dModel, int vocab, Sta
 {
     private const int RowChunk = 192;
 
-    private readonly PairRules rules = new(plan, options);
-    private readonly int blockColumns = options.BlockColumns;
+    private readonly PairRules _rules = new(plan, options);
+    private readonly int _blockColumns = options.BlockColumns;
 
     /// <summary>Survivors of <paramref name="tallies"/> (null entries skipped); their residual rows are released.</summary>
     public void Run(IReadOnlyList<HeadTally?> tallies, float[] wU, ref SweepWork work, CancellationToken ct, Action<double>? onBlock)
@@ -38,7 +38,7 @@ internal sealed class ResidualSweep(ScoringPlan plan, int dModel, int vocab, Sta
         }
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = ct };
-        for (var c0 = resume[0]; c0 < vocab; c0 += blockColumns)
+        for (var c0 = resume[0]; c0 < vocab; c0 += _blockColumns)
         {
             ct.ThrowIfCancellationRequested();
             n = Compact(n, c0, tally, row, resume, residual);
@@ -46,14 +46,14 @@ internal sealed class ResidualSweep(ScoringPlan plan, int dModel, int vocab, Sta
             // Survivors are ordered by the column they resume at, so those due in this block are a prefix.
             var due = 0;
             while (due < n && resume[due] <= c0) due++;
-            var w = Math.Min(blockColumns, vocab - c0);
+            var w = Math.Min(_blockColumns, vocab - c0);
             var columnStart = c0;
-            Parallel.For(0, (due + RowChunk - 1) / RowChunk, parallel, () => new float[RowChunk * blockColumns], (chunk, _, logits) =>
+            Parallel.For(0, (due + RowChunk - 1) / RowChunk, parallel, () => new float[RowChunk * _blockColumns], (chunk, _, logits) =>
             {
                 var r0 = chunk * RowChunk;
                 var rows = Math.Min(RowChunk, due - r0);
                 Gemm.Multiply(rows, w, dModel, residual.AsSpan(r0 * dModel), dModel, wU.AsSpan(columnStart), vocab, logits, w, options.VectorWidth);
-                for (var i = 0; i < rows; i++) rules.CountRow(row[r0 + i], logits.AsSpan(i * w, w), tally[r0 + i]);
+                for (var i = 0; i < rows; i++) _rules.CountRow(row[r0 + i], logits.AsSpan(i * w, w), tally[r0 + i]);
                 return logits;
             }, _ => { });
             work.Residual += (long)due * dModel * w;
@@ -68,7 +68,7 @@ internal sealed class ResidualSweep(ScoringPlan plan, int dModel, int vocab, Sta
         var kept = 0;
         for (var i = 0; i < n; i++)
         {
-            if (resume[i] <= c0 && !rules.RowAlive(row[i], tally[i])) continue;
+            if (resume[i] <= c0 && !_rules.RowAlive(row[i], tally[i])) continue;
             if (kept != i)
             {
                 tally[kept] = tally[i];

@@ -114,14 +114,14 @@ public sealed record ScoringBackend(string Name, string Provider)
 
 public sealed class StaticScores
 {
-    private readonly HeadOperationResult[] scores;
+    private readonly HeadOperationResult[] _scores;
 
     private StaticScores(IReadOnlyList<HeadId> heads, IReadOnlyList<ScoringOperation> operations,
         HeadOperationResult[] scores, StaticScoringCounters counters, StaticScoringTimings timings, ScoringBackend backend)
     {
         Heads = heads;
         Operations = operations;
-        this.scores = scores;
+        this._scores = scores;
         Counters = counters;
         Timings = timings;
         Backend = backend;
@@ -137,7 +137,7 @@ public sealed class StaticScores
     }
 
     /// <summary>The same scores recorded as computed by <paramref name="backend"/>.</summary>
-    public StaticScores WithBackend(ScoringBackend backend) => new(Heads, Operations, scores, Counters, Timings, backend);
+    public StaticScores WithBackend(ScoringBackend backend) => new(Heads, Operations, _scores, Counters, Timings, backend);
 
     /// <summary>Every head, layer-major.</summary>
     public IReadOnlyList<HeadId> Heads { get; }
@@ -151,7 +151,7 @@ public sealed class StaticScores
     public ScoringBackend Backend { get; }
 
     /// <summary>The score of head index <paramref name="head"/> (into <see cref="Heads"/>) on operation <paramref name="operation"/>.</summary>
-    public HeadOperationResult this[int head, int operation] => scores[head * Operations.Count + operation];
+    public HeadOperationResult this[int head, int operation] => _scores[head * Operations.Count + operation];
 
     public HeadOperationResult Get(HeadId head, int operation)
     {

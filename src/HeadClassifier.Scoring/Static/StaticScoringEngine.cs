@@ -17,15 +17,15 @@ public sealed class SimdScoringEngine : IStaticScoringEngine
 {
     public static readonly SimdScoringEngine Default = new([]);
 
-    private readonly IReadOnlyList<string> warnings;
+    private readonly IReadOnlyList<string> _warnings;
 
     /// <param name="warnings">Why this engine was chosen over the one asked for; recorded with the scores.</param>
-    public SimdScoringEngine(IReadOnlyList<string> warnings) => this.warnings = warnings;
+    public SimdScoringEngine(IReadOnlyList<string> warnings) => this._warnings = warnings;
 
     public StaticScores Score(ITransformerWeights model, IReadOnlyList<ScoringOperation> operations, StaticScoringOptions options,
         IProgress<ScoringProgress>? progress, CancellationToken ct)
     {
         var scores = StaticScorer.Run(model, operations, options, progress, ct);
-        return warnings.Count == 0 ? scores : scores.WithBackend(scores.Backend with { Warnings = warnings });
+        return _warnings.Count == 0 ? scores : scores.WithBackend(scores.Backend with { Warnings = _warnings });
     }
 }

@@ -35,7 +35,7 @@ public static class QueueDashboard
         });
     }
 
-    private static int _backLink;
+    private static int BackLink;
 
     /// <summary>
     /// A classification job's page in the Hangfire dashboard links back to ours. Hangfire keeps job-page renderers
@@ -43,7 +43,7 @@ public static class QueueDashboard
     /// </summary>
     public static IGlobalConfiguration UseBackLink(this IGlobalConfiguration configuration)
     {
-        if (Interlocked.Exchange(ref _backLink, 1) == 1) return configuration;
+        if (Interlocked.Exchange(ref BackLink, 1) == 1) return configuration;
         return configuration.UseJobDetailsRenderer(10, dto => dto.JobDetails.Job?.Type == typeof(ClassificationJob) && dto.JobDetails.Job.Args[0] is string id
             ? new NonEscapedString($"""<p class="lead"><a href="/jobs/{WebUtility.HtmlEncode(id)}">HeadClassifier job {WebUtility.HtmlEncode(id)}</a>: parameters, progress, results and figures.</p>""")
             : new NonEscapedString(""));

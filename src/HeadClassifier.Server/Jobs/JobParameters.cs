@@ -53,13 +53,13 @@ public sealed record JobParameters
     /// <summary>Static scoring engine: "auto", "simd" or "ort" (<see cref="StaticBackends"/>).</summary>
     public string Backend
     {
-        get => backend;
+        get => _backend;
         // Jobs stored before the choice existed say "cpu": they ran the SIMD kernels.
-        init => backend = value == LegacyCpuBackend ? "simd" : value;
+        init => _backend = value == LegacyCpuBackend ? "simd" : value;
     }
 
     private const string LegacyCpuBackend = "cpu";
-    private readonly string backend = "auto";
+    private readonly string _backend = "auto";
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {

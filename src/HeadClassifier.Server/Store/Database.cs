@@ -54,7 +54,7 @@ public sealed class Database
     public void InTransaction(Action<DbConnection, DbTransaction> work) => InTransaction<object?>((c, tx) => { work(c, tx); return null; });
 
     // SQLite: take the write lock up front so two writers never deadlock upgrading read locks.
-    private DbTransaction BeginWrite(DbConnection c) =>
+    private static DbTransaction BeginWrite(DbConnection c) =>
         c is SqliteConnection s ? s.BeginTransaction(deferred: false) : c.BeginTransaction();
 
     public static readonly string[] Migrations =

@@ -119,10 +119,10 @@ public class FigureContentTests
         var html = File.ReadAllText(tmp.File("i.html"));
 
         Assert.DoesNotMatch(new Regex(@"https?://|\b(src|href)\s*=|@import|url\(", RegexOptions.IgnoreCase), html);
-        Assert.Equal(2, Regex.Matches(html, "<script").Count);
-        Assert.Equal(2, Regex.Matches(html, "</script>").Count);
+        Assert.Equal(2, Regex.Count(html, "<script"));
+        Assert.Equal(2, Regex.Count(html, "</script>"));
         var json = Regex.Match(html, "<script id=\"data\" type=\"application/json\">(.*?)</script>", RegexOptions.Singleline).Groups[1].Value;
-        var data = JsonSerializer.Deserialize<InteractiveHtml.PageData>(json, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase })!;
+        var data = JsonSerializer.Deserialize<InteractiveHtml.PageData>(json, JsonSerializerOptions.Web)!;
         Assert.Equal("gpt2 <b>&\"", data.Model);
         Assert.DoesNotContain("<b>", html);
         Assert.Contains("<title>gpt2 &lt;b&gt;&amp;&quot;: attention head categories</title>", html);

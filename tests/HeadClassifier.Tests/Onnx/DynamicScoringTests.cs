@@ -17,7 +17,7 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
 
     private static readonly string[] Words = ["cat", "dog", "Lily", "ball", "park", "sun", "tree", "girl", "boy", "mom", "red"];
 
-    private DynamicOperation[] Operations(ITokenizer tokenizer)
+    private static DynamicOperation[] Operations(ITokenizer tokenizer)
     {
         // Targets: the word's own token (copying-like, k = 1) and a fixed unrelated token set (k = 10).
         var own = Words.Select(w => OperationFilterSingle(tokenizer, w)).ToArray();

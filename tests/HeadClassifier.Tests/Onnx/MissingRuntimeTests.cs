@@ -27,7 +27,7 @@ public sealed class MissingRuntimeTests : IDisposable
 
     private CliProcess.Result Run(params string[] args) => CliProcess.RunIn(_app.Path, args);
 
-    private string[] Classify(string outDir, params string[] extra) =>
+    private static string[] Classify(string outDir, params string[] extra) =>
         ["classify", Path.Combine(TestPaths.Stories260K, "stories260K.bin"), "--operations", TestPaths.Operations, "--min-pairs", "5", "--no-figures", "--out", outDir, .. extra];
 
     [Fact]

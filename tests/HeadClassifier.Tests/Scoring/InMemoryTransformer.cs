@@ -12,11 +12,11 @@ namespace HeadClassifier.Tests.Scoring;
 /// </summary>
 public sealed class InMemoryTransformer(ModelConfig config, Tensor wE, Tensor wU, LayerWeights[] layers) : ITransformerWeights
 {
-    private readonly InMemoryWeights weights = new(config, wE, wU, layers);
+    private readonly InMemoryWeights _weights = new(config, wE, wU, layers);
 
-    public ModelConfig Config => weights.Config;
+    public ModelConfig Config => _weights.Config;
 
-    public ICheckpoint Checkpoint => weights.Checkpoint;
+    public ICheckpoint Checkpoint => _weights.Checkpoint;
 
     public int[] LayerLoads { get; } = new int[layers.Length];
 
@@ -29,30 +29,30 @@ public sealed class InMemoryTransformer(ModelConfig config, Tensor wE, Tensor wU
     public Tensor W_E()
     {
         EmbeddingLoads++;
-        return weights.W_E();
+        return _weights.W_E();
     }
 
-    public Tensor? W_pos() => weights.W_pos();
+    public Tensor? W_pos() => _weights.W_pos();
 
     public Tensor W_U()
     {
         UnembeddingLoads++;
-        return weights.W_U();
+        return _weights.W_U();
     }
 
-    public Tensor W_U_T() => weights.W_U_T();
+    public Tensor W_U_T() => _weights.W_U_T();
 
-    public Tensor? b_U() => weights.b_U();
+    public Tensor? b_U() => _weights.b_U();
 
-    public NormWeights FinalNorm() => weights.FinalNorm();
+    public NormWeights FinalNorm() => _weights.FinalNorm();
 
     public LayerWeights Layer(int layer)
     {
         LayerLoads[layer]++;
-        return weights.Layer(layer);
+        return _weights.Layer(layer);
     }
 
-    public void Dispose() => weights.Dispose();
+    public void Dispose() => _weights.Dispose();
 }
 
 internal static class ScorerRuns

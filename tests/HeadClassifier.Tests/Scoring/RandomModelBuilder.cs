@@ -7,7 +7,7 @@ namespace HeadClassifier.Tests.Scoring;
 /// <summary>Builds small random models (Gaussian weights) in TransformerLens orientation.</summary>
 public sealed class RandomModelBuilder(int seed)
 {
-    private readonly Random random = new(seed);
+    private readonly Random _random = new(seed);
 
     public int Layers { get; init; } = 2;
     public int Heads { get; init; } = 4;
@@ -35,8 +35,8 @@ public sealed class RandomModelBuilder(int seed)
         for (var i = 0; i < t.Data.Length; i++)
         {
             // Box-Muller: the test data only needs to be reproducible and roughly normal.
-            var u1 = 1.0 - random.NextDouble();
-            var u2 = random.NextDouble();
+            var u1 = 1.0 - _random.NextDouble();
+            var u2 = _random.NextDouble();
             t.Data[i] = (float)(scale * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
         }
         return t;
@@ -73,6 +73,6 @@ public sealed class RandomModelBuilder(int seed)
 
     /// <summary>An operation of random pairs.</summary>
     public ScoringOperation RandomOperation(string name, int pairs, int k) =>
-        new(name, Enumerable.Range(0, pairs).Select(_ => random.Next(Vocab)).ToArray(),
-            Enumerable.Range(0, pairs).Select(_ => random.Next(Vocab)).ToArray(), k);
+        new(name, Enumerable.Range(0, pairs).Select(_ => _random.Next(Vocab)).ToArray(),
+            Enumerable.Range(0, pairs).Select(_ => _random.Next(Vocab)).ToArray(), k);
 }
