@@ -236,7 +236,7 @@ public class BenchCommandTests
     /// one it stops at once with exit 3 and one line naming what is missing, having generated nothing.
     /// </summary>
     [Fact]
-    public void GpuCheckScriptPassesOnCudaAndSaysWhyWithout()
+    public async Task GpuCheckScriptPassesOnCudaAndSaysWhyWithout()
     {
         using var work = TestPaths.NewTempDir();
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -245,13 +245,17 @@ public class BenchCommandTests
         psi.Environment["HEADCLASSIFIER_CLI"] = Path.Combine(AppContext.BaseDirectory, "headclassifier.dll");
         psi.Environment["GPU_CHECK_WORK"] = work.Path;
         using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "gpu-check.sh did not finish in 5 minutes");
+        var ct = TestContext.Current.CancellationToken;
+        var stdoutRead = p.StandardOutput.ReadToEndAsync(ct);
+        var stderrRead = p.StandardError.ReadToEndAsync(ct);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(TimeSpan.FromMinutes(5));
+        await p.WaitForExitAsync(limit.Token);
+        string stdout = await stdoutRead, stderr = await stderrRead;
         if (Cuda.Present)
         {
-            Assert.True(p.ExitCode == 0, stderr.Result + stdout.Result);
-            var report = JsonDocument.Parse(stdout.Result).RootElement;
+            Assert.True(p.ExitCode == 0, stderr + stdout);
+            var report = JsonDocument.Parse(stdout).RootElement;
             Assert.True(report.GetProperty("passed").GetBoolean());
             Assert.Equal("cuda:0", report.GetProperty("device").GetString());
             foreach (var x in report.GetProperty("inference").EnumerateArray())
@@ -267,10 +271,10 @@ public class BenchCommandTests
         else
         {
             Assert.Equal(3, p.ExitCode);
-            var line = Assert.Single(stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.StartsWith("gpu check failed: no CUDA session on cuda:0:", line);
             Assert.Contains("ONNX Runtime", line); // ORT's own words, restated or quoted
-            Assert.Empty(stdout.Result);
+            Assert.Empty(stdout);
             Assert.Empty(Directory.EnumerateFileSystemEntries(work.Path));
         }
     }

@@ -11,12 +11,12 @@ public class WeightsHashTests
     {
         // The digest PROVENANCE.md records from sha256sum.
         using var ckpt = Llama2cCheckpoint.Open(Path.Combine(TestPaths.Stories260K, "stories260K.bin"));
-        Assert.Equal("b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696", WeightsHash.ComputeWeightsSha256(ckpt));
+        Assert.Equal("b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696", WeightsHash.ComputeWeightsSha256(ckpt, TestContext.Current.CancellationToken));
 
         using var dir = TestPaths.NewTempDir();
         CodedModels.Phi().Save(dir.Path);
         using var st = SafetensorsCheckpoint.Open(dir.Path);
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(dir.File("model.safetensors")))), WeightsHash.ComputeWeightsSha256(st));
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(dir.File("model.safetensors")))), WeightsHash.ComputeWeightsSha256(st, TestContext.Current.CancellationToken));
     }
 
     [Fact]

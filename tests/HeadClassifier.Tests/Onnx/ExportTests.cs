@@ -110,7 +110,7 @@ public class ExportTests
         using var tmp = TestPaths.NewTempDir();
         var (_, export) = Exported("gpt2", tmp);
         using var model = OnnxLanguageModel.Open(export.Directory);
-        var e = Assert.Throws<ArgumentException>(() => model.Run(Prompts, headMask: new float[3]));
+        var e = Assert.Throws<ArgumentException>(() => model.Run(Prompts, cancellationToken: TestContext.Current.CancellationToken, headMask: new float[3]));
         Assert.Contains("head_mask", e.Message);
     }
 }
