@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using HeadClassifier.Core;
 using HeadClassifier.Scoring.Results;
 
 namespace HeadClassifier.Figures;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using HeadClassifier.Core;
 using HeadClassifier.Scoring.Results;
 
 namespace HeadClassifier.Figures;

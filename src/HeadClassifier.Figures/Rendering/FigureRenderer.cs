@@ -5,6 +5,7 @@ using OxyPlot;
 using OxyPlot.SkiaSharp;
 using SkiaSharp;
 
+using HeadClassifier.Core;
 namespace HeadClassifier.Figures;
 
 /// <summary>

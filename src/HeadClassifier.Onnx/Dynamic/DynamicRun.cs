@@ -64,7 +64,7 @@ public static class DynamicRun
         var lines = File.ReadAllLines(scoresPath);
         if (lines.Length != staticRun.Scores.Count + 1)
             throw new InvalidOperationException($"{scoresPath} has {lines.Length - 1} rows, the run produced {staticRun.Scores.Count}");
-        var output = new List<string> { lines[0] + ",dynamic_score,dynamic_suppression_score,attention_share" };
+        var output = new List<string> { $"{lines[0]},{ResultsWriter.DynamicScoreColumn},{ResultsWriter.DynamicSuppressionColumn},{ResultsWriter.AttentionShareColumn}" };
         for (int i = 0; i < staticRun.Scores.Count; i++)
         {
             var s = staticRun.Scores[i];
@@ -72,8 +72,7 @@ public static class DynamicRun
             string supp = options.Suppression ? F(Mean(t => dyn.Suppression(h, o, t)!.Value)) : "";
             output.Add($"{lines[i + 1]},{F(Mean(t => dyn.Score(h, o, t)))},{supp},{F(Mean(t => dyn.AttentionShare(h, o, t)))}");
         }
-        File.WriteAllLines(scoresPath + ".tmp", output);
-        File.Move(scoresPath + ".tmp", scoresPath, overwrite: true);
+        AtomicFile.WriteText(scoresPath, w => { foreach (var line in output) w.WriteLine(line); });
 
         var correlations = new List<OperationCorrelation>();
         foreach (var (op, o) in ops.Select((op, o) => (op, o)))

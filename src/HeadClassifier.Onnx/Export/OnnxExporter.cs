@@ -59,7 +59,7 @@ public static class OnnxExporter
         long bytes;
         using (var data = external ? new ExternalData(dataPath) : null)
             model = Build(weights, data, tokenizerKind, sha, out bytes);
-        WriteAtomically(modelPath, s => model.WriteTo(s));
+        AtomicFile.Write(modelPath, s => model.WriteTo(s));
 
         var manifest = new JsonObject
         {
@@ -80,7 +80,7 @@ public static class OnnxExporter
                 .SelectMany(l => new[] { OnnxNames.AttnProbs(l), OnnxNames.Z(l) })).Select(n => (JsonNode)n).ToArray()),
             ["created_utc"] = DateTime.UtcNow.ToString("O"),
         };
-        WriteAtomically(Path.Combine(outDirectory, ManifestFileName), s =>
+        AtomicFile.Write(Path.Combine(outDirectory, ManifestFileName), s =>
         {
             using var w = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true });
             manifest.WriteTo(w);
@@ -140,13 +140,5 @@ public static class OnnxExporter
             .ToList();
         foreach (var f in files) File.Copy(f, Path.Combine(outDirectory, Path.GetFileName(f)), overwrite: true);
         return files.Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList()!;
-    }
-
-    private static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string tmp = path + ".tmp";
-        using (var s = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            write(s);
-        File.Move(tmp, path, overwrite: true);
     }
 }

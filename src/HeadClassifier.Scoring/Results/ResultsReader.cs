@@ -27,7 +27,7 @@ public sealed record RunResults(
 /// </summary>
 public static class ResultsReader
 {
-    public const string DynamicScoreColumn = "dynamic_score";
+    private const string DynamicScoreColumn = ResultsWriter.DynamicScoreColumn;
 
     public static RunResults Read(string dir)
     {

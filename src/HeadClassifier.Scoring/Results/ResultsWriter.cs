@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using HeadClassifier.Core;
 using HeadClassifier.Scoring.Evidence;
 using HeadClassifier.Scoring.Labels;
 
@@ -32,6 +33,9 @@ public static class ResultsWriter
     public const string CausalFile = "causal.csv";
     public const string CausalCurvesFile = "causal_curves.csv";
     public const string CausalParametersFile = "causal.json";
+
+    /// <summary>The columns the dynamic stage appends to scores.csv (means over the templates).</summary>
+    public const string DynamicScoreColumn = "dynamic_score", DynamicSuppressionColumn = "dynamic_suppression_score", AttentionShareColumn = "attention_share";
 
     /// <summary>Every file a run may write, in the order bundles and download lists show them.</summary>
     public static readonly IReadOnlyList<string> AllFiles =
@@ -161,11 +165,5 @@ public static class ResultsWriter
     public static string Csv(string field) =>
         field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : "\"" + field.Replace("\"", "\"\"") + "\"";
 
-    private static void WriteAtomically(string path, Action<TextWriter> write)
-    {
-        var tmp = path + ".partial";
-        using (var w = new StreamWriter(tmp, false, new UTF8Encoding(false)) { NewLine = "\n" })
-            write(w);
-        File.Move(tmp, path, overwrite: true);
-    }
+    private static void WriteAtomically(string path, Action<TextWriter> write) => AtomicFile.WriteText(path, write);
 }

@@ -176,7 +176,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     {
         var path = Path.Combine(resultDir, ResultsWriter.ManifestFile);
         var manifest = ResultsReader.ReadManifest(path) with { CheckpointStep = step };
-        File.WriteAllText(path, JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
+        ResultsWriter.WriteManifest(resultDir, manifest);
     }
 
     private static void CopyDirectory(string from, string to)
