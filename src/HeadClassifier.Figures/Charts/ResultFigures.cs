@@ -1,4 +1,3 @@
-using System.Globalization;
 using HeadClassifier.Core;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Results;
@@ -110,15 +109,8 @@ public static class ResultFigures
         return new EvolutionFigure(series, palette);
     }
 
-    /// <summary>run.json's checkpointStep, else a number ending the results directory's name ("…-step1000", "ckpt_20").</summary>
-    public static long? CheckpointStep(RunResults r)
-    {
-        if (r.Manifest.CheckpointStep is { } s) return s;
-        var name = Path.GetFileName(r.Directory.TrimEnd('/', '\\'));
-        var i = name.Length;
-        while (i > 0 && char.IsAsciiDigit(name[i - 1])) i--;
-        return i < name.Length && long.TryParse(name.AsSpan(i), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
-    }
+    /// <summary>run.json's checkpointStep, else the step in the results directory's name (<see cref="CheckpointName.Step"/>).</summary>
+    public static long? CheckpointStep(RunResults r) => r.Manifest.CheckpointStep ?? CheckpointName.Step(r.Directory);
 
     private static MapPanel ClassPanel(RunResults r, ClassPalette palette, string? title, bool transpose, double cell)
     {

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Dapper;
 using HeadClassifier.Core;
 using HeadClassifier.Server.Jobs;
@@ -19,7 +18,7 @@ public sealed record ScanSummary(int Entries, IReadOnlyList<string> Pending, IRe
 /// for this watch is a duplicate; otherwise its model and job are stored in one transaction that first flips the
 /// entry from pending to enqueued, so two scans (on any node) enqueue it once.
 /// </summary>
-public sealed partial class WatchScanner(Database db, WatchStore watches, ModelStore models, JobStore jobs, ModelRegistry registry, ModelPaths paths, JobQueue queue, ILogger<WatchScanner> log)
+public sealed class WatchScanner(Database db, WatchStore watches, ModelStore models, JobStore jobs, ModelRegistry registry, ModelPaths paths, JobQueue queue, ILogger<WatchScanner> log)
 {
     public ScanSummary Scan(string watchId, CancellationToken ct)
     {
@@ -34,7 +33,7 @@ public sealed partial class WatchScanner(Database db, WatchStore watches, ModelS
             ct.ThrowIfCancellationRequested();
             var entry = Path.GetFileName(path);
             var fingerprint = Fingerprint(path);
-            var step = StepOf(entry);
+            var step = CheckpointName.Step(entry);
             known.TryGetValue(entry, out var row);
             if (row is null || row.Fingerprint != fingerprint)
             {
@@ -115,13 +114,4 @@ public sealed partial class WatchScanner(Database db, WatchStore watches, ModelS
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..32];
     }
 
-    /// <summary>The training step in a checkpoint's name: its last run of digits (step1000, checkpoint-2000, 500.bin).</summary>
-    public static long? StepOf(string entry)
-    {
-        var m = Digits().Matches(Path.GetFileNameWithoutExtension(entry));
-        return m.Count > 0 && long.TryParse(m[^1].Value, out var step) ? step : null;
-    }
-
-    [GeneratedRegex("[0-9]+")]
-    private static partial Regex Digits();
 }

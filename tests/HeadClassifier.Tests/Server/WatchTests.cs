@@ -156,15 +156,6 @@ public sealed class WatchTests
         return connection.GetRecurringJobs().Single(r => r.Id == WatchService.RecurringJobId(watchId));
     }
 
-    [Fact]
-    public void StepsComeFromTheLastNumberInTheName()
-    {
-        Assert.Equal(1000, WatchScanner.StepOf("step1000"));
-        Assert.Equal(2000, WatchScanner.StepOf("v2-checkpoint-2000"));
-        Assert.Equal(500, WatchScanner.StepOf("500.bin"));
-        Assert.Null(WatchScanner.StepOf("final"));
-    }
-
     private static void CopyDir(string from, string to)
     {
         Directory.CreateDirectory(to);
