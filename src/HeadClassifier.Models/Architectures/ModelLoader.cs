@@ -35,13 +35,6 @@ public static class ModelLoader
         };
     }
 
-    /// <summary>The configuration alone, without opening weights.</summary>
-    public static ModelConfig ReadConfig(string checkpointDirectory)
-    {
-        var hf = HfConfig.Load(Path.Combine(checkpointDirectory, "config.json"));
-        return ArchitectureFor(hf.ModelType, hf.Path).ParseConfig(hf);
-    }
-
     /// <summary>The adapter for a model_type; <paramref name="source"/> is named in the error when none fits.</summary>
     public static Architecture ArchitectureFor(string modelType, string source) =>
         Architectures.FirstOrDefault(a => a.ModelTypes.Contains(modelType))

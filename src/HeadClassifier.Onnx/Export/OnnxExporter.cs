@@ -28,10 +28,6 @@ public static class OnnxExporter
     private static readonly string[] TokenizerFileNames =
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "encoder.json", "vocab.bpe"];
 
-    /// <summary>The ONNX model of <paramref name="weights"/> with inline initializers, serialized (for tests and small models).</summary>
-    public static byte[] ToBytes(ITransformerWeights weights, string? tokenizerKind = null, string? sourceSha256 = null) =>
-        Build(weights, null, tokenizerKind, sourceSha256, out _).ToByteArray();
-
     /// <summary>
     /// Exports <paramref name="checkpointPath"/> (anything <see cref="ModelLoader.Open"/> reads) into
     /// <paramref name="outDirectory"/>. <paramref name="externalThreshold"/>: weights above this many bytes go to external data.

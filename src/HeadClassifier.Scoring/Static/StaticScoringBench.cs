@@ -40,26 +40,4 @@ public static class StaticScoringBench
         for (var i = 0L; i < b.Length; i++) b[i] = (float)random.NextDouble() - 0.5f;
         return (a, b);
     }
-
-    /// <summary>Scores once pruned and once dense, checks that the hits agree, and describes time and work of both.</summary>
-    public static string Compare(ITransformerWeights model, IReadOnlyList<ScoringOperation> operations, StaticScoringOptions options)
-    {
-        var pruned = StaticScorer.Run(model, operations, options with { Dense = false });
-        var dense = StaticScorer.Run(model, operations, options with { Dense = true });
-        var disagreements = 0;
-        for (var h = 0; h < pruned.Heads.Count; h++)
-            for (var o = 0; o < operations.Count; o++)
-                if (pruned[h, o].Hits != dense[h, o].Hits) disagreements++;
-        return $"pruned: {Describe(pruned)}\ndense:  {Describe(dense)}\nhead x operation hit counts that differ: {disagreements}";
-    }
-
-    public static string Describe(StaticScores scores)
-    {
-        var c = scores.Counters;
-        var t = scores.Timings;
-        return $"{t.Total.TotalSeconds:F2} s (embeddings {t.Embeddings.TotalSeconds:F2}, first MLP {t.FirstMlp.TotalSeconds:F2}, " +
-               $"layer loads {t.LayerLoads.TotalSeconds:F2}, heads {t.Heads.TotalSeconds:F2}, residual sweep {t.ResidualSweep.TotalSeconds:F2}); GMAC: first MLP {c.FirstMlpMacs / 1e9:F2}, " +
-               $"A {c.ValueProjectionMacs / 1e9:F2}, targets {c.TargetMacs / 1e9:F2}, block GEMM {c.BlockGemmMacs / 1e9:F2}, " +
-               $"residual sweep {c.ResidualSweepMacs / 1e9:F2}, total {c.TotalMacs / 1e9:F2}; blocks {c.BlocksSwept}, residual switches {c.ResidualSwitches}";
-    }
 }

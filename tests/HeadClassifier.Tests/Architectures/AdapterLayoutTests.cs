@@ -108,6 +108,6 @@ public class AdapterLayoutTests
         using var dir = TestPaths.NewTempDir();
         var m = CodedModels.Phi();
         using var w = Open(m, dir);
-        Assert.Equal(w.Config, ModelLoader.ReadConfig(dir.Path));
+        Assert.Equal(w.Config, CheckpointConfig.Read(dir.Path));
     }
 }

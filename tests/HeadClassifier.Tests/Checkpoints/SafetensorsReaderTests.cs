@@ -51,7 +51,7 @@ public class SafetensorsReaderTests
         m.Save(dir.Path, shards: 2);
         using var ckpt = SafetensorsCheckpoint.Open(dir.Path);
         var recording = new RecordingCheckpoint(ckpt);
-        using var w = new HeadClassifier.Models.Architectures.LlamaArchitecture().Open(recording, HeadClassifier.Models.Architectures.ModelLoader.ReadConfig(dir.Path));
+        using var w = new HeadClassifier.Models.Architectures.LlamaArchitecture().Open(recording, CheckpointConfig.Read(dir.Path));
         Assert.Equal(0, ckpt.BytesRead); // opening validates shapes from headers only
 
         w.Layer(1);

@@ -1,3 +1,4 @@
+using HeadClassifier.Tests.Support;
 using HeadClassifier.Core;
 using HeadClassifier.Scoring.Static;
 

@@ -1,3 +1,4 @@
+using HeadClassifier.Tests.Support;
 using System.Runtime.Intrinsics;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
@@ -170,7 +171,7 @@ public class NormAndActivationTests
         var config = TinyConfig(NormKind.RmsNorm, MlpActivation.Silu, gated: true, dMlp: 1);
         var y = FirstMlp.Apply(config, layer, [3f, 4f], 1, 1);
         AssertClose([0.6722479628067239f, 1.3444959256134479f], y);
-        var reference = HeadClassifier.Scoring.Static.StaticScoringReference.Mlp(config, layer, [3.0, 4.0]);
+        var reference = StaticScoringReference.Mlp(config, layer, [3.0, 4.0]);
         AssertClose([0.6722479628067239f, 1.3444959256134479f], reference.Select(v => (float)v).ToArray());
     }
 

@@ -1,3 +1,4 @@
+using HeadClassifier.Tests.Support;
 using HeadClassifier.Scoring.Static;
 
 namespace HeadClassifier.Tests.Scoring;

@@ -1,8 +1,9 @@
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Scoring.Kernels;
+using HeadClassifier.Scoring.Static;
 
-namespace HeadClassifier.Scoring.Static;
+namespace HeadClassifier.Tests.Support;
 
 /// <summary>
 /// A pair's rank under the plain definition, in double: entries other than the target's strictly greater (Greater)
