@@ -91,20 +91,29 @@ public static class FigureSet
         return figures;
     }
 
-    /// <summary>Each result's directory name, made unique with a numeric suffix.</summary>
+    /// <summary>Each result's folder in a set: its model's name, with the step when checkpoints of one model meet, then a count.</summary>
     internal static IReadOnlyList<string> SubfolderNames(IReadOnlyList<RunResults> results)
     {
+        // The model's name as a folder name; checkpoints of one model differ by their step, anything else by a count.
         var used = new HashSet<string>(StringComparer.Ordinal);
         var names = new List<string>();
         foreach (var r in results)
         {
-            var baseName = Path.GetFileName(r.Directory.TrimEnd('/', '\\'));
-            if (baseName.Length == 0) baseName = "result";
+            var baseName = FolderName(FigureNames.Model(r));
+            if (ResultFigures.CheckpointStep(r) is { } step && results.Count(o => FolderName(FigureNames.Model(o)) == baseName) > 1)
+                baseName += $"-step{step}";
             var name = baseName;
             for (var n = 2; !used.Add(name); n++) name = $"{baseName}-{n}";
             names.Add(name);
         }
         return names;
+    }
+
+    /// <summary>A readable folder name: letters, digits, '.', '_' and '-' kept, runs of anything else one '-'.</summary>
+    internal static string FolderName(string name)
+    {
+        var folder = System.Text.RegularExpressions.Regex.Replace(name, @"[^A-Za-z0-9._-]+", "-").Trim('-', '.');
+        return folder.Length > 0 ? folder : "result";
     }
 
     private static readonly (FigureFormats Flag, FigureFormat Format)[] Surfaces =

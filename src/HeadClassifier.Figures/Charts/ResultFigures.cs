@@ -8,7 +8,7 @@ namespace HeadClassifier.Figures;
 /// <summary>Names shown in figures.</summary>
 public static class FigureNames
 {
-    /// <summary>The model's name: the last part of its checkpoint path.</summary>
+    /// <summary>The model's name: the name it was registered with, else the last part of its checkpoint path.</summary>
     public static string Model(RunResults r)
     {
         var name = r.Manifest.Model.Name;

@@ -45,8 +45,11 @@ public sealed record ModelSummary(
     string Tokenizer,
     string WeightsSha256)
 {
-    /// <summary>The model's short name: the last part of its checkpoint path (a directory or a file name).</summary>
-    public string Name => System.IO.Path.GetFileName(Path.TrimEnd('/', '\\'));
+    /// <summary>The name its owner gave the model (the service's registered name); null for a plain classify run.</summary>
+    public string? DisplayName { get; init; }
+
+    /// <summary>The model's name in figures and bundles: the given name, else the last part of its checkpoint path.</summary>
+    public string Name => DisplayName is { Length: > 0 } given ? given : System.IO.Path.GetFileName(Path.TrimEnd('/', '\\'));
 }
 
 public sealed record RunParameters(

@@ -37,6 +37,9 @@ public sealed record ClassificationOptions
     /// <summary>Training step of the checkpoint, recorded in run.json (checkpoint series from the job server's watches).</summary>
     public long? CheckpointStep { get; init; }
 
+    /// <summary>The model's name for figures and bundles (run.json's model.displayName); null: its checkpoint path's last part.</summary>
+    public string? ModelName { get; init; }
+
     /// <summary>What the caller calls these options, so an error names the flag or field the user typed.</summary>
     public ClassificationOptionNames Names { get; init; } = new();
 }
@@ -179,7 +182,7 @@ public static class ClassificationRun
             ToolVersion = ToolVersion,
             StartedAt = started,
             Model = new ModelSummary(Path.GetFullPath(modelPath), config.Family, config.ModelType, config.NLayers, config.NHeads, config.NKvHeads,
-                config.DModel, config.DHead, config.VocabSize, tokenizer.Kind, hash),
+                config.DModel, config.DHead, config.VocabSize, tokenizer.Kind, hash) { DisplayName = options.ModelName },
             Parameters = new RunParameters(options.Threshold, kRule.Copying, kRule.Other,
                 options.KCopying is null && options.KOther is null ? $"paper rule for vocabulary {config.VocabSize}" : "overridden",
                 options.FirstMlp, options.Suppression, options.Dense, options.MinPairs),

@@ -108,7 +108,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             }
         });
         jobs.ReportProgress(job.Id, 0, "loading", null);
-        var result = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep), progress, ct);
+        var result = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep, job.ModelName), progress, ct);
         if (parameters.RunsDynamic)
         {
             // Inference-time scores join the static run's files (dynamic columns, correlations.csv, dynamic.json).

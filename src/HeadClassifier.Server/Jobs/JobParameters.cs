@@ -105,7 +105,7 @@ public sealed record JobParameters
     }
 
     /// <summary>The run's options; resolving the backend (probing ORT's providers for "auto") happens here, on the worker.</summary>
-    public ClassificationOptions ToClassificationOptions(int? threads, long? checkpointStep) => new()
+    public ClassificationOptions ToClassificationOptions(int? threads, long? checkpointStep, string? modelName = null) => new()
     {
         Threshold = Threshold,
         KCopying = KCopying,
@@ -116,6 +116,7 @@ public sealed record JobParameters
         MinPairs = MinPairs,
         MaxDegreeOfParallelism = threads,
         CheckpointStep = checkpointStep,
+        ModelName = modelName,
         Engine = StaticBackends.Create(StaticBackends.Parse(Backend, "backend"), OrtOptionsFor(threads), "backend"),
     };
 

@@ -78,6 +78,32 @@ public class BundleTests
         Assert.Equal(["gpt2-xl", "stories260K"], manifest.Results.Select(r => r.Name));
     }
 
+    [Fact]
+    public void ComparedResultsAreFiledUnderTheirModelsNamesAndCheckpointsOfOneModelByStep()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        // Results folders as the service keeps them (jobs/<id>/results), so a folder name says nothing.
+        var early = tmp.File("jobs/a/results");
+        var late = tmp.File("jobs/b/results");
+        var other = tmp.File("jobs/c/results");
+        SyntheticResults.Write(early, new("model", 4, 4) { DisplayName = "demo-planted-gpt2 (synthetic)", CheckpointStep = 100 });
+        SyntheticResults.Write(late, new("model", 4, 4, Seed: 2) { DisplayName = "demo-planted-gpt2 (synthetic)", CheckpointStep = 2000 });
+        SyntheticResults.Write(other, new("stories260K", 5, 8, Seed: 3));
+        var manifest = BundleWriter.Write([early, late, other], tmp.File("cmp.zip"));
+        Assert.Equal(["demo-planted-gpt2-synthetic-step100", "demo-planted-gpt2-synthetic-step2000", "stories260K"], manifest.Results.Select(r => r.Name));
+        Assert.Equal(["demo-planted-gpt2 (synthetic)", "demo-planted-gpt2 (synthetic)", "stories260K"], manifest.Results.Select(r => r.Model));
+        using var zip = ZipFile.OpenRead(tmp.File("cmp.zip"));
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains("data/demo-planted-gpt2-synthetic-step100/scores.csv", names);
+        Assert.Contains("figures/demo-planted-gpt2-synthetic-step2000/category-map.svg", names);
+        Assert.DoesNotContain(names, n => n.StartsWith("data/results", StringComparison.Ordinal));
+        // Figures are titled with the model's given name, not its checkpoint folder.
+        var svg = System.Text.Encoding.UTF8.GetString(Bytes(zip, "figures/stories260K/category-map.svg"));
+        Assert.Contains("stories260K", svg);
+        var planted = System.Text.Encoding.UTF8.GetString(Bytes(zip, "figures/demo-planted-gpt2-synthetic-step100/category-map.svg"));
+        Assert.Contains("demo-planted-gpt2 (synthetic)", planted);
+    }
+
     private static byte[] Bytes(ZipArchive zip, string name)
     {
         using var s = zip.GetEntry(name)!.Open();

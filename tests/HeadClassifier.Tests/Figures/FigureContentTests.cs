@@ -197,8 +197,8 @@ public class FigureContentTests
         Assert.Equal(
         [
             "checkpoint-evolution.png", "model-grid.png",
-            "run-step10/category-map.png", "run-step10/category-panels.png", "run-step10/interactive.html", "run-step10/scores.png", "run-step10/suppression-scores.png",
-            "run-step20/category-map.png", "run-step20/category-panels.png", "run-step20/interactive.html", "run-step20/scores.png", "run-step20/suppression-scores.png",
+            "pythia-step10/category-map.png", "pythia-step10/category-panels.png", "pythia-step10/interactive.html", "pythia-step10/scores.png", "pythia-step10/suppression-scores.png",
+            "pythia-step20/category-map.png", "pythia-step20/category-panels.png", "pythia-step20/interactive.html", "pythia-step20/scores.png", "pythia-step20/suppression-scores.png",
         ], rel);
         Assert.All(files, f => Assert.True(new FileInfo(f).Length > 1000, f));
         Assert.Empty(Directory.EnumerateFiles(tmp.File("out"), "*.partial", SearchOption.AllDirectories));

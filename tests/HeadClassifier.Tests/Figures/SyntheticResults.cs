@@ -30,6 +30,7 @@ public static class SyntheticResults
         public bool Suppression { get; init; } = true;
         public bool Dynamic { get; init; }
         public long? CheckpointStep { get; init; }
+        public string? DisplayName { get; init; }
         public double ClassifiedShare { get; init; } = 0.45;
 
         /// <summary>Extra operations with a custom category each (name, category).</summary>
@@ -65,7 +66,7 @@ public static class SyntheticResults
             ToolVersion = "0.1.0-test",
             StartedAt = new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero),
             Model = new ModelSummary("/models/" + spec.Model, "gpt2", "gpt2", spec.Layers, spec.Heads, spec.Heads, 64 * spec.Heads, 64, 50257,
-                "gpt2-bpe", new string('a', 63) + spec.Seed % 10),
+                "gpt2-bpe", new string('a', 63) + spec.Seed % 10) { DisplayName = spec.DisplayName },
             Parameters = new RunParameters(HeadLabeler.DefaultThreshold, 1, 10, "copying=1, other=10", true, spec.Suppression, false, 30),
             Operations = ops.Select(o => new OperationSummary(o.Name, o.Item2, o.Category, o.Name + ".json", new string('b', 64), 100, 100, 0, true,
                 o.Name.Contains("copying") ? 1 : 10)).ToList(),

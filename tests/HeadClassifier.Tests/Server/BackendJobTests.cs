@@ -41,6 +41,9 @@ public sealed class BackendJobTests
         var simdId = simd.GetProperty("id").GetString()!;
         var manifest = ResultsReader.ReadManifest(Path.Combine(tmp.File("data"), "jobs", ortId, "results", ResultsWriter.ManifestFile));
         Assert.Equal(("ort", "cpu"), (manifest.Backend, manifest.Provider));
+        // Figures and bundles are titled with the name the model was registered under, which run.json keeps.
+        Assert.Equal(ort.GetProperty("modelName").GetString(), manifest.Model.DisplayName);
+        Assert.Equal(manifest.Model.DisplayName, manifest.Model.Name);
         // Another backend is another computation, not a reuse; the scores agree.
         Assert.Equal(JsonValueKind.Null, simd.GetProperty("reusedFrom").ValueKind);
         Assert.Equal((await c.Get($"/api/jobs/{simdId}/results").Ok()).GetProperty("scores").ToString(),
