@@ -14,14 +14,17 @@ public sealed class EvolutionFigure : Figure
 
     private readonly string _model;
 
-    internal EvolutionFigure(IReadOnlyList<(long Step, RunResults Results)> series, ClassPalette palette)
+    internal EvolutionFigure(IReadOnlyList<(long Step, RunResults Results)> series, ClassPalette palette, string model)
     {
-        _model = FigureNames.Model(series[0].Results);
+        _model = model;
         Steps = series.Select(s => s.Step).ToList();
         var classes = palette.Order.Where(cls => series.Any(s => s.Results.Labels.Any(l => l.Class == cls))).ToList();
         Counts = classes.ToDictionary(cls => cls, cls => (IReadOnlyList<int>)series.Select(s => s.Results.Labels.Count(l => l.Class == cls)).ToList());
         Palette = palette;
     }
+
+    /// <summary>The heads axis ends a whole head or a tenth above the largest count, so the top line and its markers are never cut.</summary>
+    internal static double HeadsAxisMaximum(int maxCount) => Math.Max(1, maxCount) + Math.Max(1, Math.Ceiling(maxCount * 0.1));
 
     public override string Name => "checkpoint-evolution";
     public override string Title => $"{_model}: head classes across checkpoints";
@@ -59,7 +62,7 @@ public sealed class EvolutionFigure : Figure
         x.LabelFormatter = v => Style.Format(LogSteps ? Math.Round(Math.Pow(10, v) - 1) : v);
         m.Axes.Add(Style.Styled(x));
         var maxCount = Counts.Values.SelectMany(v => v).DefaultIfEmpty(1).Max();
-        m.Axes.Add(Style.Styled(new LinearAxis { Position = AxisPosition.Left, Title = "Heads", Minimum = 0, Maximum = Math.Max(1, maxCount) * 1.05, MinimumMajorStep = 1 }));
+        m.Axes.Add(Style.Styled(new LinearAxis { Position = AxisPosition.Left, Title = "Heads", Minimum = 0, Maximum = HeadsAxisMaximum(maxCount), MinimumMajorStep = 1 }));
         foreach (var (cls, counts) in Counts)
         {
             var line = new LineSeries { Title = cls, Color = Palette[cls], StrokeThickness = 1.6, MarkerType = MarkerType.Circle, MarkerSize = 2.4, MarkerFill = Palette[cls] };

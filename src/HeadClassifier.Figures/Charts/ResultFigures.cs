@@ -97,7 +97,8 @@ public static class ResultFigures
     /// Heads per class against checkpoint step, or null unless there are at least two results of one architecture
     /// (same family and grid) whose steps are known and distinct.
     /// </summary>
-    public static EvolutionFigure? CheckpointEvolution(IReadOnlyList<RunResults> results, ClassPalette palette)
+    /// <param name="title">What the series is called (a watch's name); null: the first result's model.</param>
+    public static EvolutionFigure? CheckpointEvolution(IReadOnlyList<RunResults> results, ClassPalette palette, string? title = null)
     {
         if (results.Count < 2) return null;
         var first = results[0].Manifest.Model;
@@ -106,7 +107,7 @@ public static class ResultFigures
         var steps = results.Select(CheckpointStep).ToList();
         if (steps.Any(s => s is null) || steps.Distinct().Count() != steps.Count) return null;
         var series = results.Zip(steps, (r, s) => (s!.Value, r)).OrderBy(p => p.Value).ToList();
-        return new EvolutionFigure(series, palette);
+        return new EvolutionFigure(series, palette, title ?? FigureNames.Model(series[0].r));
     }
 
     /// <summary>run.json's checkpointStep, else the step in the results directory's name (<see cref="CheckpointName.Step"/>).</summary>

@@ -219,9 +219,9 @@ public static class Endpoints
             watches.Get(id) is null ? NotFound($"no watch with id '{id}'") : Results.Ok(scanner.Scan(id, ct))).WithTags("watches");
         write.MapDelete("/watches/{id}", (string id, WatchService service) =>
             service.Delete(id) ? Results.NoContent() : NotFound($"no watch with id '{id}'")).WithTags("watches");
-        api.MapGet("/watches/{id}/figures/{file}", (string id, string file, WatchStore watches, JobStore jobs, ServerOptions options) =>
+        api.MapGet("/watches/{id}/figures/{file}", (string id, string file, WatchStore watches, JobStore jobs) =>
         {
-            if (watches.Get(id) is null) return NotFound($"no watch with id '{id}'");
+            if (watches.Get(id) is not { } watch) return NotFound($"no watch with id '{id}'");
             var dot = file.LastIndexOf('.');
             var format = dot > 0 ? file[(dot + 1)..] : "png";
             if (dot > 0 && file[..dot] != "checkpoint-evolution" || !Enum.TryParse<FigureFormats>(format, ignoreCase: true, out var flag) || flag is not (FigureFormats.Png or FigureFormats.Svg or FigureFormats.Pdf))
@@ -229,18 +229,13 @@ public static class Endpoints
             var done = Series(jobs, id).Where(j => j.Status == JobStatus.Succeeded && j.ResultDir is not null).ToList();
             if (done.Count < 2)
                 return Results.Json(new ErrorView($"the checkpoint-evolution figure needs at least two finished checkpoints (this watch has {done.Count})"), statusCode: StatusCodes.Status409Conflict);
-            var outDir = Path.Combine(options.DataDir, "tmp", "watch-" + Guid.NewGuid().ToString("N"));
-            try
-            {
-                var written = FigureSet.RenderAll(done.Select(j => j.ResultDir!).ToList(), outDir, flag);
-                var path = written.FirstOrDefault(p => Path.GetFileNameWithoutExtension(p) == "checkpoint-evolution");
-                if (path is null) return NotFound("no checkpoint-evolution figure: the finished results carry no checkpoint steps");
-                return Results.File(File.ReadAllBytes(path), ContentTypes[format]);
-            }
-            finally
-            {
-                if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
-            }
+            // Only this figure, titled with the watch's name, rendered in memory: a GET writes nothing to disk.
+            var results = done.Select(j => ResultsReader.Read(j.ResultDir!)).ToList();
+            if (ResultFigures.CheckpointEvolution(results, ResultFigures.Palette(results), watch.Name) is not { } evolution)
+                return NotFound("no checkpoint-evolution figure: the finished results carry no checkpoint steps");
+            var stream = new MemoryStream();
+            evolution.Render(Enum.Parse<FigureFormat>(format, ignoreCase: true), stream);
+            return Results.File(stream.ToArray(), ContentTypes[format]);
         }).WithTags("watches");
     }
 

@@ -101,6 +101,14 @@ public class FigureContentTests
         Assert.False(linear.LogSteps);
         Assert.Equal([1000L, 3000L], linear.Steps);
 
+        // Titled with the series' name when one is given (a watch's), else the model's; the heads axis leaves room above
+        // the largest count so its line and markers are drawn whole.
+        Assert.Equal("pythia-160m: head classes across checkpoints", linear.Title);
+        Assert.Equal("run 7: head classes across checkpoints", ResultFigures.CheckpointEvolution(results, palette, "run 7")!.Title);
+        var heads = fig.Plots().SelectMany(p => p.Model.Axes).OfType<OxyPlot.Axes.LinearAxis>().Single(a => a.Position == OxyPlot.Axes.AxisPosition.Left);
+        var top = fig.Counts.Values.SelectMany(c => c).Max();
+        Assert.True(heads.Maximum >= top + 1, $"axis ends at {heads.Maximum}, the largest count is {top}");
+
         // Different models, or a step that cannot be found, give no evolution figure.
         var other = SyntheticResults.Write(tmp.File("other-step5"), new("gpt2", 12, 12));
         Assert.Null(ResultFigures.CheckpointEvolution([results[0], other], palette));

@@ -79,6 +79,8 @@ public sealed class WatchTests
         Assert.Equal(ServerModels.PngMagic, evolution[..4]);
         var svg = await c.Text($"/api/watches/{id}/figures/checkpoint-evolution.svg");
         Assert.Contains("<svg", svg);
+        Assert.Contains("run1: head classes across checkpoints", svg);
+        Assert.False(Directory.Exists(Path.Combine(tmp.Path, "tmp")), "a figure GET wrote to disk");
 
         await c.Delete($"/api/watches/{id}").Ok(HttpStatusCode.NoContent);
         await c.Get($"/api/watches/{id}").Fails(HttpStatusCode.NotFound, "no watch");
