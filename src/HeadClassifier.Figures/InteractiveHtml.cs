@@ -70,29 +70,41 @@ public static class InteractiveHtml
         const d = JSON.parse(document.getElementById('data').textContent);
         const cv = document.getElementById('map'), tip = document.getElementById('tip');
         const cols = d.transpose ? d.heads : d.layers, rows = d.transpose ? d.layers : d.heads;
-        const c = d.cell, left = 44, bottom = 40, w = left + cols * c + 8, h = rows * c + bottom;
-        const dpr = window.devicePixelRatio || 1;
-        cv.width = w * dpr; cv.height = h * dpr; cv.style.width = w + 'px'; cv.style.height = h + 'px';
-        const g = cv.getContext('2d');
-        g.scale(dpr, dpr);
+        const left = 44, bottom = 40;
+        // Cells sized to the window (6 to 40 px), redrawn when it changes; the figure's own size where no window is known.
+        const fit = () => {
+          const s = Math.floor(Math.min(((window.innerWidth || 0) - 40 - left) / cols, ((window.innerHeight || 0) - 160 - bottom) / rows));
+          return s > 0 ? Math.max(6, Math.min(40, s)) : d.cell;
+        };
+        let c = fit();
         const byCell = new Map();
-        const gap = c >= 10 ? 1 : 0;
-        for (const cell of d.cells) {
-          const col = d.transpose ? cell.h : cell.l, row = d.transpose ? cell.l : cell.h;
-          byCell.set(col + ',' + row, cell);
-          g.fillStyle = d.colors[cell.cls];
-          g.fillRect(left + col * c + gap / 2, row * c + gap / 2, c - gap, c - gap);
-        }
-        g.strokeStyle = '#3c3c3c'; g.strokeRect(left, 0, cols * c, rows * c);
-        g.fillStyle = '#000'; g.font = '11px "DejaVu Sans", sans-serif';
-        const step = n => { for (const s of [1, 2, 5, 10, 20, 50, 100]) if (s * c >= n) return s; return 200; };
-        g.textAlign = 'center'; g.textBaseline = 'top';
-        for (let i = 0; i < cols; i += step(22)) g.fillText(String(i), left + (i + 0.5) * c, rows * c + 3);
-        g.fillText(d.transpose ? 'Head' : 'Layer', left + cols * c / 2, rows * c + 20);
-        g.textAlign = 'right'; g.textBaseline = 'middle';
-        for (let i = 0; i < rows; i += step(13)) g.fillText(String(i), left - 4, (i + 0.5) * c);
-        g.save(); g.translate(10, rows * c / 2); g.rotate(-Math.PI / 2); g.textAlign = 'center';
-        g.fillText(d.transpose ? 'Layer' : 'Head', 0, 0); g.restore();
+        for (const cell of d.cells) byCell.set((d.transpose ? cell.h : cell.l) + ',' + (d.transpose ? cell.l : cell.h), cell);
+        const draw = () => {
+          const w = left + cols * c + 8, h = rows * c + bottom;
+          const dpr = window.devicePixelRatio || 1;
+          cv.width = w * dpr; cv.height = h * dpr; cv.style.width = w + 'px'; cv.style.height = h + 'px';
+          const g = cv.getContext('2d');
+          g.setTransform(dpr, 0, 0, dpr, 0, 0);
+          g.clearRect(0, 0, w, h);
+          const gap = c >= 10 ? 1 : 0;
+          for (const cell of d.cells) {
+            const col = d.transpose ? cell.h : cell.l, row = d.transpose ? cell.l : cell.h;
+            g.fillStyle = d.colors[cell.cls];
+            g.fillRect(left + col * c + gap / 2, row * c + gap / 2, c - gap, c - gap);
+          }
+          g.strokeStyle = '#3c3c3c'; g.strokeRect(left, 0, cols * c, rows * c);
+          g.fillStyle = '#000'; g.font = '11px "DejaVu Sans", sans-serif';
+          const step = n => { for (const s of [1, 2, 5, 10, 20, 50, 100]) if (s * c >= n) return s; return 200; };
+          g.textAlign = 'center'; g.textBaseline = 'top';
+          for (let i = 0; i < cols; i += step(22)) g.fillText(String(i), left + (i + 0.5) * c, rows * c + 3);
+          g.fillText(d.transpose ? 'Head' : 'Layer', left + cols * c / 2, rows * c + 20);
+          g.textAlign = 'right'; g.textBaseline = 'middle';
+          for (let i = 0; i < rows; i += step(13)) g.fillText(String(i), left - 4, (i + 0.5) * c);
+          g.save(); g.translate(10, rows * c / 2); g.rotate(-Math.PI / 2); g.textAlign = 'center';
+          g.fillText(d.transpose ? 'Layer' : 'Head', 0, 0); g.restore();
+        };
+        draw();
+        if (window.addEventListener) window.addEventListener('resize', () => { const n = fit(); if (n !== c) { c = n; draw(); } });
         const fmt = v => v.toFixed(3);
         cv.addEventListener('mousemove', e => {
           const r = cv.getBoundingClientRect();

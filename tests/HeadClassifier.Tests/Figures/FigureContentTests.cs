@@ -228,16 +228,19 @@ public class InteractiveHtmlScriptTests
                          addEventListener: (type, f) => { handlers[type] = f; } };
         const tip = el();
         const nodes = { data: { textContent: data }, map: canvas, tip, legend: el() };
-        global.window = { devicePixelRatio: 1 };
+        global.window = { devicePixelRatio: 1, ...JSON.parse(process.argv[4] || '{}') };
         global.document = { getElementById: id => nodes[id], createElement: el };
         new Function(code)();
+        // The cell size the page chose, from the canvas's CSS width (44 px of axis, 8 px of margin).
         const d = JSON.parse(data);
-        const out = [];
+        const cols = d.transpose ? d.heads : d.layers;
+        const c = (parseFloat(canvas.style.width) - 44 - 8) / cols;
+        const tips = [];
         for (const [col, row] of JSON.parse(process.argv[3])) {
-          handlers.mousemove({ clientX: 44 + (col + 0.5) * d.cell, clientY: (row + 0.5) * d.cell });
-          out.push(tip.style.display === 'block' ? tip.textContent : '(hidden)');
+          handlers.mousemove({ clientX: 44 + (col + 0.5) * c, clientY: (row + 0.5) * c });
+          tips.push(tip.style.display === 'block' ? tip.textContent : '(hidden)');
         }
-        console.log(JSON.stringify(out));
+        console.log(JSON.stringify({ cell: c, tips }));
         """;
 
     [Fact]
@@ -250,17 +253,32 @@ public class InteractiveHtmlScriptTests
         File.WriteAllText(tmp.File("harness.js"), Harness);
 
         // Transposed: columns are heads, rows are layers; (col 2, row 3) is L3H2, and (col 9, row 0) is off the grid.
-        var psi = new System.Diagnostics.ProcessStartInfo("node", [tmp.File("harness.js"), tmp.File("i.html"), "[[2,3],[0,0],[9,0]]"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var (cell, tips) = Hover(tmp, "[[2,3],[0,0],[9,0]]", "{}");
+        Assert.Equal(InteractiveHtml.Data(r, palette, transpose: true).Cell, cell);
+        Assert.Equal(Expected(r, new HeadId(3, 2)), tips[0]);
+        Assert.Equal(Expected(r, new HeadId(0, 0)), tips[1]);
+        Assert.Equal("(hidden)", tips[2]);
+
+        // In a browser window the cells follow the screen: a laptop window gets larger cells than a small one, capped
+        // at 40 px, and hovering still finds the right head at either size.
+        var (small, smallTips) = Hover(tmp, "[[2,3]]", "{\"innerWidth\": 200, \"innerHeight\": 300}");
+        var (large, largeTips) = Hover(tmp, "[[2,3]]", "{\"innerWidth\": 1600, \"innerHeight\": 1000}");
+        Assert.Equal(Math.Floor(Math.Min((200 - 40 - 44) / 3.0, (300 - 160 - 40) / 4.0)), small);
+        Assert.Equal(40, large);
+        Assert.Equal(Expected(r, new HeadId(3, 2)), smallTips[0]);
+        Assert.Equal(Expected(r, new HeadId(3, 2)), largeTips[0]);
+    }
+
+    private static (double Cell, string[] Tips) Hover(TempDir tmp, string cells, string window)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("node", [tmp.File("harness.js"), tmp.File("i.html"), cells, window]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = System.Diagnostics.Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEnd();
         var stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
         Assert.True(p.ExitCode == 0, stderr);
-        var tips = JsonSerializer.Deserialize<string[]>(stdout)!;
-
-        Assert.Equal(Expected(r, new HeadId(3, 2)), tips[0]);
-        Assert.Equal(Expected(r, new HeadId(0, 0)), tips[1]);
-        Assert.Equal("(hidden)", tips[2]);
+        using var result = JsonDocument.Parse(stdout);
+        return (result.RootElement.GetProperty("cell").GetDouble(), result.RootElement.GetProperty("tips").Deserialize<string[]>()!);
     }
 
     private static string Expected(RunResults r, HeadId head)
