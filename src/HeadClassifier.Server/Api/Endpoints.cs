@@ -52,9 +52,13 @@ public static class Endpoints
         var write = api.MapGroup("").AddEndpointFilter(async (ctx, next) =>
         {
             var key = ctx.HttpContext.RequestServices.GetRequiredService<ApiKey>();
-            return key.Matches(ctx.HttpContext.Request.Headers[ApiKey.Header].FirstOrDefault())
+            var sent = ctx.HttpContext.Request.Headers[ApiKey.Header].FirstOrDefault();
+            // A missing key and a wrong one are different mistakes: say which.
+            if (string.IsNullOrEmpty(sent))
+                return Results.Json(new ErrorView($"API key required: this call changes state, send the API key in the {ApiKey.Header} header"), statusCode: StatusCodes.Status401Unauthorized);
+            return key.Matches(sent)
                 ? await next(ctx)
-                : Results.Json(new ErrorView($"this call changes state: send the API key in the {ApiKey.Header} header"), statusCode: StatusCodes.Status401Unauthorized);
+                : Results.Json(new ErrorView($"API key not accepted: the {ApiKey.Header} header does not match this server's key"), statusCode: StatusCodes.Status401Unauthorized);
         });
 
         MapCatalog(api);
@@ -73,6 +77,11 @@ public static class Endpoints
         api.MapGet("/presets", (Presets presets) => presets.All()).WithTags("catalog");
     }
 
+    // 201 for a new model; 200 with the existing one when the same weights at the same path are registered again.
+    private static IResult Registered(Registration r) => r.IsNew
+        ? Results.Created($"/api/models/{r.Model.Id}", ModelView.Of(r.Model, withReport: true))
+        : Results.Ok(ModelView.Of(r.Model, withReport: true));
+
     private static void MapModels(RouteGroupBuilder api, RouteGroupBuilder write)
     {
         api.MapGet("/models", (ModelStore models) => models.List().Select(m => ModelView.Of(m))).WithTags("models");
@@ -80,14 +89,12 @@ public static class Endpoints
             models.Get(id) is { } m ? Results.Ok(ModelView.Of(m, withReport: true)) : NotFound($"no model with id '{id}'")).WithTags("models");
         write.MapPost("/models", (RegisterModelRequest request, ModelRegistry registry) =>
         {
-            var model = registry.RegisterPath(request.Path ?? "", request.Name, request.MinPairs ?? OperationFilter.DefaultMinPairs);
-            return Results.Created($"/api/models/{model.Id}", ModelView.Of(model, withReport: true));
+            return Registered(registry.RegisterPath(request.Path ?? "", request.Name, request.MinPairs ?? OperationFilter.DefaultMinPairs));
         }).WithTags("models");
         write.MapPost("/models/upload", async (HttpContext http, string? name, int? minPairs, ModelRegistry registry, ServerOptions options) =>
         {
             if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = options.MaxUploadBytes;
-            var model = await registry.RegisterUploadAsync(http.Request.Body, name, minPairs ?? OperationFilter.DefaultMinPairs, http.RequestAborted);
-            return Results.Created($"/api/models/{model.Id}", ModelView.Of(model, withReport: true));
+            return Registered(await registry.RegisterUploadAsync(http.Request.Body, name, minPairs ?? OperationFilter.DefaultMinPairs, http.RequestAborted));
         }).WithTags("models").Accepts<Stream>("application/zip");
         write.MapDelete("/models/{id}", (string id, ModelStore models, JobStore jobs, ServerOptions options) =>
         {

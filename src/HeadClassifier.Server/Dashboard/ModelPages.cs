@@ -22,7 +22,7 @@ public static class ModelPages
             var s = http.RequestServices;
             try
             {
-                var model = s.GetRequiredService<ModelRegistry>().RegisterPath(path, name.Length == 0 ? null : name);
+                var model = s.GetRequiredService<ModelRegistry>().RegisterPath(path, name.Length == 0 ? null : name).Model;
                 return Task.FromResult(Results.Redirect("/models/" + model.Id));
             }
             catch (InvalidInputException e)
@@ -45,7 +45,7 @@ public static class ModelPages
                     await using var stream = file.OpenReadStream();
                     var model = await s.GetRequiredService<ModelRegistry>().RegisterUploadAsync(stream, name.Length == 0 ? Path.GetFileNameWithoutExtension(file.FileName) : name,
                         OperationFilter.DefaultMinPairs, http.RequestAborted);
-                    return Results.Redirect("/models/" + model.Id);
+                    return Results.Redirect("/models/" + model.Model.Id);
                 }
                 catch (InvalidInputException e)
                 {

@@ -16,7 +16,7 @@ public sealed class DemoSeeder(ServerOptions options, ModelStore models, ModelRe
         try
         {
             var modelDir = DemoModel.Write(options.DemoDir, sets.DirectoryOf(ServerOptions.DefaultOperationSet));
-            var model = registry.RegisterPath(modelDir, DemoModel.Name, source: Source, synthetic: true);
+            var model = registry.RegisterPath(modelDir, DemoModel.Name, source: Source, synthetic: true).Model;
             var job = queue.Submit(model.Id, new JobParameters { OperationSet = ServerOptions.DemoOperationSet, Suppression = true });
             log.LogInformation("registered the synthetic demo model {Model} and submitted demo job {Job}", model.Id, job.Id);
         }

@@ -16,12 +16,24 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
     /// stores it; a model that cannot be opened, or has no operation with <paramref name="minPairs"/> single-token
     /// pairs, is refused with the reason.
     /// </summary>
-    public ModelRow RegisterPath(string path, string? name, int minPairs = OperationFilter.DefaultMinPairs, string source = "path", bool synthetic = false)
+    /// <summary>Most files a model folder upload may unpack to (a sharded 70B checkpoint has a few dozen).</summary>
+    public const int MaxUploadEntries = 1000;
+
+    /// <summary>An upload may unpack to at most this many times the upload limit.</summary>
+    public const int UnpackedSizeFactor = 4;
+
+    public Registration RegisterPath(string path, string? name, int minPairs = OperationFilter.DefaultMinPairs, string source = "path", bool synthetic = false)
     {
         var real = paths.Resolve(path);
-        var model = Inspect(real, name ?? DefaultName(real), source, synthetic, minPairs);
+        return Add(Inspect(real, name ?? DefaultName(real), source, synthetic, minPairs));
+    }
+
+    /// <summary>The model, or the one already registered with the same weights at the same path (no second row).</summary>
+    private Registration Add(ModelRow model)
+    {
+        if (store.FindByWeights(model.Path, model.WeightsSha256) is { } existing) return new Registration(existing, IsNew: false);
         store.Insert(model);
-        return model;
+        return new Registration(model, IsNew: true);
     }
 
     public ModelRow Inspect(string realPath, string name, string source, bool synthetic, int minPairs = OperationFilter.DefaultMinPairs)
@@ -50,7 +62,7 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
     /// Streams a zip of a model folder to disk (at most <see cref="ServerOptions.MaxUploadBytes"/>, hashed on the
     /// way), unpacks it below uploads/&lt;sha256&gt;/ refusing entries that would land outside, and registers it.
     /// </summary>
-    public async Task<ModelRow> RegisterUploadAsync(Stream body, string? name, int minPairs, CancellationToken ct)
+    public async Task<Registration> RegisterUploadAsync(Stream body, string? name, int minPairs, CancellationToken ct)
     {
         Directory.CreateDirectory(options.UploadsDir);
         var partial = Path.Combine(options.UploadsDir, $".upload-{Guid.NewGuid():N}.zip");
@@ -75,7 +87,8 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
                 sha = Convert.ToHexStringLower(hash.GetHashAndReset());
             }
             var dir = Path.Combine(options.UploadsDir, sha);
-            if (!Directory.Exists(dir))
+            var unpackedHere = !Directory.Exists(dir);
+            if (unpackedHere)
             {
                 var staging = dir + ".partial-" + Guid.NewGuid().ToString("N")[..8];
                 try
@@ -88,9 +101,16 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
                     if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
                 }
             }
-            var model = Inspect(ModelPathIn(SingleTopFolder(dir)), name ?? "upload-" + sha[..12], "upload", synthetic: false, minPairs);
-            store.Insert(model);
-            return model;
+            try
+            {
+                return Add(Inspect(ModelPathIn(SingleTopFolder(dir)), name ?? "upload-" + sha[..12], "upload", synthetic: false, minPairs));
+            }
+            catch when (unpackedHere)
+            {
+                // A refused upload leaves nothing behind under uploads/.
+                Directory.Delete(dir, recursive: true);
+                throw;
+            }
         }
         finally
         {
@@ -111,19 +131,30 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
         }
         using (zip)
         {
+            if (zip.Entries.Count > MaxUploadEntries)
+                throw new InvalidInputException("upload", $"holds {zip.Entries.Count} entries; a model folder upload may hold at most {MaxUploadEntries}");
             var root = Path.GetFullPath(target) + Path.DirectorySeparatorChar;
+            var limit = options.MaxUploadBytes * UnpackedSizeFactor;
             long unpacked = 0;
+            var buffer = new byte[1 << 16];
             foreach (var entry in zip.Entries)
             {
                 var dest = Path.GetFullPath(Path.Combine(target, entry.FullName));
                 if (!dest.StartsWith(root, StringComparison.Ordinal))
                     throw new InvalidInputException("upload", $"entry '{entry.FullName}' would be written outside the model folder");
-                unpacked += entry.Length;
-                if (unpacked > options.MaxUploadBytes * 4)
-                    throw new InvalidInputException("upload", "unpacks to more than four times the upload limit");
                 if (entry.FullName.EndsWith('/')) { Directory.CreateDirectory(dest); continue; }
                 Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-                entry.ExtractToFile(dest);
+                // Counted as it is written, not from the sizes the archive declares, which a crafted zip can understate.
+                using var from = entry.Open();
+                using var to = new FileStream(dest, FileMode.CreateNew, FileAccess.Write);
+                int n;
+                while ((n = from.Read(buffer)) > 0)
+                {
+                    unpacked += n;
+                    if (unpacked > limit)
+                        throw new InvalidInputException("upload", $"unpacks to more than {UnpackedSizeFactor} times the upload limit ({limit} bytes)");
+                    to.Write(buffer, 0, n);
+                }
             }
         }
     }
@@ -145,3 +176,6 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
 
     public static string DefaultName(string path) => Path.GetFileName(path.TrimEnd('/', '\\'));
 }
+
+/// <summary>A registered model, and whether this call added it (false: the same weights at the same path were already there).</summary>
+public sealed record Registration(ModelRow Model, bool IsNew);

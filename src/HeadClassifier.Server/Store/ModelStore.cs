@@ -55,6 +55,12 @@ public sealed class ModelStore(Database db)
         return c.QuerySingleOrDefault<ModelRow>($"SELECT {Columns} FROM models WHERE id = @id", new { id });
     }
 
+    public ModelRow? FindByWeights(string path, string weightsSha256)
+    {
+        using var c = db.Open();
+        return c.QueryFirstOrDefault<ModelRow>($"SELECT {Columns} FROM models WHERE path = @path AND weights_sha256 = @weightsSha256 ORDER BY created_at", new { path, weightsSha256 });
+    }
+
     public ModelRow? FindBySource(string source)
     {
         using var c = db.Open();

@@ -81,7 +81,7 @@ public sealed class DashboardServer : IAsyncLifetime
 
     /// <summary>Registers a model directly (not through the browser), for tests about other pages.</summary>
     public string Register(string path, string name, bool synthetic = false) =>
-        Services.GetRequiredService<ModelRegistry>().RegisterPath(path, name, synthetic: synthetic).Id;
+        Services.GetRequiredService<ModelRegistry>().RegisterPath(path, name, synthetic: synthetic).Model.Id;
 
     /// <summary>A random GPT-2-layout checkpoint of 8 x 8 heads, d_model 128 (one planted head): its dense jobs run for a while.</summary>
     public string LargerModel => _larger ??=

@@ -7,6 +7,7 @@ using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Server.Demo;
 using HeadClassifier.Server.Store;
+using HeadClassifier.Server.Registry;
 using HeadClassifier.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -262,9 +263,10 @@ public sealed class ApiTests
         await using var server = await InProcessServer.Start(tmp.Path, "--max-upload-bytes", "1500000");
         var c = server.Client;
 
-        await c.Post("/api/models", new { path = Stories }, key: null).Fails(HttpStatusCode.Unauthorized, "X-Api-Key");
-        await c.Post("/api/models", new { path = Stories }, key: "wrong").Fails(HttpStatusCode.Unauthorized, "API key");
-        await c.Post("/api/jobs", new { modelId = "x" }, key: null).Fails(HttpStatusCode.Unauthorized, "API key");
+        // A missing key and a wrong one get different words.
+        await c.Post("/api/models", new { path = Stories }, key: null).Fails(HttpStatusCode.Unauthorized, "API key required: this call changes state, send the API key in the X-Api-Key header");
+        await c.Post("/api/models", new { path = Stories }, key: "wrong").Fails(HttpStatusCode.Unauthorized, "API key not accepted");
+        await c.Post("/api/jobs", new { modelId = "x" }, key: null).Fails(HttpStatusCode.Unauthorized, "API key required");
         await c.Delete("/api/models/x", key: null).Fails(HttpStatusCode.Unauthorized, "API key");
 
         await c.Post("/api/models", new { path = Path.Combine(models, "no-such-model") }).Fails(HttpStatusCode.BadRequest, "does not exist");
@@ -312,11 +314,24 @@ public sealed class ApiTests
         await Upload(c, Zip(("../../evil.txt", "x"u8.ToArray()))).Fails(HttpStatusCode.BadRequest, "outside the model folder");
         await Upload(c, [], key: null).Fails(HttpStatusCode.Unauthorized, "API key");
         await Upload(c, new byte[2_000_000]).Fails(HttpStatusCode.BadRequest, "larger than the limit of 1500000 bytes");
+        // A few kilobytes that unpack past 4 x the limit, more files than a model folder has, and a zip holding no model:
+        // each refused with its reason, and nothing of them stays under uploads/.
+        await Upload(c, Zip(("bomb/model.safetensors", new byte[6_100_000]))).Fails(HttpStatusCode.BadRequest, "unpacks to more than 4 times the upload limit");
+        await Upload(c, Zip(Enumerable.Range(0, ModelRegistry.MaxUploadEntries + 1).Select(i => ($"m/{i}.txt", new byte[1])).ToArray()))
+            .Fails(HttpStatusCode.BadRequest, $"holds {ModelRegistry.MaxUploadEntries + 1} entries");
+        await Upload(c, Zip(("notes/README.txt", "no weights here"u8.ToArray()))).Fails(HttpStatusCode.BadRequest, "upload");
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(tmp.Path, "uploads")));
         var storiesZip = Zip(("stories/stories260K.bin", File.ReadAllBytes(Stories)), ("stories/tok512.bin", File.ReadAllBytes(Path.Combine(TestPaths.Stories260K, "tok512.bin"))));
         var uploaded = await Upload(c, storiesZip, query: "?name=uploaded&minPairs=5").Ok(HttpStatusCode.Created);
         Assert.Equal("uploaded", uploaded.GetProperty("name").GetString());
         Assert.Equal((await c.Get($"/api/models/{model}").Ok()).GetProperty("weightsSha256").GetString(), uploaded.GetProperty("weightsSha256").GetString());
+        // The same archive again, and the same path again, return the model already registered: no second row.
+        var count = (await c.Get("/api/models").Ok()).GetArrayLength();
+        var uploadedAgain = await Upload(c, storiesZip, query: "?name=uploaded-again&minPairs=5").Ok(HttpStatusCode.OK);
+        Assert.Equal(uploaded.GetProperty("id").GetString(), uploadedAgain.GetProperty("id").GetString());
+        var again = await c.Post("/api/models", new { path = Stories, minPairs = 5 }).Ok(HttpStatusCode.OK);
+        Assert.Equal(model, again.GetProperty("id").GetString());
+        Assert.Equal(count, (await c.Get("/api/models").Ok()).GetArrayLength());
 
         // A model whose checkpoint is damaged after registration: the job fails with the reason, nothing else breaks.
         var copy = Directory.CreateDirectory(Path.Combine(models, "damaged")).FullName;
