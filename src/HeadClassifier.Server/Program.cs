@@ -1,5 +1,10 @@
+using System.Globalization;
 using HeadClassifier.Server;
 using HeadClassifier.Server.Store;
+
+// Numbers in files, pages and logs read the same on every machine, as in the CLI.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.DefaultThreadCurrentUICulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
 WebApplication app;
 try

@@ -97,6 +97,7 @@ public sealed class JobQueue(Database db, JobStore jobs, ModelStore models, Oper
             if (!soleProcess) return (enqueued, 0);
             foreach (var job in jobs.List(new JobFilter(Status: JobStatus.Running, Limit: 100_000)))
             {
+                jobs.CloseLostRuns(job.Id, WorkerName);
                 if (job.HangfireJobId is not { } id || !client.ChangeState(id, new EnqueuedState(ClassifyQueue))) Enqueue(job.Id, replacing: job.HangfireJobId);
                 requeued++;
             }

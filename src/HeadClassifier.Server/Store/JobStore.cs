@@ -75,6 +75,7 @@ public sealed class JobStore(Database db)
                     new { id, now = Database.Now() }, tx);
                 return false;
             }
+            CloseLostRuns(c, tx, id, worker);
             c.Execute("INSERT INTO job_runs (id, job_id, worker, started_at) VALUES (@runId, @id, @worker, @now)", new { runId, id, worker, now = Database.Now() }, tx);
             return true;
         });
@@ -192,9 +193,22 @@ public sealed class JobStore(Database db)
         db.InTransaction((c, tx) =>
         {
             c.Execute("UPDATE jobs SET status = 'queued', stage = 'interrupted by a worker shutdown; will resume', progress = 0 WHERE id = @id AND status = 'running'", new { id }, tx);
-            FinishRun(c, tx, runId, "interrupted");
+            FinishRun(c, tx, runId, InterruptedRun);
         });
     }
+
+    /// <summary>Outcome of a run whose worker stopped cleanly (shutdown); the job goes back to the queue.</summary>
+    public const string InterruptedRun = "interrupted";
+
+    /// <summary>Outcome of a run whose worker died without a word (kill -9, a lost node), recorded when that is found.</summary>
+    public const string LostRun = "lost";
+
+    /// <summary>Closes the job's runs still open, as lost, at the time <paramref name="foundBy"/> found them: their worker is gone.</summary>
+    public void CloseLostRuns(string id, string foundBy) => db.InTransaction((c, tx) => CloseLostRuns(c, tx, id, foundBy));
+
+    private static void CloseLostRuns(DbConnection c, DbTransaction tx, string id, string foundBy) =>
+        c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome, error = @error WHERE job_id = @id AND finished_at IS NULL",
+            new { id, outcome = LostRun, error = $"its worker stopped without finishing the run; found by {foundBy}", now = Database.Now() }, tx);
 
     private static void DeleteOutputs(DbConnection c, DbTransaction tx, string id)
     {

@@ -100,7 +100,7 @@ public sealed class ClusterTests(PostgresServer postgres) : IClassFixture<Postgr
 
         await using var conn = new NpgsqlConnection(db);
         var runs = (await conn.QueryAsync<(string Worker, string? Outcome)>("SELECT worker, outcome FROM job_runs WHERE job_id = @id ORDER BY started_at", new { id })).ToList();
-        Assert.Equal([(victim.WorkerName, null), (survivor.WorkerName, "succeeded")], runs);
+        Assert.Equal([(victim.WorkerName, "lost"), (survivor.WorkerName, "succeeded")], runs); // the dead run closed when its job was taken over
         var ops = await conn.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT operation) FROM results WHERE job_id = @id", new { id });
         Assert.True(ops > 0);
         Assert.Equal(48 * ops, await conn.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM results WHERE job_id = @id", new { id }));

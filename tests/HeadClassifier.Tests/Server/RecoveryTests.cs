@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using HeadClassifier.Tests.Support;
@@ -37,7 +38,12 @@ public sealed class RecoveryTests
         await using var db = new SqliteConnection($"Data Source={Path.Combine(tmp.Path, "headclassifier.db")}");
         var runs = (await db.QueryAsync<(string Worker, string? Outcome)>("SELECT worker, outcome FROM job_runs WHERE job_id = @jobId ORDER BY started_at", new { jobId })).ToList();
         Assert.Equal(2, runs.Count);
-        Assert.Null(runs[0].Outcome);                // the killed run never finished
+        Assert.Equal("lost", runs[0].Outcome);       // the killed run, closed when the restart found it
+        // The runs endpoint no longer shows the killed run as still going: it has an end and says why.
+        var listed = (await second.Client.Get($"/api/jobs/{jobId}/runs").Ok()).EnumerateArray().ToList();
+        Assert.Equal(JsonValueKind.String, listed[0].GetProperty("finishedAt").ValueKind);
+        Assert.Equal("lost", listed[0].GetProperty("outcome").GetString());
+        Assert.Contains("stopped without finishing", listed[0].GetProperty("error").GetString());
         Assert.Equal("succeeded", runs[1].Outcome);
         Assert.NotEqual(runs[0].Worker, runs[1].Worker);
         // 48 heads, each operation once per head: no duplicate rows from the killed attempt.
