@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
@@ -10,9 +11,6 @@ using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 
 namespace HeadClassifier.Onnx.Dynamic;
-
-/// <summary>The correlation of static and dynamic scores of one operation over heads × templates.</summary>
-public sealed record OperationCorrelation(string Operation, string Category, int K, int Pairs, int Points, double PearsonR, double MeanAttentionShare);
 
 /// <summary>
 /// The dynamic half of `classify --dynamic`: after a static run, scores the same usable operations at inference time
@@ -87,12 +85,9 @@ public static class DynamicRun
                 }
             var category = staticRun.Scores.First(s => s.Operation == op.Name).Category;
             var share = Enumerable.Range(0, dyn.Heads.Count).Average(h => Mean(t => dyn.AttentionShare(h, o, t)));
-            correlations.Add(new OperationCorrelation(op.Name, category, op.K, op.Pairs, xs.Count, DynamicScorer.Pearson(xs, ys), share));
+            correlations.Add(new OperationCorrelation(op.Name, category, op.K, op.Pairs, xs.Count, Correlation.Pearson(CollectionsMarshal.AsSpan(xs), CollectionsMarshal.AsSpan(ys)), share));
         }
-        ResultsWriter.WriteTable(Path.Combine(staticRun.OutputDir, ResultsWriter.CorrelationsFile),
-            ["operation", "category", "k", "n_pairs", "n_points", "pearson_r", "mean_attention_share"],
-            correlations.Select(c => (IReadOnlyList<string>)[c.Operation, c.Category, I(c.K), I(c.Pairs), I(c.Points),
-                double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare)]));
+        ResultsWriter.WriteCorrelations(staticRun.OutputDir, correlations);
         ResultsWriter.WriteJson(Path.Combine(staticRun.OutputDir, ResultsWriter.DynamicFile), new
         {
             onnx_model = onnxSource,
@@ -111,6 +106,4 @@ public static class DynamicRun
     }
 
     private static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
-
-    private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 }

@@ -140,6 +140,14 @@ public static class ResultsWriter
             foreach (var row in rows) WriteRow(w, [.. row]);
         });
 
+    /// <summary>The dynamic stage's correlations.csv, one row per operation (an undefined r is written empty).</summary>
+    public static void WriteCorrelations(string dir, IEnumerable<OperationCorrelation> correlations) =>
+        WriteTable(Path.Combine(dir, CorrelationsFile), CorrelationColumns,
+            correlations.Select(c => (IReadOnlyList<string>)[c.Operation, c.Category, I(c.K), I(c.Pairs), I(c.Points),
+                double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare)]));
+
+    internal static readonly string[] CorrelationColumns = ["operation", "category", "k", "n_pairs", "n_points", "pearson_r", "mean_attention_share"];
+
     /// <summary>A JSON document beside the results (a later stage's parameters), replaced atomically.</summary>
     public static void WriteJson<T>(string path, T value) => WriteAtomically(path, w => w.Write(JsonSerializer.Serialize(value, JsonOptions)));
 
