@@ -88,20 +88,10 @@ public static class DynamicRun
             correlations.Add(new OperationCorrelation(op.Name, category, op.K, op.Pairs, xs.Count, Correlation.Pearson(CollectionsMarshal.AsSpan(xs), CollectionsMarshal.AsSpan(ys)), share));
         }
         ResultsWriter.WriteCorrelations(staticRun.OutputDir, correlations);
-        ResultsWriter.WriteJson(Path.Combine(staticRun.OutputDir, ResultsWriter.DynamicFile), new
-        {
-            onnx_model = onnxSource,
-            provider = session.Provider.ToString(),
-            provider_warnings = session.Warnings,
-            templates = options.Templates,
-            bos = options.Bos,
-            suppression = options.Suppression,
-            padding = options.Padding.ToString(),
-            batch_size = dyn.BatchSize,
-            chunks = dyn.Chunks,
-            inexact_subject_spans = dyn.InexactSubjectSpans,
-            mean_pearson_r = correlations.Where(c => !double.IsNaN(c.PearsonR)).Select(c => c.PearsonR).DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? (double?)null : m,
-        });
+        var defined = correlations.Where(c => !double.IsNaN(c.PearsonR)).ToList();
+        ResultsWriter.WriteDynamic(staticRun.OutputDir, new DynamicParameters(onnxSource, session.Provider.ToString(), session.Warnings, options.Templates,
+            options.Bos, options.Suppression, options.Padding.ToString(), dyn.BatchSize, dyn.Chunks, dyn.InexactSubjectSpans,
+            defined.Count > 0 ? defined.Average(c => c.PearsonR) : null));
         return correlations;
     }
 

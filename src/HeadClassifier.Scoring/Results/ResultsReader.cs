@@ -40,6 +40,25 @@ public static class ResultsReader
         return new RunResults(Path.GetFullPath(dir), manifest, scores, labels, dynamic, ReadCorrelations(dir));
     }
 
+    /// <summary>
+    /// dynamic.json of a results directory, or null when no dynamic stage ran. A field that files from before it existed
+    /// lack reads as its default (null, 0), so older results still open.
+    /// </summary>
+    public static DynamicParameters? ReadDynamic(string dir)
+    {
+        var path = Path.Combine(dir, ResultsWriter.DynamicFile);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<DynamicParameters>(File.ReadAllBytes(path), ResultsWriter.JsonOptions)
+                ?? throw new InvalidInputException(path, "is null, not the dynamic stage's parameters");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException(path, $"not valid dynamic parameters (line {e.LineNumber + 1}): {e.Message}", e);
+        }
+    }
+
     /// <summary>correlations.csv of a results directory, or null when no dynamic stage ran.</summary>
     public static IReadOnlyList<OperationCorrelation>? ReadCorrelations(string dir)
     {

@@ -148,6 +148,9 @@ public static class ResultsWriter
 
     internal static readonly string[] CorrelationColumns = ["operation", "category", "k", "n_pairs", "n_points", "pearson_r", "mean_attention_share"];
 
+    /// <summary>The dynamic stage's dynamic.json.</summary>
+    public static void WriteDynamic(string dir, DynamicParameters parameters) => WriteJson(Path.Combine(dir, DynamicFile), parameters);
+
     /// <summary>A JSON document beside the results (a later stage's parameters), replaced atomically.</summary>
     public static void WriteJson<T>(string path, T value) => WriteAtomically(path, w => w.Write(JsonSerializer.Serialize(value, JsonOptions)));
 

@@ -121,6 +121,36 @@ public class ResultsReaderTests
         PeakMemoryBytes = 0,
     };
 
+    [Fact]
+    public void DynamicJsonRoundTripsUnderItsSnakeCaseNames()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        Assert.Null(ResultsReader.ReadDynamic(tmp.Path));
+        var written = new DynamicParameters("/onnx/model", "Cpu", ["cuda:0 unavailable"], ["<X> is", "the <X>"], 1, true, "Right", 32, 2, 3, 0.25);
+        ResultsWriter.WriteDynamic(tmp.Path, written);
+        // The names every earlier dynamic.json used, in the order they were written.
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(tmp.File(ResultsWriter.DynamicFile))))
+            Assert.Equal(["onnx_model", "provider", "provider_warnings", "templates", "bos", "suppression", "padding", "batch_size", "chunks",
+                "inexact_subject_spans", "mean_pearson_r"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+        var read = ResultsReader.ReadDynamic(tmp.Path)!;
+        Assert.Equal(written with { ProviderWarnings = read.ProviderWarnings, Templates = read.Templates }, read);
+        Assert.Equal(written.ProviderWarnings, read.ProviderWarnings);
+        Assert.Equal(written.Templates, read.Templates);
+
+        ResultsWriter.WriteDynamic(tmp.Path, written with { Bos = null, MeanPearsonR = null });
+        Assert.Contains("\"bos\": null", File.ReadAllText(tmp.File(ResultsWriter.DynamicFile)));
+        Assert.Null(ResultsReader.ReadDynamic(tmp.Path)!.MeanPearsonR);
+
+        File.WriteAllText(tmp.File(ResultsWriter.DynamicFile), "{\"provider\": \"Cpu\", \"batch_size\": 8}");
+        var old = ResultsReader.ReadDynamic(tmp.Path)!;
+        Assert.Equal(("Cpu", 8, 0), (old.Provider, old.BatchSize, old.Chunks));
+
+        File.WriteAllText(tmp.File(ResultsWriter.DynamicFile), "{\"batch_size\": \"many\"}");
+        var e = Assert.Throws<InvalidInputException>(() => ResultsReader.ReadDynamic(tmp.Path));
+        Assert.Contains(ResultsWriter.DynamicFile, e.Message);
+        Assert.Contains("batch_size", e.Message);
+    }
+
     private static string Describe(HeadLabel l) =>
         $"{l.Head} {string.Join(';', l.Labels)} {l.Class} {string.Join(';', l.ImplementedOperations)} {string.Join(';', l.SuppressedOperations)} {l.BestOperation} {l.BestScore} {l.BestIsSuppression}";
 }

@@ -291,6 +291,9 @@ public class DynamicClassifyTests
         Assert.Equal("cpu", (string)json["provider"]!);
         Assert.Equal(1, (int)json["chunks"]!);
         Assert.Equal(0, (int)json["inexact_subject_spans"]!);
+        var typed = ResultsReader.ReadDynamic(tmp.File("res"))!;
+        Assert.Equal(((int?)json["bos"], (string?)json["provider"], (int)json["batch_size"]!, (double?)json["mean_pearson_r"]),
+            (typed.Bos, typed.Provider, typed.BatchSize, typed.MeanPearsonR));
     }
 
     [Fact]
