@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Operations;
@@ -57,20 +55,12 @@ public static class DynamicRun
         var opIndex = ops.Select((o, i) => (o.Name, i)).ToDictionary(x => x.Name, x => x.i);
         double Mean(Func<int, double> f) => Enumerable.Range(0, T).Average(f);
 
-        // scores.csv rows are in staticRun.Scores order: append the dynamic columns row by row.
-        string scoresPath = Path.Combine(staticRun.OutputDir, ResultsWriter.ScoresFile);
-        var lines = File.ReadAllLines(scoresPath);
-        if (lines.Length != staticRun.Scores.Count + 1)
-            throw new InvalidOperationException($"{scoresPath} has {lines.Length - 1} rows, the run produced {staticRun.Scores.Count}");
-        var output = new List<string> { $"{lines[0]},{ResultsWriter.DynamicScoreColumn},{ResultsWriter.DynamicSuppressionColumn},{ResultsWriter.AttentionShareColumn}" };
-        for (int i = 0; i < staticRun.Scores.Count; i++)
+        ResultsWriter.WriteScores(staticRun.OutputDir, staticRun.Manifest.Model, staticRun.Scores, staticRun.Scores.Select(s =>
         {
-            var s = staticRun.Scores[i];
             int h = headIndex[s.Head], o = opIndex[s.Operation];
-            string supp = options.Suppression ? F(Mean(t => dyn.Suppression(h, o, t)!.Value)) : "";
-            output.Add($"{lines[i + 1]},{F(Mean(t => dyn.Score(h, o, t)))},{supp},{F(Mean(t => dyn.AttentionShare(h, o, t)))}");
-        }
-        AtomicFile.WriteText(scoresPath, w => { foreach (var line in output) w.WriteLine(line); });
+            return new DynamicScoreColumns(Mean(t => dyn.Score(h, o, t)), options.Suppression ? Mean(t => dyn.Suppression(h, o, t)!.Value) : null,
+                Mean(t => dyn.AttentionShare(h, o, t)));
+        }).ToList());
 
         var correlations = new List<OperationCorrelation>();
         foreach (var (op, o) in ops.Select((op, o) => (op, o)))
@@ -94,6 +84,4 @@ public static class DynamicRun
             defined.Count > 0 ? defined.Average(c => c.PearsonR) : null));
         return correlations;
     }
-
-    private static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
 }

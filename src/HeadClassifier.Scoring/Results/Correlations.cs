@@ -6,6 +6,9 @@ namespace HeadClassifier.Scoring.Results;
 /// </summary>
 public sealed record OperationCorrelation(string Operation, string Category, int K, int Pairs, int Points, double PearsonR, double MeanAttentionShare);
 
+/// <summary>The dynamic stage's columns of one scores.csv row: means over the templates; Suppression null when not scored.</summary>
+public sealed record DynamicScoreColumns(double Score, double? Suppression, double AttentionShare);
+
 public static class Correlation
 {
     /// <summary>Pearson's correlation coefficient; NaN for fewer than two points or a constant variable.</summary>

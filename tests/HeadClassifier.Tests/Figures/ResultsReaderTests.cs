@@ -151,6 +151,24 @@ public class ResultsReaderTests
         Assert.Contains("batch_size", e.Message);
     }
 
+    [Fact]
+    public void ScoresWithDynamicColumnsKeepTheStaticColumnsAndReadBack()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var run = SyntheticResults.Write(tmp.Path, new("m", 2, 2));
+        var staticLines = File.ReadAllLines(tmp.File(ResultsWriter.ScoresFile));
+        var dynamic = run.Scores.Select((s, i) => new DynamicScoreColumns(i / 100.0, i % 2 == 0 ? 0.5 : null, 0.125)).ToList();
+        ResultsWriter.WriteScores(tmp.Path, run.Manifest.Model, run.Scores, dynamic);
+
+        var lines = File.ReadAllLines(tmp.File(ResultsWriter.ScoresFile));
+        Assert.Equal(staticLines[0] + ",dynamic_score,dynamic_suppression_score,attention_share", lines[0]);
+        Assert.Equal(staticLines.Skip(1).Select((l, i) => $"{l},{(i / 100.0).ToString(System.Globalization.CultureInfo.InvariantCulture)},{(i % 2 == 0 ? "0.5" : "")},0.125"),
+            lines.Skip(1));
+        var read = ResultsReader.Read(tmp.Path);
+        Assert.Equal(run.Scores.Select((s, i) => i / 100.0), run.Scores.Select(s => read.DynamicScores![(s.Head, s.Operation)]));
+        Assert.Throws<ArgumentException>(() => ResultsWriter.WriteScores(tmp.Path, run.Manifest.Model, run.Scores, dynamic.Skip(1).ToList()));
+    }
+
     private static string Describe(HeadLabel l) =>
         $"{l.Head} {string.Join(';', l.Labels)} {l.Class} {string.Join(';', l.ImplementedOperations)} {string.Join(';', l.SuppressedOperations)} {l.BestOperation} {l.BestScore} {l.BestIsSuppression}";
 }
