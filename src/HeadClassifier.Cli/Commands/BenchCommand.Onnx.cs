@@ -178,9 +178,9 @@ public static partial class BenchCommand
             var dynamicSeconds = clock.Elapsed;
             var pairs = usable.Sum(o => o.ValidPairs);
             var prompts = pairs * DynamicOptions.PaperTemplates.Count;
-            using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, ResultsWriter.DynamicFile)));
+            var parameters = ResultsReader.ReadDynamic(runDir)!;
             var r = correlations.Select(x => x.PearsonR).Where(x => !double.IsNaN(x)).ToList();
-            return new DynamicReport(name, null, limit > 0 ? limit : null, usable.Count, pairs, prompts, parameters.RootElement.GetProperty("batch_size").GetInt32(),
+            return new DynamicReport(name, null, limit > 0 ? limit : null, usable.Count, pairs, prompts, parameters.BatchSize,
                 Math.Round(staticSeconds, 2), export.Seconds, Math.Round(clock.PromptSeconds, 2), Math.Round(dynamicSeconds - clock.PromptSeconds, 2),
                 Math.Round(prompts / dynamicSeconds, 1), PeakMemory.Current(), rssReset, rssBefore, r.Count > 0 ? Math.Round(r.Average(), 3) : null);
         }

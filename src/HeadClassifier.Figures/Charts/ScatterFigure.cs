@@ -7,8 +7,9 @@ using OxyPlot.Series;
 namespace HeadClassifier.Figures;
 
 /// <summary>
-/// Static score against dynamic score per operation, one dot per head, with the least-squares line and Pearson's r
-/// in each panel's title; y = x is the light reference line.
+/// Static score against dynamic score per operation, one dot per head (the dynamic score's mean over the templates), with
+/// the least-squares line and Pearson's r in each panel's title; y = x is the light reference line. The r is
+/// correlations.csv's (over heads × templates, the dynamic stage's one definition), so the figure and the file agree.
 /// </summary>
 public sealed class ScatterFigure : Figure
 {
@@ -27,7 +28,7 @@ public sealed class ScatterFigure : Figure
             var rows = results.Scores.Where(s => s.Operation == op && dynamic.ContainsKey((s.Head, op))).ToList();
             if (rows.Count == 0) continue;
             var points = rows.Select(s => (s.Score, dynamic[(s.Head, op)])).ToList();
-            var r = Statistics.Pearson(points.Select(p => p.Item1).ToList(), points.Select(p => p.Item2).ToList());
+            var r = results.Correlations?.FirstOrDefault(c => c.Operation == op)?.PearsonR is { } v0 && !double.IsNaN(v0) ? v0 : (double?)null;
             Correlations[op] = r;
             var rText = r is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
             _panels.Add(($"{FigureNames.Operation(results, op)} (r = {rText})", palette[rows[0].Category], points));
@@ -41,7 +42,7 @@ public sealed class ScatterFigure : Figure
     public override string Name => "static-vs-dynamic";
     public override string Title => $"{_model}: static vs dynamic scores";
 
-    /// <summary>Pearson's r per operation (null where it is undefined: fewer than two heads or no variance).</summary>
+    /// <summary>Pearson's r per operation from correlations.csv (null where the file has none or it is undefined).</summary>
     public Dictionary<string, double?> Correlations { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Each panel's title as drawn (wrapped or shrunk to its panel's width).</summary>
@@ -100,15 +101,6 @@ public sealed class ScatterFigure : Figure
 
 public static class Statistics
 {
-    /// <summary>Pearson's correlation coefficient; null for fewer than two points or a constant variable.</summary>
-    public static double? Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
-    {
-        if (x.Count != y.Count) throw new ArgumentException("x and y differ in length");
-        if (x.Count < 2) return null;
-        var (_, sxx, syy, sxy) = Moments(x, y);
-        return sxx == 0 || syy == 0 ? null : sxy / Math.Sqrt(sxx * syy);
-    }
-
     /// <summary>The least-squares line y = Intercept + Slope x; null for fewer than two points or a constant x.</summary>
     public static (double Intercept, double Slope)? LeastSquares(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {

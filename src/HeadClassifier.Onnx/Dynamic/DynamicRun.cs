@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text.Json;
+using System.Runtime.InteropServices;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Operations;
@@ -10,9 +9,6 @@ using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 
 namespace HeadClassifier.Onnx.Dynamic;
-
-/// <summary>The correlation of static and dynamic scores of one operation over heads × templates.</summary>
-public sealed record OperationCorrelation(string Operation, string Category, int K, int Pairs, int Points, double PearsonR, double MeanAttentionShare);
 
 /// <summary>
 /// The dynamic half of `classify --dynamic`: after a static run, scores the same usable operations at inference time
@@ -59,20 +55,12 @@ public static class DynamicRun
         var opIndex = ops.Select((o, i) => (o.Name, i)).ToDictionary(x => x.Name, x => x.i);
         double Mean(Func<int, double> f) => Enumerable.Range(0, T).Average(f);
 
-        // scores.csv rows are in staticRun.Scores order: append the dynamic columns row by row.
-        string scoresPath = Path.Combine(staticRun.OutputDir, ResultsWriter.ScoresFile);
-        var lines = File.ReadAllLines(scoresPath);
-        if (lines.Length != staticRun.Scores.Count + 1)
-            throw new InvalidOperationException($"{scoresPath} has {lines.Length - 1} rows, the run produced {staticRun.Scores.Count}");
-        var output = new List<string> { $"{lines[0]},{ResultsWriter.DynamicScoreColumn},{ResultsWriter.DynamicSuppressionColumn},{ResultsWriter.AttentionShareColumn}" };
-        for (int i = 0; i < staticRun.Scores.Count; i++)
+        ResultsWriter.WriteScores(staticRun.OutputDir, staticRun.Manifest.Model, staticRun.Scores, staticRun.Scores.Select(s =>
         {
-            var s = staticRun.Scores[i];
             int h = headIndex[s.Head], o = opIndex[s.Operation];
-            string supp = options.Suppression ? F(Mean(t => dyn.Suppression(h, o, t)!.Value)) : "";
-            output.Add($"{lines[i + 1]},{F(Mean(t => dyn.Score(h, o, t)))},{supp},{F(Mean(t => dyn.AttentionShare(h, o, t)))}");
-        }
-        AtomicFile.WriteText(scoresPath, w => { foreach (var line in output) w.WriteLine(line); });
+            return new DynamicScoreColumns(Mean(t => dyn.Score(h, o, t)), options.Suppression ? Mean(t => dyn.Suppression(h, o, t)!.Value) : null,
+                Mean(t => dyn.AttentionShare(h, o, t)));
+        }).ToList());
 
         var correlations = new List<OperationCorrelation>();
         foreach (var (op, o) in ops.Select((op, o) => (op, o)))
@@ -87,30 +75,13 @@ public static class DynamicRun
                 }
             var category = staticRun.Scores.First(s => s.Operation == op.Name).Category;
             var share = Enumerable.Range(0, dyn.Heads.Count).Average(h => Mean(t => dyn.AttentionShare(h, o, t)));
-            correlations.Add(new OperationCorrelation(op.Name, category, op.K, op.Pairs, xs.Count, DynamicScorer.Pearson(xs, ys), share));
+            correlations.Add(new OperationCorrelation(op.Name, category, op.K, op.Pairs, xs.Count, Correlation.Pearson(CollectionsMarshal.AsSpan(xs), CollectionsMarshal.AsSpan(ys)), share));
         }
-        ResultsWriter.WriteTable(Path.Combine(staticRun.OutputDir, ResultsWriter.CorrelationsFile),
-            ["operation", "category", "k", "n_pairs", "n_points", "pearson_r", "mean_attention_share"],
-            correlations.Select(c => (IReadOnlyList<string>)[c.Operation, c.Category, I(c.K), I(c.Pairs), I(c.Points),
-                double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare)]));
-        ResultsWriter.WriteJson(Path.Combine(staticRun.OutputDir, ResultsWriter.DynamicFile), new
-        {
-            onnx_model = onnxSource,
-            provider = session.Provider.ToString(),
-            provider_warnings = session.Warnings,
-            templates = options.Templates,
-            bos = options.Bos,
-            suppression = options.Suppression,
-            padding = options.Padding.ToString(),
-            batch_size = dyn.BatchSize,
-            chunks = dyn.Chunks,
-            inexact_subject_spans = dyn.InexactSubjectSpans,
-            mean_pearson_r = correlations.Where(c => !double.IsNaN(c.PearsonR)).Select(c => c.PearsonR).DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? (double?)null : m,
-        });
+        ResultsWriter.WriteCorrelations(staticRun.OutputDir, correlations);
+        var defined = correlations.Where(c => !double.IsNaN(c.PearsonR)).ToList();
+        ResultsWriter.WriteDynamic(staticRun.OutputDir, new DynamicParameters(onnxSource, session.Provider.ToString(), session.Warnings, options.Templates,
+            options.Bos, options.Suppression, options.Padding.ToString(), dyn.BatchSize, dyn.Chunks, dyn.InexactSubjectSpans,
+            defined.Count > 0 ? defined.Average(c => c.PearsonR) : null));
         return correlations;
     }
-
-    private static string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
-
-    private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 }

@@ -210,20 +210,6 @@ public static class DynamicScorer
         return new DynamicScores(heads, operations, options.Templates, score, suppression, share, batch, chunks, prompts.Count(p => !p.SubjectExact));
     }
 
-    /// <summary>Pearson's r, or NaN when either side is constant.</summary>
-    public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
-    {
-        if (x.Count != y.Count) throw new ArgumentException("Pearson: lengths differ");
-        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
-        for (int i = 0; i < x.Count; i++)
-        {
-            sxy += (x[i] - mx) * (y[i] - my);
-            sxx += (x[i] - mx) * (x[i] - mx);
-            syy += (y[i] - my) * (y[i] - my);
-        }
-        return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
-    }
-
     internal sealed record Prompt(int[] Tokens, int SubjectStart, int SubjectEnd, bool SubjectExact, int Operation, int Template, int Target);
 
     /// <summary>

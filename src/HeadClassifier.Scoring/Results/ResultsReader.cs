@@ -13,7 +13,8 @@ public sealed record RunResults(
     RunManifest Manifest,
     IReadOnlyList<HeadOperationScore> Scores,
     IReadOnlyList<HeadLabel> Labels,
-    IReadOnlyDictionary<(HeadId Head, string Operation), double>? DynamicScores)
+    IReadOnlyDictionary<(HeadId Head, string Operation), double>? DynamicScores,
+    IReadOnlyList<OperationCorrelation>? Correlations = null)
 {
     /// <summary>Operations in the order they first appear in scores.csv.</summary>
     public IReadOnlyList<string> Operations => Scores.Select(s => s.Operation).Distinct().ToList();
@@ -36,7 +37,37 @@ public static class ResultsReader
         var manifest = ReadManifest(Path.Combine(dir, ResultsWriter.ManifestFile));
         var (scores, dynamic) = ReadScores(Path.Combine(dir, ResultsWriter.ScoresFile), manifest.Model);
         var labels = ReadHeads(Path.Combine(dir, ResultsWriter.HeadsFile), manifest.Model);
-        return new RunResults(Path.GetFullPath(dir), manifest, scores, labels, dynamic);
+        return new RunResults(Path.GetFullPath(dir), manifest, scores, labels, dynamic, ReadCorrelations(dir));
+    }
+
+    /// <summary>
+    /// dynamic.json of a results directory, or null when no dynamic stage ran. A field that files from before it existed
+    /// lack reads as its default (null, 0), so older results still open.
+    /// </summary>
+    public static DynamicParameters? ReadDynamic(string dir)
+    {
+        var path = Path.Combine(dir, ResultsWriter.DynamicFile);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<DynamicParameters>(File.ReadAllBytes(path), ResultsWriter.JsonOptions)
+                ?? throw new InvalidInputException(path, "is null, not the dynamic stage's parameters");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException(path, $"not valid dynamic parameters (line {e.LineNumber + 1}): {e.Message}", e);
+        }
+    }
+
+    /// <summary>correlations.csv of a results directory, or null when no dynamic stage ran.</summary>
+    public static IReadOnlyList<OperationCorrelation>? ReadCorrelations(string dir)
+    {
+        var path = Path.Combine(dir, ResultsWriter.CorrelationsFile);
+        if (!File.Exists(path)) return null;
+        var table = CsvTable.Open(path, ResultsWriter.CorrelationColumns);
+        return table.Rows().Select(row => new OperationCorrelation(row.Text("operation", allowEmpty: false), row.Text("category", allowEmpty: false),
+            row.Int("k"), row.Int("n_pairs"), row.Int("n_points"), row.Text("pearson_r").Length == 0 ? double.NaN : row.Double("pearson_r"),
+            row.Double("mean_attention_share"))).ToList();
     }
 
     public static RunManifest ReadManifest(string path)

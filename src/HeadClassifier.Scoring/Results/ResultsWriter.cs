@@ -62,15 +62,7 @@ public static class ResultsWriter
         Directory.CreateDirectory(dir);
         var model = manifest.Model;
         var files = new List<string> { ScoresFile, HeadsFile };
-        WriteAtomically(Path.Combine(dir, ScoresFile), w =>
-        {
-            w.WriteLine("model,weights_sha256,layer,head,head_id,operation,category,k,n_pairs,score,suppression_score");
-            foreach (var s in scores)
-            {
-                WriteRow(w, model.Name, model.WeightsSha256, I(s.Head.Layer), I(s.Head.Head), s.Head.ToString(), s.Operation, s.Category,
-                    I(s.K), I(s.NPairs), F(s.Score), s.SuppressionScore is { } ss ? F(ss) : "");
-            }
-        });
+        WriteScores(dir, model, scores);
         WriteAtomically(Path.Combine(dir, HeadsFile), w =>
         {
             w.WriteLine("layer,head,head_id,labels,class,best_operation,best_score,best_is_suppression,implemented,suppressed");
@@ -139,6 +131,40 @@ public static class ResultsWriter
             WriteRow(w, [.. header]);
             foreach (var row in rows) WriteRow(w, [.. row]);
         });
+
+    /// <summary>
+    /// scores.csv, one row per head and operation; with <paramref name="dynamic"/> (the dynamic stage's columns, row for
+    /// row with <paramref name="scores"/>) the file gains <see cref="DynamicScoreColumn"/>, <see cref="DynamicSuppressionColumn"/>
+    /// and <see cref="AttentionShareColumn"/>.
+    /// </summary>
+    public static void WriteScores(string dir, ModelSummary model, IReadOnlyList<HeadOperationScore> scores, IReadOnlyList<DynamicScoreColumns>? dynamic = null)
+    {
+        if (dynamic != null && dynamic.Count != scores.Count)
+            throw new ArgumentException($"{dynamic.Count} rows of dynamic columns for {scores.Count} scores", nameof(dynamic));
+        WriteAtomically(Path.Combine(dir, ScoresFile), w =>
+        {
+            string[] header = ["model", "weights_sha256", "layer", "head", "head_id", "operation", "category", "k", "n_pairs", "score", "suppression_score"];
+            WriteRow(w, dynamic == null ? header : [.. header, DynamicScoreColumn, DynamicSuppressionColumn, AttentionShareColumn]);
+            for (var i = 0; i < scores.Count; i++)
+            {
+                var s = scores[i];
+                string[] row = [model.Name, model.WeightsSha256, I(s.Head.Layer), I(s.Head.Head), s.Head.ToString(), s.Operation, s.Category,
+                    I(s.K), I(s.NPairs), F(s.Score), s.SuppressionScore is { } ss ? F(ss) : ""];
+                WriteRow(w, dynamic?[i] is { } d ? [.. row, F(d.Score), d.Suppression is { } ds ? F(ds) : "", F(d.AttentionShare)] : row);
+            }
+        });
+    }
+
+    /// <summary>The dynamic stage's correlations.csv, one row per operation (an undefined r is written empty).</summary>
+    public static void WriteCorrelations(string dir, IEnumerable<OperationCorrelation> correlations) =>
+        WriteTable(Path.Combine(dir, CorrelationsFile), CorrelationColumns,
+            correlations.Select(c => (IReadOnlyList<string>)[c.Operation, c.Category, I(c.K), I(c.Pairs), I(c.Points),
+                double.IsNaN(c.PearsonR) ? "" : F(c.PearsonR), F(c.MeanAttentionShare)]));
+
+    internal static readonly string[] CorrelationColumns = ["operation", "category", "k", "n_pairs", "n_points", "pearson_r", "mean_attention_share"];
+
+    /// <summary>The dynamic stage's dynamic.json.</summary>
+    public static void WriteDynamic(string dir, DynamicParameters parameters) => WriteJson(Path.Combine(dir, DynamicFile), parameters);
 
     /// <summary>A JSON document beside the results (a later stage's parameters), replaced atomically.</summary>
     public static void WriteJson<T>(string path, T value) => WriteAtomically(path, w => w.Write(JsonSerializer.Serialize(value, JsonOptions)));

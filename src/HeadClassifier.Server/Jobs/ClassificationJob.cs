@@ -151,12 +151,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     private static string ProviderOf(string resultDir, RunManifest manifest, JobParameters parameters)
     {
         var ran = manifest.Backend is null or ScoringBackend.SimdName ? ScoringBackend.SimdName : $"{manifest.Backend} {manifest.Provider}";
-        var dynamic = Path.Combine(resultDir, ResultsWriter.DynamicFile);
-        if (File.Exists(dynamic))
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(dynamic));
-            if (doc.RootElement.TryGetProperty("provider", out var p) && p.GetString() is { Length: > 0 } name) ran = $"{ran} + ort {name}";
-        }
+        if (ResultsReader.ReadDynamic(resultDir)?.Provider is { Length: > 0 } dynamicProvider) ran = $"{ran} + ort {dynamicProvider}";
         var causal = Path.Combine(resultDir, ResultsWriter.CausalParametersFile);
         if (File.Exists(causal))
         {

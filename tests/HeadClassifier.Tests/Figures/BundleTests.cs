@@ -15,7 +15,6 @@ public class BundleTests
         using var tmp = TestPaths.NewTempDir();
         var dir = tmp.File("gpt2-xl");
         SyntheticResults.Write(dir, new("gpt2-xl", 12, 6) { Dynamic = true });
-        File.WriteAllText(Path.Combine(dir, "correlations.csv"), "operation,pearson_r\ncopying,0.9\n");
 
         var first = BundleWriter.Write([dir], tmp.File("a.zip"));
         var second = BundleWriter.Write([dir], tmp.File("b.zip"));

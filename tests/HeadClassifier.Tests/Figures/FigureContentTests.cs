@@ -35,17 +35,19 @@ public class FigureContentTests
     [InlineData(new double[] { 1, 2, 3 }, new double[] { 2, 4, 6 }, 1.0)]
     [InlineData(new double[] { 1, 2, 3 }, new double[] { 3, 2, 1 }, -1.0)]
     [InlineData(new double[] { 1, 2, 3, 4 }, new double[] { 1, 3, 2, 4 }, 0.8)]
-    public void PearsonMatchesHandComputedValues(double[] x, double[] y, double r) => Assert.Equal(r, Statistics.Pearson(x, y)!.Value, 12);
+    // The last: mean 2.5 each, sxy = 4, sxx = syy = 5, so r = 4 / 5.
+    public void PearsonMatchesHandComputedValues(double[] x, double[] y, double r) => Assert.Equal(r, Correlation.Pearson(x, y), 12);
 
     [Fact]
     public void PearsonIsUndefinedForConstantOrSingleValues()
     {
-        Assert.Null(Statistics.Pearson([1, 1, 1], [1, 2, 3]));
-        Assert.Null(Statistics.Pearson([1], [1]));
+        Assert.True(double.IsNaN(Correlation.Pearson([1, 1, 1], [1, 2, 3])));
+        Assert.True(double.IsNaN(Correlation.Pearson([1], [1])));
+        Assert.Throws<ArgumentException>(() => Correlation.Pearson([1, 2], [1]));
     }
 
     [Fact]
-    public void ScatterOnlyWhenDynamicScoresExistAndItsRIsPerOperation()
+    public void ScatterOnlyWhenDynamicScoresExistAndItsRIsCorrelationsCsvs()
     {
         using var tmp = TestPaths.NewTempDir();
         var plain = SyntheticResults.Write(tmp.File("plain"), new("m", 6, 4));
@@ -56,13 +58,10 @@ public class FigureContentTests
         var dyn = SyntheticResults.Write(tmp.File("dyn"), new("m", 6, 4) { Dynamic = true });
         var scatter = ResultFigures.StaticVsDynamic(dyn, palette)!;
         Assert.Contains(FigureSet.FiguresOf(dyn, palette, new FigureOptions()), f => f.Name == "static-vs-dynamic");
-        foreach (var op in dyn.Operations)
-        {
-            var rows = dyn.Scores.Where(s => s.Operation == op).ToList();
-            var expected = Statistics.Pearson(rows.Select(s => s.Score).ToList(), rows.Select(s => dyn.DynamicScores![(s.Head, op)]).ToList());
-            Assert.NotNull(expected);
-            Assert.Equal(expected, scatter.Correlations[op]);
-        }
+        var file = ResultsReader.ReadCorrelations(dyn.Directory)!;
+        Assert.Equal(dyn.Operations, file.Select(c => c.Operation));
+        foreach (var c in file)
+            Assert.Equal(c.PearsonR, scatter.Correlations[c.Operation]);
         scatter.Render(FigureFormat.Pdf, tmp.File("s.pdf"));
         var text = RenderedFigureTests.PdfToText(tmp.File("s.pdf"));
         Assert.Contains($"copying (r = {scatter.Correlations["general_copying_english_500"]:0.00})", text);

@@ -121,6 +121,54 @@ public class ResultsReaderTests
         PeakMemoryBytes = 0,
     };
 
+    [Fact]
+    public void DynamicJsonRoundTripsUnderItsSnakeCaseNames()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        Assert.Null(ResultsReader.ReadDynamic(tmp.Path));
+        var written = new DynamicParameters("/onnx/model", "Cpu", ["cuda:0 unavailable"], ["<X> is", "the <X>"], 1, true, "Right", 32, 2, 3, 0.25);
+        ResultsWriter.WriteDynamic(tmp.Path, written);
+        // The names every earlier dynamic.json used, in the order they were written.
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(tmp.File(ResultsWriter.DynamicFile))))
+            Assert.Equal(["onnx_model", "provider", "provider_warnings", "templates", "bos", "suppression", "padding", "batch_size", "chunks",
+                "inexact_subject_spans", "mean_pearson_r"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+        var read = ResultsReader.ReadDynamic(tmp.Path)!;
+        Assert.Equal(written with { ProviderWarnings = read.ProviderWarnings, Templates = read.Templates }, read);
+        Assert.Equal(written.ProviderWarnings, read.ProviderWarnings);
+        Assert.Equal(written.Templates, read.Templates);
+
+        ResultsWriter.WriteDynamic(tmp.Path, written with { Bos = null, MeanPearsonR = null });
+        Assert.Contains("\"bos\": null", File.ReadAllText(tmp.File(ResultsWriter.DynamicFile)));
+        Assert.Null(ResultsReader.ReadDynamic(tmp.Path)!.MeanPearsonR);
+
+        File.WriteAllText(tmp.File(ResultsWriter.DynamicFile), "{\"provider\": \"Cpu\", \"batch_size\": 8}");
+        var old = ResultsReader.ReadDynamic(tmp.Path)!;
+        Assert.Equal(("Cpu", 8, 0), (old.Provider, old.BatchSize, old.Chunks));
+
+        File.WriteAllText(tmp.File(ResultsWriter.DynamicFile), "{\"batch_size\": \"many\"}");
+        var e = Assert.Throws<InvalidInputException>(() => ResultsReader.ReadDynamic(tmp.Path));
+        Assert.Contains(ResultsWriter.DynamicFile, e.Message);
+        Assert.Contains("batch_size", e.Message);
+    }
+
+    [Fact]
+    public void ScoresWithDynamicColumnsKeepTheStaticColumnsAndReadBack()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var run = SyntheticResults.Write(tmp.Path, new("m", 2, 2));
+        var staticLines = File.ReadAllLines(tmp.File(ResultsWriter.ScoresFile));
+        var dynamic = run.Scores.Select((s, i) => new DynamicScoreColumns(i / 100.0, i % 2 == 0 ? 0.5 : null, 0.125)).ToList();
+        ResultsWriter.WriteScores(tmp.Path, run.Manifest.Model, run.Scores, dynamic);
+
+        var lines = File.ReadAllLines(tmp.File(ResultsWriter.ScoresFile));
+        Assert.Equal(staticLines[0] + ",dynamic_score,dynamic_suppression_score,attention_share", lines[0]);
+        Assert.Equal(staticLines.Skip(1).Select((l, i) => $"{l},{(i / 100.0).ToString(System.Globalization.CultureInfo.InvariantCulture)},{(i % 2 == 0 ? "0.5" : "")},0.125"),
+            lines.Skip(1));
+        var read = ResultsReader.Read(tmp.Path);
+        Assert.Equal(run.Scores.Select((s, i) => i / 100.0), run.Scores.Select(s => read.DynamicScores![(s.Head, s.Operation)]));
+        Assert.Throws<ArgumentException>(() => ResultsWriter.WriteScores(tmp.Path, run.Manifest.Model, run.Scores, dynamic.Skip(1).ToList()));
+    }
+
     private static string Describe(HeadLabel l) =>
         $"{l.Head} {string.Join(';', l.Labels)} {l.Class} {string.Join(';', l.ImplementedOperations)} {string.Join(';', l.SuppressedOperations)} {l.BestOperation} {l.BestScore} {l.BestIsSuppression}";
 }

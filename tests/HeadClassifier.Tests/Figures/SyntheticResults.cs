@@ -76,8 +76,20 @@ public static class SyntheticResults
         };
         ResultsWriter.Write(dir, manifest, scores, labels);
         if (spec.Dynamic)
+        {
             AddDynamicColumn(Path.Combine(dir, ResultsWriter.ScoresFile), rng);
+            WriteCorrelations(dir, scores);
+        }
         return ResultsReader.Read(dir);
+    }
+
+    /// <summary>correlations.csv as the dynamic stage writes it, over the synthetic dynamic scores (one template here).</summary>
+    private static void WriteCorrelations(string dir, List<HeadOperationScore> scores)
+    {
+        var dynamic = ResultsReader.Read(dir).DynamicScores!;
+        ResultsWriter.WriteCorrelations(dir, scores.GroupBy(s => s.Operation).Select(g =>
+            new OperationCorrelation(g.Key, g.First().Category, g.First().K, g.First().NPairs, g.Count(),
+                Correlation.Pearson([.. g.Select(s => s.Score)], [.. g.Select(s => dynamic[(s.Head, g.Key)])]), 0.5)));
     }
 
     /// <summary>Appends a dynamic_score column: the static score plus noise, so each operation correlates strongly.</summary>

@@ -1,12 +1,16 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using HeadClassifier.Core;
+using HeadClassifier.Figures;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx;
 using HeadClassifier.Onnx.Export;
 using HeadClassifier.Onnx.Protos;
 using HeadClassifier.Scoring.Inference;
+using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Static;
+using HeadClassifier.Tests.Figures;
 using HeadClassifier.Tests.Inference;
 using HeadClassifier.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
@@ -271,13 +275,25 @@ public class DynamicClassifyTests
         Assert.True(correlations.Length > 1);
         // Points: 40 heads × 4 templates per operation.
         Assert.All(correlations.Skip(1), line => Assert.Equal("160", line.Split(',')[4]));
-        var read = HeadClassifier.Scoring.Results.ResultsReader.Read(tmp.File("res"));
-        Assert.NotNull(read);
+        var read = ResultsReader.Read(tmp.File("res"));
+        // The scatter figure prints correlations.csv's r (as the file writes it, parsed here on its own), not one of its own.
+        var scatter = ResultFigures.StaticVsDynamic(read, ResultFigures.Palette([read]))!;
+        scatter.Render(FigureFormat.Pdf, tmp.File("scatter.pdf"));
+        var text = RenderedFigureTests.PdfToText(tmp.File("scatter.pdf"));
+        foreach (var fields in correlations.Skip(1).Select(line => line.Split(',')))
+        {
+            var r = double.Parse(fields[5], CultureInfo.InvariantCulture);
+            Assert.Equal(r, scatter.Correlations[fields[0]]);
+            Assert.Contains($"(r = {r.ToString("0.00", CultureInfo.InvariantCulture)})", text);
+        }
         var json = JsonNode.Parse(File.ReadAllText(tmp.File("res/dynamic.json")))!;
         Assert.Equal(1, (int)json["bos"]!);
         Assert.Equal("cpu", (string)json["provider"]!);
         Assert.Equal(1, (int)json["chunks"]!);
         Assert.Equal(0, (int)json["inexact_subject_spans"]!);
+        var typed = ResultsReader.ReadDynamic(tmp.File("res"))!;
+        Assert.Equal(((int?)json["bos"], (string?)json["provider"], (int)json["batch_size"]!, (double?)json["mean_pearson_r"]),
+            (typed.Bos, typed.Provider, typed.BatchSize, typed.MeanPearsonR));
     }
 
     [Fact]
