@@ -106,22 +106,15 @@ public static class Statistics
     {
         if (x.Count != y.Count) throw new ArgumentException("x and y differ in length");
         if (x.Count < 2) return null;
-        var (means, sxx, _, sxy) = Moments(x, y);
-        if (sxx == 0) return null;
-        var slope = sxy / sxx;
-        return (means.Y - slope * means.X, slope);
-    }
-
-    private static ((double X, double Y) Means, double Sxx, double Syy, double Sxy) Moments(IReadOnlyList<double> x, IReadOnlyList<double> y)
-    {
-        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
+        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0;
         for (var i = 0; i < x.Count; i++)
         {
-            double dx = x[i] - mx, dy = y[i] - my;
-            sxy += dx * dy;
+            double dx = x[i] - mx;
+            sxy += dx * (y[i] - my);
             sxx += dx * dx;
-            syy += dy * dy;
         }
-        return ((mx, my), sxx, syy, sxy);
+        if (sxx == 0) return null;
+        var slope = sxy / sxx;
+        return (my - slope * mx, slope);
     }
 }
