@@ -138,6 +138,9 @@ public static class Endpoints
         {
             var old = jobs.Get(id);
             if (old is null) return NotFound($"no job with id '{id}'");
+            // Same weights, same parameters: a new job would only reuse this result, so say so instead of pretending to rerun.
+            if (old.Status == JobStatus.Succeeded)
+                return Results.Json(new ErrorView($"job '{id}' succeeded: a retry would reuse its result; its results are at /api/jobs/{id}/results"), statusCode: StatusCodes.Status409Conflict);
             var job = queue.Submit(old.ModelId, JobParameters.FromJson(old.ParametersJson));
             return Results.Accepted($"/api/jobs/{job.Id}", JobView.Of(job));
         }).WithTags("jobs");

@@ -124,7 +124,7 @@ public static class JobPages
             </div>
             {If(models.Get(j.ModelId) is { Synthetic: true }, H($"""<p class="notice">Synthetic model: random weights with planted heads of known function, so the map below shows what the classifier should find.</p>"""))}
             <dl class="facts">
-              <dt>Model</dt><dd><a href="/models/{j.ModelId}">{j.ModelName}</a></dd>
+              <dt>Model</dt><dd>{(models.Get(j.ModelId) is null ? H($"{j.ModelName} (deleted)") : H($"""<a href="/models/{j.ModelId}">{j.ModelName}</a>"""))}</dd>
               <dt>Operations</dt><dd>{ops}</dd>
               <dt>τ</dt><dd>{p.Threshold}</dd>
               <dt>k</dt><dd>{k}</dd>

@@ -210,6 +210,9 @@ public sealed class ApiTests
 
         Assert.Equal(3, (await c.Get($"/api/jobs?status=succeeded&modelId={model}").Ok()).GetArrayLength());
         Assert.Equal(1, (await c.Get($"/api/jobs/{first}/runs").Ok()).GetArrayLength());
+        // Retrying a succeeded job would only reuse its result: refused with the reason, and no job is added.
+        await c.Post($"/api/jobs/{first}/retry", new { }).Fails(HttpStatusCode.Conflict, "a retry would reuse its result");
+        Assert.Equal(3, (await c.Get($"/api/jobs?modelId={model}").Ok()).GetArrayLength());
         Assert.Equal(0, (await c.Get("/api/jobs?status=failed").Ok()).GetArrayLength());
         Assert.Equal(1, (await c.Get("/api/jobs?limit=1").Ok()).GetArrayLength());
 
@@ -226,6 +229,10 @@ public sealed class ApiTests
         await c.Post("/api/jobs", new { modelId = model }).Fails(HttpStatusCode.BadRequest, "no model");
         Assert.Equal("succeeded", (await c.Get($"/api/jobs/{first}").Ok()).Status());
         Assert.StartsWith("layer,", await c.Text($"/api/jobs/{first}/results/heads.csv"));
+        // The job's page names the deleted model without linking to its (404) page.
+        var page = await c.Text($"/jobs/{first}");
+        Assert.Contains("(deleted)", page);
+        Assert.DoesNotContain($"href=\"/models/{model}\"", page);
     }
 
     [Fact]
