@@ -1,3 +1,6 @@
+using System.Globalization;
+using Hangfire;
+using Hangfire.Storage;
 using HeadClassifier.Core;
 using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Registry;
@@ -15,7 +18,7 @@ public static class WatchPages
     public static void Map(RouteGroupBuilder ui)
     {
         ui.MapGet("/watches", (HttpContext http) => List(http, new WatchForm("", "", "default", WatchService.DefaultCron), new Dictionary<string, string>()));
-        ui.MapGet("/watches/{id}", (HttpContext http, string id, WatchStore watches, JobStore jobs) => Detail(http, id, watches, jobs));
+        ui.MapGet("/watches/{id}", (HttpContext http, string id, WatchStore watches, JobStore jobs, JobStorage storage) => Detail(http, id, watches, jobs, storage));
         ui.MapForm("/watches/new", (http, form) =>
         {
             var f = new WatchForm(form["name"].ToString().Trim(), form["folder"].ToString().Trim(), form["preset"].ToString(), form["cron"].ToString().Trim());
@@ -77,21 +80,36 @@ public static class WatchPages
         return Layout.Page(http, "Watches", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
-    private static IResult Detail(HttpContext http, string id, WatchStore watches, JobStore jobs)
+    /// <summary>What a checkpoint's state means for the user: what happens next, which job, of which checkpoint it is a copy.</summary>
+    internal static string State(WatchCheckpointRow c, JobRow? job, IReadOnlyList<WatchCheckpointRow> all) => c.State switch
+    {
+        CheckpointState.Pending => "pending: waiting one scan to be sure it is completely written; the next scan enqueues it if it has not changed",
+        CheckpointState.Enqueued when job is not null && JobStatus.IsFinal(job.Status) => job.Status == JobStatus.Succeeded ? "classified" : $"job {job.Status}",
+        CheckpointState.Enqueued => "enqueued",
+        CheckpointState.Duplicate when all.FirstOrDefault(o => o.State == CheckpointState.Enqueued && o.WeightsSha256 == c.WeightsSha256) is { } original =>
+            $"duplicate: same weights as {original.Entry}",
+        _ => c.Reason is null ? c.State : $"{c.State}: {c.Reason}",
+    };
+
+    private static IResult Detail(HttpContext http, string id, WatchStore watches, JobStore jobs, JobStorage storage)
     {
         var w = watches.Get(id);
         if (w is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
         var checkpoints = watches.Checkpoints(id).OrderBy(c => c.Step ?? long.MaxValue).ThenBy(c => c.Entry, StringComparer.Ordinal).ToList();
         var byJob = jobs.List(new JobFilter(WatchId: id, Limit: 1000)).ToDictionary(j => j.Id);
         var finished = byJob.Values.Count(j => j.Status == JobStatus.Succeeded);
+        DateTime? next;
         var rows = Join(checkpoints, c =>
         {
             var job = c.JobId is null ? null : byJob.GetValueOrDefault(c.JobId);
-            return H($"""<tr><td><code>{c.Entry}</code></td><td>{c.Step}</td><td>{c.State}{(c.Reason is null ? "" : ": " + c.Reason)}</td><td>{(job is null ? Markup.Empty : H($"""<a href="/jobs/{job.Id}">{Short(job.Id)}</a> {Layout.StatusBadge(job.Status)}"""))}</td></tr>""");
+            return H($"""<tr><td><code>{c.Entry}</code></td><td>{c.Step}</td><td class="state">{State(c, job, checkpoints)}</td><td>{(job is null ? Markup.Empty : H($"""<a href="/jobs/{job.Id}">{Short(job.Id)}</a> {Layout.StatusBadge(job.Status)}"""))}</td></tr>""");
         });
+        using (var hangfire = storage.GetConnection())
+            next = hangfire.GetRecurringJobs([WatchService.RecurringJobId(id)]).FirstOrDefault()?.NextExecution;
         var body = H($"""
             <dl class="facts"><dt>Folder</dt><dd><code>{w.Folder}</code></dd><dt>Preset</dt><dd>{w.Preset}</dd><dt>Schedule</dt><dd><code>{w.Cron}</code></dd>
-            <dt>Last scan</dt><dd>{(w.LastScanAt is null ? "never" : JobPages.When(w.LastScanAt))}</dd></dl>
+            <dt>Last scan</dt><dd>{(w.LastScanAt is null ? "never" : JobPages.When(w.LastScanAt))}</dd>
+            <dt>Next scan</dt><dd class="next-scan">{(next is { } at ? JobPages.When(at.ToString("O", CultureInfo.InvariantCulture)) : "not scheduled")}</dd></dl>
             <p>{Layout.Button(http, $"/watches/{w.Id}/scan", "Scan now", "act-scan")}</p>
             <h2>Checkpoints</h2>
             {(checkpoints.Count == 0 ? H($"<p class=\"empty\">Nothing found yet.</p>") : H($"""<table><thead><tr><th>Entry</th><th>Step</th><th>State</th><th>Job</th></tr></thead><tbody>{rows}</tbody></table>"""))}

@@ -318,8 +318,10 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await page.ClickAsync(".act-scan button");
         await Expect(page.Locator("table tbody tr")).ToHaveCountAsync(2);
         await Expect(page.Locator("table tbody")).ToContainTextAsync("pending");
+        await Expect(page.Locator("table tbody")).ToContainTextAsync("the next scan enqueues it");
+        await Expect(page.Locator(".next-scan")).ToContainTextAsync("UTC");
         await page.ClickAsync(".act-scan button");
-        await Expect(page.Locator("table tbody tr:has-text('enqueued')")).ToHaveCountAsync(2);
+        await Expect(page.Locator("table tbody tr", new() { HasTextRegex = new Regex("enqueued|classified") })).ToHaveCountAsync(2);
 
         // Once both jobs finish, the page shows the checkpoint-evolution figure.
         var evolution = page.Locator("img[src*='checkpoint-evolution.png']");
@@ -331,6 +333,8 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         }
         await Expect(evolution).ToHaveCountAsync(1);
         Assert.True(await ImageWidth(evolution) > 0);
+        // A checkpoint whose job succeeded says so, not "enqueued".
+        await Expect(page.Locator("table tbody td.state", new() { HasText = "classified" })).ToHaveCountAsync(2);
         await DashboardServer.Screenshot(page, "watch");
 
         // Compare the two checkpoints' jobs: the grid image and the comparison bundle.

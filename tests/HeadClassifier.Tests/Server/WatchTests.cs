@@ -3,7 +3,9 @@ using System.Text.Json;
 using HeadClassifier.Scoring.Results;
 using Hangfire;
 using Hangfire.Storage;
+using HeadClassifier.Server.Dashboard;
 using HeadClassifier.Server.Jobs;
+using HeadClassifier.Server.Store;
 using HeadClassifier.Server.Watches;
 using Microsoft.Extensions.DependencyInjection;
 using HeadClassifier.Tests.Support;
@@ -84,6 +86,22 @@ public sealed class WatchTests
 
         await c.Delete($"/api/watches/{id}").Ok(HttpStatusCode.NoContent);
         await c.Get($"/api/watches/{id}").Fails(HttpStatusCode.NotFound, "no watch");
+    }
+
+    [Fact]
+    public void ACheckpointsStateSaysWhatHappensNextAndOfWhichCheckpointItIsACopy()
+    {
+        var original = new WatchCheckpointRow { Entry = "step100", State = CheckpointState.Enqueued, WeightsSha256 = "aa", JobId = "j1" };
+        var copy = new WatchCheckpointRow { Entry = "step300", State = CheckpointState.Duplicate, WeightsSha256 = "aa" };
+        var fresh = new WatchCheckpointRow { Entry = "step400", State = CheckpointState.Pending };
+        var bad = new WatchCheckpointRow { Entry = "notes", State = CheckpointState.Rejected, Reason = "no config.json" };
+        WatchCheckpointRow[] all = [original, copy, fresh, bad];
+        Assert.Equal("duplicate: same weights as step100", WatchPages.State(copy, null, all));
+        Assert.Contains("the next scan enqueues it", WatchPages.State(fresh, null, all));
+        Assert.Equal("rejected: no config.json", WatchPages.State(bad, null, all));
+        Assert.Equal("enqueued", WatchPages.State(original, new JobRow { Id = "j1", Status = JobStatus.Running }, all));
+        Assert.Equal("classified", WatchPages.State(original, new JobRow { Id = "j1", Status = JobStatus.Succeeded }, all));
+        Assert.Equal("job failed", WatchPages.State(original, new JobRow { Id = "j1", Status = JobStatus.Failed }, all));
     }
 
     [Fact]
