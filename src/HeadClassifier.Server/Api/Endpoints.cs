@@ -100,7 +100,7 @@ public static class Endpoints
         {
             var model = models.Get(id);
             if (model is null) return NotFound($"no model with id '{id}'");
-            var active = JobStatus.All.Where(s => !JobStatus.IsFinal(s)).Sum(s => jobs.List(new JobFilter(Status: s, ModelId: id)).Count);
+            var active = jobs.ActiveCount(id);
             if (active > 0) return Results.Json(new ErrorView($"model '{model.Name}' has {active} queued or running job(s); cancel them first"), statusCode: StatusCodes.Status409Conflict);
             models.Delete(id);
             return Results.NoContent();

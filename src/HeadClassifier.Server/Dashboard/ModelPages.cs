@@ -15,6 +15,17 @@ public static class ModelPages
     {
         ui.MapGet("/models", (HttpContext http, ModelStore models, ModelPaths paths) => List(http, models, paths, new Dictionary<string, string>(), "", ""));
         ui.MapGet("/models/{id}", (HttpContext http, string id, ModelStore models, JobStore jobs) => Detail(http, id, models, jobs));
+        ui.MapForm("/models/{id}/delete", (http, _) =>
+        {
+            var id = (string)http.GetRouteValue("id")!;
+            var models = http.RequestServices.GetRequiredService<ModelStore>();
+            if (models.Get(id) is not { } model) return Task.FromResult(Layout.Problem(http, StatusCodes.Status404NotFound, "No such model", $"There is no model with id '{id}'."));
+            var active = http.RequestServices.GetRequiredService<JobStore>().ActiveCount(id);
+            if (active > 0)
+                return Task.FromResult(Layout.Problem(http, StatusCodes.Status409Conflict, "Cannot delete the model", $"The model {model.Name} has {active} queued or running job(s); cancel them first."));
+            models.Delete(id);
+            return Task.FromResult(Results.Redirect("/models"));
+        });
         ui.MapForm("/models/register", (http, form) =>
         {
             var path = form["path"].ToString().Trim();
@@ -114,7 +125,8 @@ public static class ModelPages
             <tr class="{(o.Usable ? "" : "unusable")}"><td>{o.DisplayName}</td><td>{o.Category}</td><td>{o.ValidPairs} / {o.Pairs}</td><td>{(o.Usable ? "yes" : "no: too few single-token pairs")}</td></tr>
             """));
         var body = H($"""
-            <p><a class="button" href="/jobs/new?model={m.Id}">New job with this model</a></p>
+            <p><a class="button" href="/jobs/new?model={m.Id}">New job with this model</a>
+               <form method="post" action="/models/{m.Id}/delete" class="inline act-delete" data-confirm="Delete the model {m.Name}? Its finished jobs and their results are kept.">{Layout.Token(http)}<button type="submit">Delete model</button></form></p>
             {If(m.Synthetic, H($"""<p class="notice">Synthetic model: random weights with planted heads of known function, generated for the demo.</p>"""))}
             <dl class="facts">
               <dt>Path</dt><dd><code>{m.Path}</code> ({m.Source})</dd>

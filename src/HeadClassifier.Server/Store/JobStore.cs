@@ -44,6 +44,10 @@ public sealed class JobStore(Database db)
         return c.QuerySingleOrDefault<JobRow>($"SELECT {Columns} FROM jobs WHERE id = @id", new { id });
     }
 
+    /// <summary>The model's jobs still queued or running (a model with any cannot be deleted).</summary>
+    public int ActiveCount(string modelId) =>
+        JobStatus.All.Where(s => !JobStatus.IsFinal(s)).Sum(s => List(new JobFilter(Status: s, ModelId: modelId)).Count);
+
     public IReadOnlyList<JobRow> List(JobFilter f)
     {
         using var c = db.Open();

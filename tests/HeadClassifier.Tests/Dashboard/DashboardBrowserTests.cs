@@ -243,6 +243,26 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await page.GotoAsync("/models");
         await Expect(page.Locator("table.models")).ToContainTextAsync("uploaded demo");
         await DashboardServer.Screenshot(page, "models");
+
+        // Deleting from the model's page asks first; dismissed, nothing happens; accepted, the model leaves the list.
+        await page.ClickAsync("table.models a:has-text('uploaded demo')");
+        var modelUrl = page.Url;
+        var asked = "";
+        page.Dialog += DismissOnce;
+        await page.ClickAsync(".act-delete button");
+        await Expect(page).ToHaveURLAsync(modelUrl);
+        Assert.Contains("Its finished jobs and their results are kept", asked);
+        page.Dialog += (_, d) => d.AcceptAsync();
+        await page.ClickAsync(".act-delete button");
+        await Expect(page).ToHaveURLAsync(new Regex("/models$"));
+        await Expect(page.Locator("body")).Not.ToContainTextAsync("uploaded demo");
+
+        async void DismissOnce(object? sender, Microsoft.Playwright.IDialog d)
+        {
+            page.Dialog -= DismissOnce;
+            asked = d.Message;
+            await d.DismissAsync();
+        }
     }
 
     [Fact]

@@ -216,6 +216,9 @@ function result(dataEl) {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
+  // Destructive forms ask first (the page's policy allows no inline handlers).
+  for (const f of document.querySelectorAll('form[data-confirm]'))
+    f.addEventListener('submit', e => { if (!confirm(f.dataset.confirm)) e.preventDefault(); });
   // The empty list polls too, so the first job submitted elsewhere appears without a manual reload.
   const list = document.querySelector('[data-live-jobs]');
   if (list) liveJobList(list);
