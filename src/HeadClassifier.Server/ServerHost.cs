@@ -41,6 +41,13 @@ public static class ServerHost
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        // Defaults below every other source, so appsettings, the environment and --Logging:... still decide: one line per
+        // request (RequestLog) instead of ASP.NET Core's per-request chatter, each entry on one line.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
+        });
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         var env = Switches.Values.Select(key => (key, variable: "HEADCLASSIFIER_" + Snake(key["HeadClassifier:".Length..])))
             .Select(x => (x.key, value: Environment.GetEnvironmentVariable(x.variable)))
             .Where(x => x.value is not null)
@@ -98,6 +105,7 @@ public static class ServerHost
         // Our tables are migrated before anything touches the database.
         app.Services.GetRequiredService<Database>().Migrate();
         if (options.ServesApi) _ = app.Services.GetRequiredService<ApiKey>();
+        app.UseMiddleware<RequestLog>();
         app.UseMiddleware<ErrorMiddleware>();
         app.MapHealth();
         if (options.ServesApi)

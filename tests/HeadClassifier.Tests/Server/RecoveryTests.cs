@@ -9,6 +9,22 @@ namespace HeadClassifier.Tests.Server;
 public sealed class RecoveryTests
 {
     [Fact]
+    public async Task AtTheDefaultLogLevelEachRequestIsOneLogLine()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        using var server = ServerProcess.AtDefaultLogLevel("--data", tmp.Path, "--api-key", Api.Key, "--demo", "false");
+        await server.WaitHealthy();
+        for (var i = 0; i < 5; i++) await server.Client.Get($"/api/jobs?limit={i + 1}").Ok();
+        await server.Client.Get("/api/jobs/nope").Fails(System.Net.HttpStatusCode.NotFound, "no job");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!server.Log.Contains("/api/jobs/nope 404") && DateTime.UtcNow < deadline) await Task.Delay(100, TestContext.Current.CancellationToken);
+        var lines = server.Log.Split('\n');
+        for (var i = 0; i < 5; i++) Assert.Single(lines, l => l.Contains($"/api/jobs?limit={i + 1}", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.Contains("GET /api/jobs/nope 404", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("Request starting", StringComparison.Ordinal) || l.Contains("Executing endpoint", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AWorkerKilledMidJobIsRecoveredAndTheJobCompletesOnce()
     {
         using var tmp = TestPaths.NewTempDir();

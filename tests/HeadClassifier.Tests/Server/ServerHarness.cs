@@ -162,7 +162,12 @@ public sealed class ServerProcess : IDisposable
     private readonly Process _process;
     private readonly System.Text.StringBuilder _log = new();
 
-    public ServerProcess(params string[] args)
+    public ServerProcess(params string[] args) : this(quiet: true, args) { }
+
+    /// <summary>A server logging as it does for users (the tests' servers log warnings only).</summary>
+    public static ServerProcess AtDefaultLogLevel(params string[] args) => new(quiet: false, args);
+
+    private ServerProcess(bool quiet, string[] args)
     {
         Port = FreePort();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -170,7 +175,7 @@ public sealed class ServerProcess : IDisposable
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--urls");
         psi.ArgumentList.Add($"http://127.0.0.1:{Port}");
-        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (quiet) psi.Environment["Logging__LogLevel__Default"] = "Warning";
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
