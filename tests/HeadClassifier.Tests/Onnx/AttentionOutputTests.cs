@@ -4,7 +4,7 @@ using HeadClassifier.Onnx;
 using HeadClassifier.Onnx.Export;
 using HeadClassifier.Scoring.Inference;
 using HeadClassifier.Scoring.Kernels;
-using HeadClassifier.Tests.Inference;
+using HeadClassifier.Tests.Scoring.Inference;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Onnx;

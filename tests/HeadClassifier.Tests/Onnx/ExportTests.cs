@@ -11,7 +11,7 @@ using HeadClassifier.Scoring.Inference;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Static;
 using HeadClassifier.Tests.Figures;
-using HeadClassifier.Tests.Inference;
+using HeadClassifier.Tests.Scoring.Inference;
 using HeadClassifier.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;

@@ -5,7 +5,7 @@ using HeadClassifier.Onnx;
 using HeadClassifier.Onnx.Export;
 using HeadClassifier.Onnx.Protos;
 using HeadClassifier.Onnx.Sessions;
-using HeadClassifier.Tests.Inference;
+using HeadClassifier.Tests.Scoring.Inference;
 using HeadClassifier.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
 using DT = HeadClassifier.Onnx.Protos.TensorProto.Types.DataType;
