@@ -35,6 +35,8 @@ public static class DashboardEndpoints
         var ui = app.MapGroup("").ExcludeFromDescription();
         ui.MapGet("/", () => Results.Redirect("/jobs"));
         ui.MapGet("/dashboard/assets/{file}", (string file) => Asset(file));
+        // Browsers ask for /favicon.ico whatever the page links: the same icon.
+        ui.MapGet("/favicon.ico", () => Asset(FaviconFile));
         MapKey(ui);
         JobPages.Map(ui);
         ModelPages.Map(ui);
@@ -127,12 +129,15 @@ public static class DashboardEndpoints
 
     private static readonly Assembly Self = typeof(DashboardEndpoints).Assembly;
 
+    internal const string FaviconFile = "favicon.svg";
+
     private static IResult Asset(string file)
     {
         var type = Path.GetExtension(file) switch
         {
             ".css" => "text/css; charset=utf-8",
             ".js" => "text/javascript; charset=utf-8",
+            ".svg" => "image/svg+xml",
             _ => null,
         };
         var stream = type is null ? null : Self.GetManifestResourceStream("dashboard/" + file);

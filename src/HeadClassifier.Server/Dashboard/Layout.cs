@@ -36,6 +36,7 @@ public static class Layout
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>{title} · HeadClassifier</title>
             <link rel="stylesheet" href="/dashboard/assets/dashboard.css">
+            <link rel="icon" type="image/svg+xml" href="/dashboard/assets/{DashboardEndpoints.FaviconFile}">
             <script src="/dashboard/assets/dashboard.js" defer></script>
             </head>
             <body>

@@ -229,6 +229,15 @@ public sealed class ApiTests
         await c.Post("/api/jobs", new { modelId = model }).Fails(HttpStatusCode.BadRequest, "no model");
         Assert.Equal("succeeded", (await c.Get($"/api/jobs/{first}").Ok()).Status());
         Assert.StartsWith("layer,", await c.Text($"/api/jobs/{first}/results/heads.csv"));
+        // Every page links an icon that is served, and the browser's own /favicon.ico request finds it too.
+        Assert.Contains("<link rel=\"icon\" type=\"image/svg+xml\" href=\"/dashboard/assets/favicon.svg\">", await c.Text("/jobs"));
+        foreach (var icon in new[] { "/dashboard/assets/favicon.svg", "/favicon.ico" })
+        {
+            var response = await c.Get(icon);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("image/svg+xml", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("<svg", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
         // The job's page names the deleted model without linking to its (404) page.
         var page = await c.Text($"/jobs/{first}");
         Assert.Contains("(deleted)", page);
