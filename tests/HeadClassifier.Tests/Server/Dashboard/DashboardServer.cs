@@ -5,6 +5,7 @@ using HeadClassifier.Scoring.Synthetic;
 using HeadClassifier.Server;
 using HeadClassifier.Server.Demo;
 using HeadClassifier.Server.Registry;
+using HeadClassifier.Server.Store;
 using HeadClassifier.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -79,9 +80,29 @@ public sealed class DashboardServer : IAsyncLifetime
         return await context.NewPageAsync();
     }
 
-    /// <summary>Registers a model directly (not through the browser), for tests about other pages.</summary>
-    public string Register(string path, string name, bool synthetic = false) =>
-        Services.GetRequiredService<ModelRegistry>().RegisterPath(path, name, synthetic: synthetic).Model.Id;
+    /// <summary>
+    /// Registers a model directly (not through the browser), for tests about other pages. A checkpoint another test has
+    /// registered already is copied first: the same weights at the same path would be that test's model.
+    /// </summary>
+    public string Register(string path, string name, bool synthetic = false)
+    {
+        var registry = Services.GetRequiredService<ModelRegistry>();
+        if (!Services.GetRequiredService<ModelStore>().List().Any(m => m.Path == Path.GetFullPath(path)))
+            return registry.RegisterPath(path, name, synthetic: synthetic).Model.Id;
+        var copy = Path.Combine(_data.Path, "models", "registered", string.Concat(name.Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '-')));
+        if (File.Exists(path))
+        {
+            Directory.CreateDirectory(copy);
+            foreach (var f in Directory.GetFiles(Path.GetDirectoryName(path)!)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)), overwrite: true);
+            copy = Path.Combine(copy, Path.GetFileName(path));
+        }
+        else
+        {
+            Directory.CreateDirectory(copy);
+            foreach (var f in Directory.GetFiles(path)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)), overwrite: true);
+        }
+        return registry.RegisterPath(copy, name, synthetic: synthetic).Model.Id;
+    }
 
     /// <summary>A random GPT-2-layout checkpoint of 8 x 8 heads, d_model 128 (one planted head): its dense jobs run for a while.</summary>
     public string LargerModel => _larger ??=
