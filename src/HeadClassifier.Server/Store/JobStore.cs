@@ -69,14 +69,14 @@ public sealed class JobStore(Database db)
     {
         return db.InTransaction((c, tx) =>
         {
-            var n = c.Execute("UPDATE jobs SET status = 'running', started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL, " +
-                              "hangfire_job_id = @hangfireJobId WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 0 " +
-                              "AND (hangfire_job_id IS NULL OR hangfire_job_id = @hangfireJobId)", new { id, worker, hangfireJobId, now = Database.Now() }, tx);
+            var n = c.Execute("UPDATE jobs SET status = @running, started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL, " +
+                              "hangfire_job_id = @hangfireJobId WHERE id = @id AND status IN (@queued, @running) AND cancel_requested = 0 " +
+                              "AND (hangfire_job_id IS NULL OR hangfire_job_id = @hangfireJobId)", new { id, worker, hangfireJobId, now = Database.Now(), queued = JobStatus.Queued, running = JobStatus.Running }, tx);
             if (n == 0)
             {
                 // Cancelled while its worker was dying: the redelivery settles it instead of leaving it running.
-                c.Execute("UPDATE jobs SET status = 'cancelled', stage = 'cancelled', finished_at = @now WHERE id = @id AND status IN ('queued', 'running') AND cancel_requested = 1",
-                    new { id, now = Database.Now() }, tx);
+                c.Execute("UPDATE jobs SET status = @cancelled, stage = @cancelled, finished_at = @now WHERE id = @id AND status IN (@queued, @running) AND cancel_requested = 1",
+                    new { id, now = Database.Now(), cancelled = JobStatus.Cancelled, queued = JobStatus.Queued, running = JobStatus.Running }, tx);
                 return false;
             }
             CloseLostRuns(c, tx, id, worker);
@@ -99,7 +99,7 @@ public sealed class JobStore(Database db)
     public void ReportProgress(string id, double progress, string stage, int? layer)
     {
         using var c = db.Open();
-        c.Execute("UPDATE jobs SET progress = @progress, stage = @stage, layer = @layer WHERE id = @id AND status = 'running'", new { id, progress, stage, layer });
+        c.Execute("UPDATE jobs SET progress = @progress, stage = @stage, layer = @layer WHERE id = @id AND status = @running", new { id, progress, stage, layer, running = JobStatus.Running });
     }
 
     public bool IsCancelRequested(string id)
@@ -117,7 +117,7 @@ public sealed class JobStore(Database db)
             if (status is null || JobStatus.IsFinal(status)) return status;
             if (status == JobStatus.Queued)
             {
-                c.Execute("UPDATE jobs SET status = 'cancelled', cancel_requested = 1, finished_at = @now, stage = 'cancelled' WHERE id = @id", new { id, now = Database.Now() }, tx);
+                c.Execute("UPDATE jobs SET status = @cancelled, cancel_requested = 1, finished_at = @now, stage = @cancelled WHERE id = @id", new { id, now = Database.Now(), cancelled = JobStatus.Cancelled }, tx);
                 return JobStatus.Cancelled;
             }
             c.Execute("UPDATE jobs SET cancel_requested = 1 WHERE id = @id", new { id }, tx);
@@ -153,9 +153,9 @@ public sealed class JobStore(Database db)
             c.Execute("INSERT INTO top_tokens (job_id, layer, head, operation, pair, source, source_id, rank, token_id, token, logit) " +
                       "VALUES (@JobId, @Layer, @Head, @Operation, @Pair, @Source, @SourceId, @Rank, @TokenId, @Token, @Logit)",
                 output.TopTokens.Select(t => new { JobId = id, t.Head.Layer, Head = t.Head.Head, t.Operation, t.Pair, t.Source, t.SourceId, t.Rank, t.TokenId, t.Token, Logit = (double)t.Logit }), tx);
-            c.Execute("UPDATE jobs SET status = 'succeeded', progress = 1, stage = 'done', layer = NULL, finished_at = @now, timings_json = @TimingsJson, peak_memory_bytes = @PeakMemoryBytes, " +
+            c.Execute("UPDATE jobs SET status = @succeeded, progress = 1, stage = 'done', layer = NULL, finished_at = @now, timings_json = @TimingsJson, peak_memory_bytes = @PeakMemoryBytes, " +
                       "result_dir = @ResultDir, reused_from = @ReusedFrom, provider = @Provider WHERE id = @id",
-                new { id, now = Database.Now(), output.TimingsJson, output.PeakMemoryBytes, output.ResultDir, output.ReusedFrom, output.Provider }, tx);
+                new { id, now = Database.Now(), succeeded = JobStatus.Succeeded, output.TimingsJson, output.PeakMemoryBytes, output.ResultDir, output.ReusedFrom, output.Provider }, tx);
             FinishRun(c, tx, runId, JobStatus.Succeeded);
         });
     }
@@ -185,8 +185,8 @@ public sealed class JobStore(Database db)
         db.InTransaction((c, tx) =>
         {
             DeleteOutputs(c, tx, id);
-            c.Execute("UPDATE jobs SET status = 'queued', stage = @stage, progress = 0, layer = NULL, error = @error WHERE id = @id AND status = 'running'",
-                new { id, error, stage = $"attempt failed; {retriesLeft} retr{(retriesLeft == 1 ? "y" : "ies")} left" }, tx);
+            c.Execute("UPDATE jobs SET status = @queued, stage = @stage, progress = 0, layer = NULL, error = @error WHERE id = @id AND status = @running",
+                new { id, error, queued = JobStatus.Queued, running = JobStatus.Running, stage = $"attempt failed; {retriesLeft} retr{(retriesLeft == 1 ? "y" : "ies")} left" }, tx);
             FinishRun(c, tx, runId, JobStatus.Failed, error);
         });
     }
@@ -196,7 +196,8 @@ public sealed class JobStore(Database db)
     {
         db.InTransaction((c, tx) =>
         {
-            c.Execute("UPDATE jobs SET status = 'queued', stage = 'interrupted by a worker shutdown; will resume', progress = 0 WHERE id = @id AND status = 'running'", new { id }, tx);
+            c.Execute("UPDATE jobs SET status = @queued, stage = 'interrupted by a worker shutdown; will resume', progress = 0 WHERE id = @id AND status = @running",
+                new { id, queued = JobStatus.Queued, running = JobStatus.Running }, tx);
             FinishRun(c, tx, runId, InterruptedRun);
         });
     }
@@ -230,8 +231,8 @@ public sealed class JobStore(Database db)
     public JobRow? FindReusable(string weightsSha256, string paramsKey, string exceptId)
     {
         using var c = db.Open();
-        return c.QueryFirstOrDefault<JobRow>($"SELECT {Columns} FROM jobs WHERE weights_sha256 = @weightsSha256 AND params_key = @paramsKey AND status = 'succeeded' AND id <> @exceptId ORDER BY finished_at",
-            new { weightsSha256, paramsKey, exceptId });
+        return c.QueryFirstOrDefault<JobRow>($"SELECT {Columns} FROM jobs WHERE weights_sha256 = @weightsSha256 AND params_key = @paramsKey AND status = @succeeded AND id <> @exceptId ORDER BY finished_at",
+            new { weightsSha256, paramsKey, exceptId, succeeded = JobStatus.Succeeded });
     }
 
     /// <summary>One head's evidence rows and top tokens, in pair and rank order.</summary>

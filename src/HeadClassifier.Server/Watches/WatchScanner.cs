@@ -57,19 +57,19 @@ public sealed class WatchScanner(Database db, WatchStore watches, ModelStore mod
             var job = queue.Prepare(model, parameters, watchId, step);
             var outcome = db.InTransaction((c, tx) =>
             {
-                var claimed = c.Execute("UPDATE watch_checkpoints SET state = 'enqueued', weights_sha256 = @hash, model_id = @modelId, job_id = @jobId, updated_at = @now " +
-                                        "WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint AND state = 'pending' " +
-                                        "AND NOT EXISTS (SELECT 1 FROM watch_checkpoints d WHERE d.watch_id = @watchId AND d.weights_sha256 = @hash AND d.state = 'enqueued')",
-                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, modelId = model.Id, jobId = job.Id, now = Database.Now() }, tx);
+                var claimed = c.Execute("UPDATE watch_checkpoints SET state = @enqueued, weights_sha256 = @hash, model_id = @modelId, job_id = @jobId, updated_at = @now " +
+                                        "WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint AND state = @pending " +
+                                        "AND NOT EXISTS (SELECT 1 FROM watch_checkpoints d WHERE d.watch_id = @watchId AND d.weights_sha256 = @hash AND d.state = @enqueued)",
+                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, modelId = model.Id, jobId = job.Id, now = Database.Now(), pending = CheckpointState.Pending, enqueued = CheckpointState.Enqueued }, tx);
                 if (claimed == 1)
                 {
                     models.Insert(model, c, tx);
                     jobs.Insert(job, c, tx);
                     return CheckpointState.Enqueued;
                 }
-                var dup = c.Execute("UPDATE watch_checkpoints SET state = 'duplicate', weights_sha256 = @hash, updated_at = @now " +
-                                    "WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint AND state = 'pending'",
-                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, now = Database.Now() }, tx);
+                var dup = c.Execute("UPDATE watch_checkpoints SET state = @duplicate, weights_sha256 = @hash, updated_at = @now " +
+                                    "WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint AND state = @pending",
+                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, now = Database.Now(), pending = CheckpointState.Pending, duplicate = CheckpointState.Duplicate }, tx);
                 return dup == 1 ? CheckpointState.Duplicate : null;
             });
             if (outcome == CheckpointState.Enqueued)
