@@ -81,13 +81,15 @@ public sealed class DashboardServer : IAsyncLifetime
     }
 
     /// <summary>
-    /// Registers a model directly (not through the browser), for tests about other pages. A checkpoint another test has
-    /// registered already is copied first: the same weights at the same path would be that test's model.
+    /// Registers a model directly (not through the browser), for tests about other pages. The shared checkpoints (the
+    /// demo's, the larger one), and any another test has registered, are copied first: the same weights at the same path
+    /// would be one model, and a test registering the demo through the browser must get its own.
     /// </summary>
     public string Register(string path, string name, bool synthetic = false)
     {
         var registry = Services.GetRequiredService<ModelRegistry>();
-        if (!Services.GetRequiredService<ModelStore>().List().Any(m => m.Path == Path.GetFullPath(path)))
+        var shared = path == DemoModelPath || path == _larger || Services.GetRequiredService<ModelStore>().List().Any(m => m.Path == Path.GetFullPath(path));
+        if (!shared)
             return registry.RegisterPath(path, name, synthetic: synthetic).Model.Id;
         var copy = Path.Combine(_data.Path, "models", "registered", string.Concat(name.Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '-')));
         if (File.Exists(path))
