@@ -94,13 +94,13 @@ public static class FigureSet
     /// <summary>Each result's folder in a set: its model's name, with the step when checkpoints of one model meet, then a count.</summary>
     internal static IReadOnlyList<string> SubfolderNames(IReadOnlyList<RunResults> results)
     {
-        // The model's name as a folder name; checkpoints of one model differ by their step, anything else by a count.
+        var models = results.Select(r => FolderName(FigureNames.Model(r))).ToList();
         var used = new HashSet<string>(StringComparer.Ordinal);
         var names = new List<string>();
-        foreach (var r in results)
+        for (var i = 0; i < results.Count; i++)
         {
-            var baseName = FolderName(FigureNames.Model(r));
-            if (ResultFigures.CheckpointStep(r) is { } step && results.Count(o => FolderName(FigureNames.Model(o)) == baseName) > 1)
+            var baseName = models[i];
+            if (ResultFigures.CheckpointStep(results[i]) is { } step && models.Count(m => m == baseName) > 1)
                 baseName += $"-step{step}";
             var name = baseName;
             for (var n = 2; !used.Add(name); n++) name = $"{baseName}-{n}";

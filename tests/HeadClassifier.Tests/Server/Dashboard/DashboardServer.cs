@@ -92,18 +92,11 @@ public sealed class DashboardServer : IAsyncLifetime
         if (!shared)
             return registry.RegisterPath(path, name, synthetic: synthetic).Model.Id;
         var copy = Path.Combine(_data.Path, "models", "registered", string.Concat(name.Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '-')));
-        if (File.Exists(path))
-        {
-            Directory.CreateDirectory(copy);
-            foreach (var f in Directory.GetFiles(Path.GetDirectoryName(path)!)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)), overwrite: true);
-            copy = Path.Combine(copy, Path.GetFileName(path));
-        }
-        else
-        {
-            Directory.CreateDirectory(copy);
-            foreach (var f in Directory.GetFiles(path)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)), overwrite: true);
-        }
-        return registry.RegisterPath(copy, name, synthetic: synthetic).Model.Id;
+        // A single-file checkpoint travels with its folder (its tokenizer lies beside it).
+        var folder = File.Exists(path) ? Path.GetDirectoryName(path)! : path;
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(folder)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)), overwrite: true);
+        return registry.RegisterPath(File.Exists(path) ? Path.Combine(copy, Path.GetFileName(path)) : copy, name, synthetic: synthetic).Model.Id;
     }
 
     /// <summary>A random GPT-2-layout checkpoint of 8 x 8 heads, d_model 128 (one planted head): its dense jobs run for a while.</summary>
