@@ -77,6 +77,7 @@ public static class ServerHost
         s.AddSingleton<Presets>();
         s.AddSingleton<ModelPaths>();
         s.AddSingleton<ModelRegistry>();
+        s.AddSingleton<PairCounts>();
         s.AddSingleton<JobQueue>();
         s.AddSingleton<WatchService>();
         s.AddSingleton<WatchScanner>();

@@ -87,6 +87,8 @@ public static class Endpoints
         api.MapGet("/models", (ModelStore models) => models.List().Select(m => ModelView.Of(m))).WithTags("models");
         api.MapGet("/models/{id}", (string id, ModelStore models) =>
             models.Get(id) is { } m ? Results.Ok(ModelView.Of(m, withReport: true)) : NotFound($"no model with id '{id}'")).WithTags("models");
+        api.MapGet("/models/{id}/operations", (string id, ModelStore models, PairCounts pairs) =>
+            models.Get(id) is { } m ? Results.Ok(ModelOperationsView.Of(m, pairs.Of(m))) : NotFound($"no model with id '{id}'")).WithTags("models");
         write.MapPost("/models", (RegisterModelRequest request, ModelRegistry registry) =>
         {
             return Registered(registry.RegisterPath(request.Path ?? "", request.Name, request.MinPairs ?? OperationFilter.DefaultMinPairs));
@@ -119,10 +121,11 @@ public static class Endpoints
         }).WithTags("jobs");
         api.MapGet("/jobs/{id}", (string id, JobStore jobs) => jobs.Get(id) is { } j ? Results.Ok(JobView.Of(j)) : NotFound($"no job with id '{id}'")).WithTags("jobs");
         api.MapGet("/jobs/{id}/runs", (string id, JobStore jobs) => jobs.Get(id) is null ? NotFound($"no job with id '{id}'") : Results.Ok(jobs.Runs(id))).WithTags("jobs");
-        write.MapPost("/jobs", (JobRequest request, Presets presets, JobQueue queue) =>
+        write.MapPost("/jobs", (JobRequest request, Presets presets, JobQueue queue, ModelStore models) =>
         {
             if (string.IsNullOrEmpty(request.ModelId)) throw new InvalidInputException("modelId", "is required");
-            var baseline = request.Preset is null ? new JobParameters() : presets.Get(request.Preset).Parameters;
+            var baseline = JobParameters.For(models.Get(request.ModelId));
+            if (request.Preset is not null) baseline = presets.Get(request.Preset).Over(baseline);
             var job = queue.Submit(request.ModelId, request.Merge(baseline));
             return Results.Accepted($"/api/jobs/{job.Id}", JobView.Of(job));
         }).WithTags("jobs");

@@ -4,6 +4,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Scoring.Evidence;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Server.Jobs;
+using HeadClassifier.Server.Registry;
 using HeadClassifier.Server.Store;
 
 namespace HeadClassifier.Server.Api;
@@ -11,11 +12,21 @@ namespace HeadClassifier.Server.Api;
 // What the API returns: the rows, with JSON columns parsed and links the dashboard follows.
 
 public sealed record ModelView(string Id, string Name, string Path, string Source, bool Synthetic, string Family, string ModelType, int Layers, int Heads,
-    int KvHeads, int DModel, int DHead, int VocabSize, string Tokenizer, string WeightsSha256, int UsableOperations, string CreatedAt, JsonElement? Report)
+    int KvHeads, int DModel, int DHead, int VocabSize, string Tokenizer, string WeightsSha256, int UsableOperations, int MinPairs, string CreatedAt, JsonElement? Report)
 {
     public static ModelView Of(ModelRow m, bool withReport = false) => new(m.Id, m.Name, m.Path, m.Source, m.Synthetic, m.Family, m.ModelType, m.Layers, m.Heads,
-        m.KvHeads, m.DModel, m.DHead, m.VocabSize, m.Tokenizer, m.WeightsSha256, m.UsableOperations, m.CreatedAt,
+        m.KvHeads, m.DModel, m.DHead, m.VocabSize, m.Tokenizer, m.WeightsSha256, m.UsableOperations, m.MinPairs, m.CreatedAt,
         withReport ? JsonDocument.Parse(m.ReportJson).RootElement.Clone() : null);
+}
+
+/// <summary>GET /api/models/{id}/operations: per operation set, each operation's single-token pairs under the model's tokenizer and whether that reaches its minPairs.</summary>
+public sealed record ModelOperationsView(string ModelId, int MinPairs, IReadOnlyDictionary<string, IReadOnlyList<ModelOperationsView.Operation>> Sets)
+{
+    public sealed record Operation(string Name, string DisplayName, string Category, int Pairs, int SingleTokenPairs, bool Usable);
+
+    public static ModelOperationsView Of(ModelRow m, IReadOnlyDictionary<string, IReadOnlyList<OperationPairs>> sets) =>
+        new(m.Id, m.MinPairs, sets.ToDictionary(kv => kv.Key, IReadOnlyList<Operation> (kv) =>
+            kv.Value.Select(o => new Operation(o.Name, o.DisplayName, o.Category, o.Pairs, o.SingleTokenPairs, o.SingleTokenPairs >= m.MinPairs)).ToList()));
 }
 
 /// <summary>Queue: the job's page in the Hangfire dashboard (null until enqueued).</summary>

@@ -6,15 +6,19 @@ namespace HeadClassifier.Server.Dashboard;
 
 /// <summary>The new-job form as typed (so a rejected form comes back as the user left it) and its parsing into parameters.</summary>
 public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<string>? Operations, string Threshold, string KCopying, string KOther,
-    bool FirstMlp, bool Suppression, bool Dense, string Mode, string Backend, string Providers)
+    string MinPairs, bool FirstMlp, bool Suppression, bool Dense, string Mode, string Backend, string Providers)
 {
-    /// <summary>A fresh form: the paper's defaults, every operation of the default set; the demo model gets its own set.</summary>
+    /// <summary>
+    /// A fresh form: the paper's defaults, every operation of the default set and the minPairs the model was
+    /// registered with; the demo model gets its own set.
+    /// </summary>
     public static JobForm Defaults(string? modelId, ModelStore models)
     {
-        var d = new JobParameters();
         var model = modelId is null ? null : models.Get(modelId);
+        var d = JobParameters.For(model);
         var set = model is { Source: DemoSeeder.Source } ? ServerOptions.DemoOperationSet : d.OperationSet;
-        return new JobForm(model?.Id ?? "", set, null, d.Threshold.ToString(CultureInfo.InvariantCulture), "", "", d.FirstMlp, d.Suppression, d.Dense, d.Mode, d.Backend, d.Providers);
+        return new JobForm(model?.Id ?? "", set, null, d.Threshold.ToString(CultureInfo.InvariantCulture), "", "",
+            d.MinPairs.ToString(CultureInfo.InvariantCulture), d.FirstMlp, d.Suppression, d.Dense, d.Mode, d.Backend, d.Providers);
     }
 
     /// <summary>Checkbox values are "set:operation"; unchecked boxes are simply absent.</summary>
@@ -25,6 +29,7 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
         form["threshold"].ToString().Trim(),
         form["kCopying"].ToString().Trim(),
         form["kOther"].ToString().Trim(),
+        form["minPairs"].ToString().Trim(),
         form["firstMlp"] == "true",
         form["suppression"] == "true",
         form["dense"] == "true",
@@ -51,6 +56,8 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
             errors["threshold"] = $"'{Threshold}' is not a number; τ is between 0 and 1, e.g. 0.15";
         var kCopying = OptionalInt(KCopying, "kCopying", errors);
         var kOther = OptionalInt(KOther, "kOther", errors);
+        // Blank: the model's own.
+        var minPairs = OptionalInt(MinPairs, "minPairs", errors);
         if (errors.Count > 0) return null;
         return new JobParameters
         {
@@ -59,6 +66,7 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
             Threshold = tau,
             KCopying = kCopying,
             KOther = kOther,
+            MinPairs = minPairs ?? JobParameters.For(models.Get(ModelId)).MinPairs,
             FirstMlp = FirstMlp,
             Suppression = Suppression,
             Dense = Dense,
@@ -72,7 +80,7 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
     public static string FieldOf(string source) => source switch
     {
         "modelId" => "model",
-        "threshold" or "kCopying" or "kOther" or "operations" or "operationSet" or "mode" or "backend" or "providers" => source,
+        "threshold" or "kCopying" or "kOther" or "minPairs" or "operations" or "operationSet" or "mode" or "backend" or "providers" => source,
         _ => "form",
     };
 

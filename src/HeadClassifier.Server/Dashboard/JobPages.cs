@@ -1,6 +1,8 @@
 using System.Globalization;
 using HeadClassifier.Core;
+using HeadClassifier.Models.Operations;
 using HeadClassifier.Server.Jobs;
+using HeadClassifier.Server.Registry;
 using HeadClassifier.Server.Store;
 using static HeadClassifier.Server.Dashboard.Html;
 
@@ -20,8 +22,8 @@ public static class JobPages
     public static void Map(RouteGroupBuilder ui)
     {
         ui.MapGet("/jobs", (HttpContext http, string? status, JobStore jobs) => List(http, status, jobs));
-        ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets) =>
-            NewJob(http, models, sets, JobForm.Defaults(model, models), new Dictionary<string, string>()));
+        ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets, PairCounts pairs) =>
+            NewJob(http, models, sets, pairs, JobForm.Defaults(model ?? (models.List() is [var first, ..] ? first.Id : null), models), new Dictionary<string, string>()));
         ui.MapForm("/jobs/new", (http, form) => Task.FromResult(Submit(http, form)));
         ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ModelStore models) => Detail(http, id, jobs, models));
         ui.MapForm("/jobs/{id}/cancel", (http, form) =>
@@ -149,19 +151,22 @@ public static class JobPages
         ("ort", "ONNX Runtime (dense)"),
     ];
 
-    private static IResult NewJob(HttpContext http, ModelStore models, OperationSets sets, JobForm f, IReadOnlyDictionary<string, string> errors)
+    private static IResult NewJob(HttpContext http, ModelStore models, OperationSets sets, PairCounts pairs, JobForm f, IReadOnlyDictionary<string, string> errors)
     {
         var all = models.List();
         if (all.Count == 0)
             return Layout.Page(http, "New job", H($"""<p class="empty">No model is registered yet: <a href="/models">register one</a> first.</p>"""));
-        var modelOptions = Join(all, m => H($"""<option value="{m.Id}"{Attr(m.Id == f.ModelId, "selected")}>{m.Name} ({m.Layers}×{m.Heads} heads{(m.Synthetic ? ", synthetic" : "")})</option>"""));
+        var modelOptions = Join(all, m => H($"""<option value="{m.Id}" data-min-pairs="{m.MinPairs}"{Attr(m.Id == f.ModelId, "selected")}>{m.Name} ({m.Layers}×{m.Heads} heads{(m.Synthetic ? ", synthetic" : "")})</option>"""));
+        // Counts under the chosen model's tokenizer (the page script fetches another model's when the choice changes).
+        var counts = pairs.Of(all.FirstOrDefault(m => m.Id == f.ModelId) ?? all[0]);
+        var minPairs = int.TryParse(f.MinPairs, CultureInfo.InvariantCulture, out var mp) ? mp : (all.FirstOrDefault(m => m.Id == f.ModelId) ?? all[0]).MinPairs;
         var available = sets.Available;
         var setOptions = Join(available, s => H($"""<option value="{s}"{Attr(s == f.OperationSet, "selected")}>{s}</option>"""));
         var fieldsets = Join(available, set =>
         {
-            var groups = Join(sets.Load(set).GroupBy(o => o.Category), g => H($"""
+            var groups = Join((counts.TryGetValue(set, out var ops) ? ops : []).GroupBy(o => o.Category), g => H($"""
                 <div class="category"><div class="cat-head"><strong>{g.Key}</strong> <button type="button" class="link" data-toggle-all>all / none</button></div>
-                {Join(g, o => H($"""<label class="op"><input type="checkbox" name="op" value="{set}:{o.Name}"{Attr(f.Checked(set, o.Name), "checked")}> {o.DisplayName} <small>{o.Pairs.Count} pairs</small></label>"""))}
+                {Join(g, o => H($"""<label class="op{(o.SingleTokenPairs < minPairs ? " unusable" : "")}"><input type="checkbox" name="op" value="{set}:{o.Name}"{Attr(f.Checked(set, o.Name), "checked")}> {o.DisplayName} <small class="pairs" data-op="{o.Name}" data-single="{o.SingleTokenPairs}" data-pairs="{o.Pairs}">{PairsText(o.SingleTokenPairs, o.Pairs, minPairs)}</small></label>"""))}
                 </div>
                 """));
             return H($"""<fieldset class="ops" data-set="{set}"{Attr(set != f.OperationSet, "hidden")}><legend>Operations of '{set}'</legend>{groups}</fieldset>""");
@@ -183,6 +188,9 @@ public static class JobPages
               <div class="field"><label for="kOther">k for other operations</label>
                 <input id="kOther" name="kOther" inputmode="numeric" value="{f.KOther}" placeholder="default"{Layout.Invalid(errors, "kOther")}>
                 <small>blank: the paper's rule</small>{Layout.FieldError(errors, "kOther")}</div>
+              <div class="field"><label for="minPairs">Minimum single-token pairs per operation</label>
+                <input id="minPairs" name="minPairs" inputmode="numeric" value="{f.MinPairs}"{Layout.Invalid(errors, "minPairs")}>
+                <small>an operation is scored when at least this many of its pairs are single tokens for the model (paper: {OperationFilter.DefaultMinPairs}; blank: the model's)</small>{Layout.FieldError(errors, "minPairs")}</div>
               <div class="field checks">
                 <label><input type="checkbox" name="firstMlp" value="true"{Attr(f.FirstMlp, "checked")}> First MLP folded into the embeddings</label>
                 <label><input type="checkbox" name="suppression" value="true"{Attr(f.Suppression, "checked")}> Suppression scores</label>
@@ -200,6 +208,10 @@ public static class JobPages
             """);
         return Layout.Page(http, "New job", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
+
+    /// <summary>"10 of 500 pairs usable", or why not: the page script writes the same when the model or minPairs changes.</summary>
+    internal static string PairsText(int singleToken, int pairs, int minPairs) =>
+        singleToken >= minPairs ? $"{singleToken} of {pairs} pairs usable" : $"{singleToken} of {pairs} pairs single-token: too few";
 
     private static IResult Submit(HttpContext http, IFormCollection form)
     {
@@ -222,6 +234,6 @@ public static class JobPages
                 errors[field] = field == "form" ? e.Message : e.Problem;
             }
         }
-        return NewJob(http, models, sets, f, errors);
+        return NewJob(http, models, sets, services.GetRequiredService<PairCounts>(), f, errors);
     }
 }

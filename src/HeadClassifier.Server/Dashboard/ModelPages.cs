@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Inspection;
@@ -31,16 +32,21 @@ public static class ModelPages
             var path = form["path"].ToString().Trim();
             var name = form["name"].ToString().Trim();
             var s = http.RequestServices;
-            try
+            var errors = new Dictionary<string, string>();
+            var minPairs = MinPairsOf(form, "minPairs", errors);
+            if (minPairs is { } min)
             {
-                var model = s.GetRequiredService<ModelRegistry>().RegisterPath(path, name.Length == 0 ? null : name).Model;
-                return Task.FromResult(Results.Redirect("/models/" + model.Id));
+                try
+                {
+                    var model = s.GetRequiredService<ModelRegistry>().RegisterPath(path, name.Length == 0 ? null : name, min).Model;
+                    return Task.FromResult(Results.Redirect("/models/" + model.Id));
+                }
+                catch (InvalidInputException e)
+                {
+                    errors[e.SourcePath == "minPairs" ? "minPairs" : "path"] = e.SourcePath is "path" or "minPairs" ? e.Problem : e.Message;
+                }
             }
-            catch (InvalidInputException e)
-            {
-                var errors = new Dictionary<string, string> { ["path"] = e.SourcePath == "path" ? e.Problem : e.Message };
-                return Task.FromResult(List(http, s.GetRequiredService<ModelStore>(), s.GetRequiredService<ModelPaths>(), errors, path, name));
-            }
+            return Task.FromResult(List(http, s.GetRequiredService<ModelStore>(), s.GetRequiredService<ModelPaths>(), errors, path, name));
         });
         ui.MapForm("/models/upload", async (http, form) =>
         {
@@ -48,14 +54,15 @@ public static class ModelPages
             var name = form["name"].ToString().Trim();
             var file = form.Files["file"];
             var errors = new Dictionary<string, string>();
+            var minPairs = MinPairsOf(form, "upMinPairs", errors);
             if (file is null || file.Length == 0) errors["file"] = "choose a .zip of the model folder (config, weights, tokenizer files)";
-            else
+            else if (minPairs is { } min)
             {
                 try
                 {
                     await using var stream = file.OpenReadStream();
                     var model = await s.GetRequiredService<ModelRegistry>().RegisterUploadAsync(stream, name.Length == 0 ? Path.GetFileNameWithoutExtension(file.FileName) : name,
-                        OperationFilter.DefaultMinPairs, http.RequestAborted);
+                        min, http.RequestAborted);
                     return Results.Redirect("/models/" + model.Model.Id);
                 }
                 catch (InvalidInputException e)
@@ -65,6 +72,16 @@ public static class ModelPages
             }
             return List(http, s.GetRequiredService<ModelStore>(), s.GetRequiredService<ModelPaths>(), errors, "", name);
         }, maxBodyBytes: ((IEndpointRouteBuilder)ui).ServiceProvider.GetRequiredService<ServerOptions>().MaxUploadBytes);
+    }
+
+    /// <summary>The form's minimum pairs (blank: the paper's), or null with the field's error.</summary>
+    private static int? MinPairsOf(IFormCollection form, string field, Dictionary<string, string> errors)
+    {
+        var text = form[field].ToString().Trim();
+        if (text.Length == 0) return OperationFilter.DefaultMinPairs;
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 1) return v;
+        errors[field] = $"'{text}' is not a whole number of at least 1; leave it blank for {OperationFilter.DefaultMinPairs}";
+        return null;
     }
 
     private static IResult List(HttpContext http, ModelStore models, ModelPaths paths, IReadOnlyDictionary<string, string> errors, string path, string name)
@@ -97,6 +114,7 @@ public static class ModelPages
               {Layout.FieldError(errors, "path")}
               <label for="reg-name">Name <small>(optional)</small></label>
               <input id="reg-name" name="name" value="{name}">
+              {MinPairsField("minPairs", errors)}
               <div><button type="submit">Register</button></div>
             </form>
             <form method="post" action="/models/upload" enctype="multipart/form-data" class="stack">
@@ -108,12 +126,20 @@ public static class ModelPages
               {Layout.FieldError(errors, "file")}
               <label for="up-name">Name <small>(optional)</small></label>
               <input id="up-name" name="name">
+              {MinPairsField("upMinPairs", errors)}
               <div><button type="submit">Upload and register</button></div>
             </form>
             </div>
             """);
         return Layout.Page(http, "Models", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
+
+    // Small vocabularies (e.g. a 512-token llama2.c model) keep few single-token pairs: the user lowers it here, and the model's jobs inherit it.
+    private static Markup MinPairsField(string id, IReadOnlyDictionary<string, string> errors) => H($"""
+        <label for="{id}">Minimum single-token pairs per operation <small>(blank: {OperationFilter.DefaultMinPairs}, the paper's; e.g. 5 for a 512-token vocabulary)</small></label>
+        <input id="{id}" name="{id}" inputmode="numeric" placeholder="{OperationFilter.DefaultMinPairs}"{Layout.Invalid(errors, id)}>
+        {Layout.FieldError(errors, id)}
+        """);
 
     private static IResult Detail(HttpContext http, string id, ModelStore models, JobStore jobs)
     {
@@ -122,7 +148,7 @@ public static class ModelPages
         var report = JsonSerializer.Deserialize<ModelReport>(m.ReportJson, JsonSerializerOptions.Web)!;
         var recent = jobs.List(new JobFilter(ModelId: id, Limit: 20));
         var ops = Join(report.Operations, o => H($"""
-            <tr class="{(o.Usable ? "" : "unusable")}"><td>{o.DisplayName}</td><td>{o.Category}</td><td>{o.ValidPairs} / {o.Pairs}</td><td>{(o.Usable ? "yes" : "no: too few single-token pairs")}</td></tr>
+            <tr class="{(o.Usable ? "" : "unusable")}"><td>{o.DisplayName}</td><td>{o.Category}</td><td>{o.ValidPairs} / {o.Pairs}</td><td>{(o.Usable ? "yes" : $"no: fewer than {m.MinPairs} single-token pairs")}</td></tr>
             """));
         var body = H($"""
             <p><a class="button" href="/jobs/new?model={m.Id}">New job with this model</a>
@@ -133,6 +159,7 @@ public static class ModelPages
               <dt>Family</dt><dd>{m.Family} ({m.ModelType})</dd>
               <dt>Shape</dt><dd>{m.Layers} layers × {m.Heads} heads ({m.KvHeads} KV heads), d_model {m.DModel}, d_head {m.DHead}</dd>
               <dt>Vocabulary</dt><dd>{m.VocabSize} ({m.Tokenizer} tokenizer, {report.TokenizerVocabSize} tokens)</dd>
+              <dt>Minimum pairs</dt><dd>{m.MinPairs} single-token pairs per operation ({m.UsableOperations} of {report.Operations.Count} default operations usable; its jobs use it unless they set their own)</dd>
               <dt>Weights sha256</dt><dd><code>{m.WeightsSha256}</code></dd>
               <dt>Registered</dt><dd>{JobPages.When(m.CreatedAt)}</dd>
             </dl>

@@ -8,6 +8,7 @@ using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Runs;
+using HeadClassifier.Server.Store;
 
 namespace HeadClassifier.Server.Jobs;
 
@@ -29,6 +30,9 @@ public sealed record JobParameters
     public bool Suppression { get; init; }
     public bool Dense { get; init; }
     public int MinPairs { get; init; } = OperationFilter.DefaultMinPairs;
+
+    /// <summary>A job's defaults for <paramref name="model"/>: the minPairs it was registered with (unknown model: the paper's).</summary>
+    public static JobParameters For(ModelRow? model) => model is null ? new() : new() { MinPairs = model.MinPairs };
 
     /// <summary>
     /// One of <see cref="Modes"/>: "static"; "dynamic" adds inference-time scores through ONNX Runtime; "causal" adds

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using HeadClassifier.Core;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -5,8 +6,15 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace HeadClassifier.Server.Jobs;
 
-/// <summary>A named job preset from jobs/presets/&lt;name&gt;.yaml.</summary>
-public sealed record Preset(string Name, string Description, JobParameters Parameters);
+/// <summary>
+/// A named job preset from jobs/presets/&lt;name&gt;.yaml. <see cref="Parameters"/> are its fields over the defaults;
+/// <see cref="Over"/> puts them over another baseline (a model's minPairs), so a field the file leaves out stays the baseline's.
+/// </summary>
+public sealed record Preset(string Name, string Description, JobParameters Parameters)
+{
+    [JsonIgnore]
+    internal Func<JobParameters, JobParameters> Over { get; init; } = _ => Parameters;
+}
 
 public sealed class Presets(ServerOptions options)
 {
@@ -55,14 +63,13 @@ public sealed class Presets(ServerOptions options)
         {
             throw new InvalidInputException(file, $"line {e.Start.Line}: {e.Message}");
         }
-        var d = new JobParameters();
-        var p = new JobParameters
+        JobParameters Over(JobParameters d) => d with
         {
             OperationSet = f.OperationSet ?? d.OperationSet,
-            Operations = f.Operations,
+            Operations = (IReadOnlyList<string>?)f.Operations ?? d.Operations,
             Threshold = f.Threshold ?? d.Threshold,
-            KCopying = f.KCopying,
-            KOther = f.KOther,
+            KCopying = f.KCopying ?? d.KCopying,
+            KOther = f.KOther ?? d.KOther,
             FirstMlp = f.FirstMlp ?? d.FirstMlp,
             Suppression = f.Suppression ?? d.Suppression,
             Dense = f.Dense ?? d.Dense,
@@ -70,8 +77,8 @@ public sealed class Presets(ServerOptions options)
             Mode = f.Mode ?? d.Mode,
             Backend = f.Backend ?? d.Backend,
             Providers = f.Providers ?? d.Providers,
-            CausalPairs = f.CausalPairs,
+            CausalPairs = f.CausalPairs ?? d.CausalPairs,
         };
-        return new Preset(Path.GetFileNameWithoutExtension(file), f.Description ?? "", p);
+        return new Preset(Path.GetFileNameWithoutExtension(file), f.Description ?? "", Over(new JobParameters())) { Over = Over };
     }
 }

@@ -11,17 +11,17 @@ namespace HeadClassifier.Server.Registry;
 /// <summary>Registers models: by a path below the model roots, or by an uploaded zip of a model folder.</summary>
 public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, ModelStore store, OperationSets sets)
 {
-    /// <summary>
-    /// Inspects the model (architecture, dims, tokenizer, weights hash, usable operations of the default set) and
-    /// stores it; a model that cannot be opened, or has no operation with <paramref name="minPairs"/> single-token
-    /// pairs, is refused with the reason.
-    /// </summary>
     /// <summary>Most files a model folder upload may unpack to (a sharded 70B checkpoint has a few dozen).</summary>
     public const int MaxUploadEntries = 1000;
 
     /// <summary>An upload may unpack to at most this many times the upload limit.</summary>
     public const int UnpackedSizeFactor = 4;
 
+    /// <summary>
+    /// Inspects the model (architecture, dims, tokenizer, weights hash, usable operations of the default set) and
+    /// stores it; a model that cannot be opened, or has no operation with <paramref name="minPairs"/> single-token
+    /// pairs, is refused with the reason.
+    /// </summary>
     public Registration RegisterPath(string path, string? name, int minPairs = OperationFilter.DefaultMinPairs, string source = "path", bool synthetic = false)
     {
         var real = paths.Resolve(path);
@@ -31,7 +31,18 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
     /// <summary>The model, or the one already registered with the same weights at the same path (no second row).</summary>
     private Registration Add(ModelRow model)
     {
-        if (store.FindByWeights(model.Path, model.WeightsSha256) is { } existing) return new Registration(existing, IsNew: false);
+        if (store.FindByWeights(model.Path, model.WeightsSha256) is { } existing)
+        {
+            // Registering again with another minPairs is how a user changes it: the same row, the new report.
+            if (existing.MinPairs != model.MinPairs)
+            {
+                existing.MinPairs = model.MinPairs;
+                existing.ReportJson = model.ReportJson;
+                existing.UsableOperations = model.UsableOperations;
+                store.UpdateMinPairs(existing);
+            }
+            return new Registration(existing, IsNew: false);
+        }
         store.Insert(model);
         return new Registration(model, IsNew: true);
     }
@@ -55,7 +66,7 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
                 $"cannot be scored: no operation of the default set has {minPairs} single-token pairs under its {report.Tokenizer} tokenizer" +
                 (best is null ? "" : $" (best: {best.Name} with {best.ValidPairs}); register with a lower minPairs"));
         }
-        return ModelStore.FromReport(report, name, source, synthetic);
+        return ModelStore.FromReport(report, name, source, synthetic, minPairs);
     }
 
     /// <summary>

@@ -230,7 +230,14 @@ public sealed class Database
             PRIMARY KEY (job_id, layer, head, operation, pair, rank)
         );
         """,
+        // 4: the minimum single-token pairs a model was registered with, which its jobs inherit. Older rows get it
+        // from their stored report (see BackfillMinPairs).
+        """
+        ALTER TABLE models ADD COLUMN min_pairs INTEGER NOT NULL DEFAULT 30;
+        """,
     ];
+
+    private const int MinPairsMigration = 4;
 
     /// <summary>Creates or migrates our tables to the latest version; returns the version reached.</summary>
     public int Migrate()
@@ -250,6 +257,7 @@ public sealed class Database
         for (var v = version; v < Migrations.Length; v++)
         {
             c.Execute(Migrations[v], transaction: tx);
+            if (v + 1 == MinPairsMigration) ModelStore.BackfillMinPairs(c, tx);
             c.Execute("INSERT INTO schema_version (version) VALUES (@v)", new { v = v + 1 }, tx);
         }
         tx.Commit();

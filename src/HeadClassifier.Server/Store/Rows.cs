@@ -20,6 +20,8 @@ public sealed class ModelRow
     public string Tokenizer { get; set; } = "";
     public string WeightsSha256 { get; set; } = "";
     public int UsableOperations { get; set; }
+    /// <summary>An operation is usable with at least this many single-token pairs; the model's jobs inherit it.</summary>
+    public int MinPairs { get; set; }
     public string ReportJson { get; set; } = "";
     public bool Synthetic { get; set; }
     public string CreatedAt { get; set; } = "";

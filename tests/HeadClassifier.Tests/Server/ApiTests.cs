@@ -146,6 +146,40 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task AJobInheritsTheMinPairsItsModelWasRegisteredWith()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        // stories260K keeps 10 single-token copying pairs of its 512-token vocabulary: usable at 5, not at the paper's 30.
+        var model = await c.RegisterModel(Stories, minPairs: 5);
+        Assert.Equal(5, (await c.Get($"/api/models/{model}").Ok()).GetProperty("minPairs").GetInt32());
+        var ops = await c.Get($"/api/models/{model}/operations").Ok();
+        Assert.Equal(5, ops.GetProperty("minPairs").GetInt32());
+        var byName = ops.GetProperty("sets").GetProperty("default").EnumerateArray().ToDictionary(o => o.GetProperty("name").GetString()!);
+        var copying = byName["copying"];
+        Assert.Equal((10, true), (copying.GetProperty("singleTokenPairs").GetInt32(), copying.GetProperty("usable").GetBoolean()));
+        Assert.True(copying.GetProperty("pairs").GetInt32() > 10);
+        Assert.Contains(byName.Values, o => !o.GetProperty("usable").GetBoolean() && o.GetProperty("singleTokenPairs").GetInt32() < 5);
+        await c.Get("/api/models/nope/operations").Fails(HttpStatusCode.NotFound, "nope");
+
+        // No minPairs in the body: the model's, with or without a preset that leaves it out; a preset's or the body's own wins.
+        static int MinPairs(JsonElement job) => job.GetProperty("parameters").GetProperty("minPairs").GetInt32();
+        var inherited = await c.Post("/api/jobs", new { modelId = model, kCopying = 5 }).Ok(HttpStatusCode.Accepted);
+        Assert.Equal(5, MinPairs(inherited));
+        Assert.Equal(5, MinPairs(await c.Post("/api/jobs", new { modelId = model, preset = "default", threshold = 0.2 }).Ok(HttpStatusCode.Accepted)));
+        Assert.Equal(7, MinPairs(await c.Post("/api/jobs", new { modelId = model, minPairs = 7, threshold = 0.25 }).Ok(HttpStatusCode.Accepted)));
+        var job = await c.WaitFinished(inherited.GetProperty("id").GetString()!, seconds: 120);
+        Assert.True(job.Status() == "succeeded", job.ToString());
+
+        // Registering the same checkpoint again with another minPairs changes the model's (same row, new report).
+        var again = await c.Post("/api/models", new { path = Stories, minPairs = 8 }).Ok(HttpStatusCode.OK);
+        Assert.Equal((model, 8), (again.GetProperty("id").GetString(), again.GetProperty("minPairs").GetInt32()));
+        Assert.Equal(8, MinPairs(await c.Post("/api/jobs", new { modelId = model, threshold = 0.3 }).Ok(HttpStatusCode.Accepted)));
+        Assert.Equal(8, (await c.Get($"/api/models/{model}/operations").Ok()).GetProperty("minPairs").GetInt32());
+    }
+
+    [Fact]
     public async Task EvidenceOfAHeadMatchesItsScores()
     {
         using var tmp = TestPaths.NewTempDir();

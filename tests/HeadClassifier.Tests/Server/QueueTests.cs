@@ -184,6 +184,7 @@ public sealed class QueueTests
             await db.ExecuteAsync("""
                 ALTER TABLE jobs DROP COLUMN hangfire_job_id;
                 ALTER TABLE job_runs DROP COLUMN error;
+                ALTER TABLE models DROP COLUMN min_pairs;
                 DROP TABLE evidence;
                 DROP TABLE top_tokens;
                 DELETE FROM schema_version WHERE version > 1;
@@ -209,6 +210,12 @@ public sealed class QueueTests
         using var conn = server.Services.GetRequiredService<Database>().Open();
         Assert.Empty(conn.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) LIKE 'qrtz%'"));
         Assert.Equal(Database.Migrations.Length, conn.ExecuteScalar<int>("SELECT MAX(version) FROM schema_version"));
+        // The model registered with minPairs 5 before the column existed: a value that keeps its usable operations usable.
+        var registered = await c.Get($"/api/models/{model}").Ok();
+        var backfilled = registered.GetProperty("minPairs").GetInt32();
+        var reportOps = registered.GetProperty("report").GetProperty("operations").EnumerateArray().ToList();
+        Assert.InRange(backfilled, 5, 30);
+        Assert.All(reportOps, o => Assert.Equal(o.GetProperty("usable").GetBoolean(), o.GetProperty("validPairs").GetInt32() >= backfilled));
         var watch = await c.Get("/api/watches/w1").Ok();
         Assert.Equal("*/10 * * * 1-5", watch.GetProperty("cron").GetString());
         using var hangfire = server.Services.GetRequiredService<JobStorage>().GetConnection();

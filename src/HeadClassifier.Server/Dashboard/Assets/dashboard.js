@@ -91,6 +91,31 @@ function jobForm(form) {
   };
   set.addEventListener('change', show);
   show();
+  // Beside each operation: its single-token pairs under the chosen model's tokenizer, against minPairs (as JobPages.PairsText).
+  const model = form.querySelector('#model');
+  const minPairs = form.querySelector('#minPairs');
+  const mark = () => {
+    const min = parseInt(minPairs.value, 10) || parseInt(model.selectedOptions[0].dataset.minPairs, 10);
+    for (const s of form.querySelectorAll('small.pairs')) {
+      const single = parseInt(s.dataset.single, 10), pairs = s.dataset.pairs;
+      s.textContent = single >= min ? single + ' of ' + pairs + ' pairs usable' : single + ' of ' + pairs + ' pairs single-token: too few';
+      s.closest('label.op').classList.toggle('unusable', single < min);
+    }
+  };
+  model.addEventListener('change', async () => {
+    minPairs.value = model.selectedOptions[0].dataset.minPairs;
+    try {
+      const counts = await getJson('/api/models/' + encodeURIComponent(model.value) + '/operations');
+      for (const fs of form.querySelectorAll('fieldset[data-set]')) {
+        for (const o of counts.sets[fs.dataset.set] || []) {
+          const s = fs.querySelector('small.pairs[data-op="' + CSS.escape(o.name) + '"]');
+          if (s) { s.dataset.single = o.singleTokenPairs; s.dataset.pairs = o.pairs; }
+        }
+      }
+    } catch (e) { console.warn(e); }
+    mark();
+  });
+  minPairs.addEventListener('input', mark);
   for (const b of form.querySelectorAll('[data-toggle-all]')) {
     b.addEventListener('click', () => {
       const boxes = [...b.closest('.category').querySelectorAll('input[type=checkbox]')];
