@@ -227,7 +227,7 @@ public static partial class BenchCommand
             lock (_lock)
             {
                 var now = Elapsed;
-                if (value.Stage == "prompts") PromptSeconds += now - _last;
+                if (value.Stage == DynamicStage.Prompts) PromptSeconds += now - _last;
                 _last = now;
             }
         }

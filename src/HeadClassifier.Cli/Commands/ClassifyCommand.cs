@@ -142,7 +142,7 @@ public static class ClassifyCommand
                 var progress = new Progress<DynamicProgress>(p =>
                 {
                     task.Value = p.Fraction;
-                    task.Description = "dynamic " + p.Stage;
+                    task.Description = "dynamic " + p.Describe() + (p.Layer is { } l ? $" (layer {l})" : "");
                 });
                 correlations = DynamicRun.Run(result, modelPath, operationsDir, onnx, null, ort, progress, token);
                 task.Value = 1.0;

@@ -47,7 +47,19 @@ public sealed record DynamicOptions
     public int BlockColumns { get; init; } = new StaticScoringOptions().BlockColumns;
 }
 
-public sealed record DynamicProgress(double Fraction, string Stage);
+/// <summary>Running the prompts through ONNX Runtime, or ranking their projected outputs head by head (chunks of prompts take turns).</summary>
+public enum DynamicStage
+{
+    Prompts,
+    Ranks,
+}
+
+/// <summary>How far the dynamic scores are: the fraction of all work, the stage, prompts run so far, and the layer being ranked.</summary>
+public sealed record DynamicProgress(double Fraction, DynamicStage Stage, int PromptsDone, int Prompts, int? Layer)
+{
+    /// <summary>"prompts 1024/4000" or "ranks".</summary>
+    public string Describe() => Stage == DynamicStage.Prompts ? $"prompts {PromptsDone}/{Prompts}" : "ranks";
+}
 
 /// <summary>
 /// Per (head, operation, template): the fraction of prompts whose target is in the top k of the head's output at the
@@ -144,7 +156,8 @@ public static class DynamicScorer
         var wU = weights.W_U().Data;
         var sweep = new StaticScoringOptions { Suppression = options.Suppression, BlockColumns = options.BlockColumns };
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount, CancellationToken = ct };
-        void Report(int index, double within, string stage) => progress?.Report(new DynamicProgress((index + within) / chunks, stage));
+        void Report(int index, double within, DynamicStage stage, int promptsDone, int? layer) =>
+            progress?.Report(new DynamicProgress((index + within) / chunks, stage, promptsDone, prompts.Count, layer));
 
         for (int ci = 0, c0 = 0; c0 < prompts.Count; ci++, c0 += chunk)
         {
@@ -173,7 +186,7 @@ public static class DynamicScorer
                         }
                     }
                 }
-                Report(ci, 0.5 * (b0 + run.Count) / part.Count, "prompts");
+                Report(ci, 0.5 * (b0 + run.Count) / part.Count, DynamicStage.Prompts, c0 + b0 + run.Count, null);
             }
 
             var targets = part.Select(p => p.Target).ToArray();
@@ -196,7 +209,7 @@ public static class DynamicScorer
                         if (hit[n]) score[i]++;
                         if (suppressed != null && suppressed[n]) suppression![i]++;
                     }
-                    Report(ci, 0.5 + 0.5 * Interlocked.Increment(ref done) / heads.Count, $"layer {l}");
+                    Report(ci, 0.5 + 0.5 * Interlocked.Increment(ref done) / heads.Count, DynamicStage.Ranks, c0 + part.Count, l);
                 });
             }
         }

@@ -188,7 +188,7 @@ public static class JobPages
               <div class="field"><label for="kOther">k for other operations</label>
                 <input id="kOther" name="kOther" inputmode="numeric" value="{f.KOther}" placeholder="default"{Layout.Invalid(errors, "kOther")}>
                 <small>blank: the paper's rule</small>{Layout.FieldError(errors, "kOther")}</div>
-              <div class="field"><label for="minPairs">Minimum single-token pairs per operation</label>
+              <div class="field"><label for="minPairs">Minimum single-token pairs per operation (minPairs)</label>
                 <input id="minPairs" name="minPairs" inputmode="numeric" value="{f.MinPairs}"{Layout.Invalid(errors, "minPairs")}>
                 <small>an operation is scored when at least this many of its pairs are single tokens for the model (paper: {OperationFilter.DefaultMinPairs}; blank: the model's)</small>{Layout.FieldError(errors, "minPairs")}</div>
               <div class="field checks">

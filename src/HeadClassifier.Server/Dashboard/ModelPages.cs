@@ -136,7 +136,7 @@ public static class ModelPages
 
     // Small vocabularies (e.g. a 512-token llama2.c model) keep few single-token pairs: the user lowers it here, and the model's jobs inherit it.
     private static Markup MinPairsField(string id, IReadOnlyDictionary<string, string> errors) => H($"""
-        <label for="{id}">Minimum single-token pairs per operation <small>(blank: {OperationFilter.DefaultMinPairs}, the paper's; e.g. 5 for a 512-token vocabulary)</small></label>
+        <label for="{id}">Minimum single-token pairs per operation (minPairs) <small>(blank: {OperationFilter.DefaultMinPairs}, the paper's; e.g. 5 for a 512-token vocabulary)</small></label>
         <input id="{id}" name="{id}" inputmode="numeric" placeholder="{OperationFilter.DefaultMinPairs}"{Layout.Invalid(errors, id)}>
         {Layout.FieldError(errors, id)}
         """);

@@ -25,6 +25,9 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Where the figures start: the scoring stages take the progress below it.</summary>
+    private const double FiguresProgress = 0.9;
+
     [JobDisplayName("classify {0}")]
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300], ExceptOn = [typeof(InvalidInputException)])]
     public async Task RunAsync(string jobId, PerformContext context, CancellationToken stopping)
@@ -95,33 +98,42 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         var categories = Path.Combine(sets.DirectoryOf(parameters.OperationSet), Models.Operations.OperationLoader.CategoryMapFile);
         if (File.Exists(categories)) File.Copy(categories, Path.Combine(opsDir, Path.GetFileName(categories)));
 
+        // Static scores, then dynamic and causal where asked for, share 0..90 % equally (each can take as long as the
+        // others); figures follow. Reports are throttled, except a stage's last.
+        var stages = 1 + (parameters.RunsDynamic ? 1 : 0) + (parameters.RunsCausal ? 1 : 0);
+        var share = FiguresProgress / stages;
         var last = DateTime.MinValue;
-        var gate = new object();
-        var progress = new SyncProgress<ScoringProgress>(p =>
+        var gate = new Lock();
+        void Report(int stage, double fraction, string name, int? layer)
         {
             lock (gate)
             {
                 var now = DateTime.UtcNow;
-                if (now - last < ProgressInterval && p.Fraction < 1) return;
+                if (now - last < ProgressInterval && fraction < 1) return;
                 last = now;
-                jobs.ReportProgress(job.Id, Math.Round(p.Fraction * 0.9, 4), p.Stage, p.Layer);
+                jobs.ReportProgress(job.Id, Math.Round(share * (stage + fraction), 4), name, layer);
             }
-        });
+        }
+
         jobs.ReportProgress(job.Id, 0, "loading", null);
-        var result = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep, job.ModelName), progress, ct);
+        var result = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep, job.ModelName),
+            new SyncProgress<ScoringProgress>(p => Report(0, p.Fraction, p.Stage, p.Layer)), ct);
+        var next = 1;
         if (parameters.RunsDynamic)
         {
             // Inference-time scores join the static run's files (dynamic columns, correlations.csv, dynamic.json).
-            jobs.ReportProgress(job.Id, 0.9, "dynamic", null);
-            DynamicRun.Run(result, job.ModelPath, opsDir, null, null, parameters.OrtOptionsFor(options.ScoringThreads), null, ct);
+            var stage = next++;
+            Report(stage, 0, "dynamic", null);
+            DynamicRun.Run(result, job.ModelPath, opsDir, null, null, parameters.OrtOptionsFor(options.ScoringThreads),
+                new SyncProgress<DynamicProgress>(p => Report(stage, p.Fraction, "dynamic " + p.Describe(), p.Layer)), ct);
         }
         if (parameters.RunsCausal)
         {
             // causal.csv, causal_curves.csv, causal.json beside the static results; the figure follows with the others.
-            jobs.ReportProgress(job.Id, 0.9, "causal", null);
-            var causalProgress = new SyncProgress<CausalProgress>(p => jobs.ReportProgress(job.Id, Math.Round(0.9 + 0.02 * p.Fraction, 4), "causal " + p.Stage, null));
+            var stage = next;
+            Report(stage, 0, "causal", null);
             CausalRun.Run(result, job.ModelPath, opsDir, null, new CausalOptions { PairsPerOperation = parameters.CausalPairs },
-                parameters.OrtOptionsFor(options.ScoringThreads), causalProgress, ct);
+                parameters.OrtOptionsFor(options.ScoringThreads), new SyncProgress<CausalProgress>(p => Report(stage, p.Fraction, "causal " + p.Stage, null)), ct);
         }
         return Finish(job, resultDir, figuresDir, result.Scores, result.Labels, result.Manifest, null, ct);
     }
@@ -130,7 +142,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         IReadOnlyList<Scoring.Labels.HeadLabel> labels, RunManifest manifest, string? reusedFrom, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        jobs.ReportProgress(job.Id, 0.92, "figures", null);
+        jobs.ReportProgress(job.Id, FiguresProgress, "figures", null);
         var files = FigureSet.RenderAll([resultDir], figuresDir, FigureFormats.All);
         var figures = files.Select(f => new FigureRow
         {

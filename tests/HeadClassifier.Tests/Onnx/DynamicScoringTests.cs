@@ -100,10 +100,21 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
         Assert.True(right.BatchSize > 7, $"budget gave batch size {right.BatchSize}");
         // A chunk of 5 prompts' z (5 x L x H x d_head floats): 88 prompts in 18 chunks, batches cut at chunk ends.
         var c = weights.Config;
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<DynamicProgress>();
         var chunked = DynamicScorer.Run(model, weights, tokenizer, ops,
-            new DynamicOptions { Bos = 1, Suppression = true, BatchSize = 3, ChunkBytes = 5 * 4L * c.NLayers * c.NHeads * c.DHead }, null, Ct);
+            new DynamicOptions { Bos = 1, Suppression = true, BatchSize = 3, ChunkBytes = 5 * 4L * c.NLayers * c.NHeads * c.DHead },
+            new SyncProgress(reports.Enqueue), Ct);
         Assert.Equal(1, one.Chunks);
         Assert.Equal(18, chunked.Chunks);
+        // Sub-progress: prompts run so far (in batches of 3, chunk by chunk) and each layer's rank sweep, up to 1.
+        var prompts = reports.Where(r => r.Stage == DynamicStage.Prompts).ToList();
+        Assert.All(reports, r => Assert.Equal(88, r.Prompts));
+        Assert.Equal(88, prompts[^1].PromptsDone);
+        Assert.True(prompts.Zip(prompts.Skip(1)).All(p => p.Second.PromptsDone > p.First.PromptsDone && p.Second.Fraction > p.First.Fraction));
+        Assert.Equal("prompts 3/88", prompts[0].Describe());
+        Assert.Equal(Enumerable.Range(0, c.NLayers), reports.Where(r => r.Stage == DynamicStage.Ranks).Select(r => r.Layer!.Value).Distinct().Order());
+        Assert.Equal(1.0, reports.Max(r => r.Fraction), 9);
+        Assert.All(reports, r => Assert.InRange(r.Fraction, 0, 1));
         foreach (var other in new[] { left, right, chunked })
             for (int h = 0; h < one.Heads.Count; h++)
                 for (int o = 0; o < ops.Length; o++)
@@ -174,5 +185,10 @@ public class DynamicScoringTests(ExportedStories stories) : IClassFixture<Export
         var tokenizer = TokenizerLoader.Load(stories.Result.Directory);
         var e = Assert.Throws<InvalidInputException>(() => DynamicScorer.Run(model, weights, tokenizer, Operations(tokenizer), new DynamicOptions(), null, Ct));
         Assert.Contains("lacks: z.0, z.1, z.2, z.3, z.4", e.Message);
+    }
+
+    private sealed class SyncProgress(Action<DynamicProgress> report) : IProgress<DynamicProgress>
+    {
+        public void Report(DynamicProgress value) => report(value);
     }
 }

@@ -91,7 +91,16 @@ public sealed class ApiTests
         var model = await c.RegisterModel(Stories, minPairs: 5);
         // The shipped GPU preset (static on CUDA through auto, dynamic on), with the small-vocabulary overrides.
         var id = await c.Submit(new { modelId = model, preset = "gpu", kCopying = 5, minPairs = 5 });
-        var job = await c.WaitFinished(id, seconds: 120);
+        // Progress as the dashboard polls it: static scores take the first half, the dynamic stage the rest up to 90 %.
+        var seen = new List<(double Progress, string Stage)>();
+        var job = await c.WaitFor(id, j =>
+        {
+            seen.Add((j.GetProperty("progress").GetDouble(), j.GetProperty("stage").GetString() ?? ""));
+            return j.Status() is "succeeded" or "failed";
+        }, seconds: 120);
+        Assert.True(seen.Zip(seen.Skip(1)).All(p => p.Second.Progress >= p.First.Progress), string.Join("; ", seen));
+        Assert.All(seen.Where(s => s.Stage.StartsWith("dynamic", StringComparison.Ordinal)), s => Assert.InRange(s.Progress, 0.45, 0.9));
+        Assert.All(seen.Where(s => s.Stage.StartsWith("dynamic prompts ", StringComparison.Ordinal)), s => Assert.Matches(@"^dynamic prompts \d+/40$", s.Stage));
         Assert.True(job.Status() == "succeeded", job.ToString());
         var parameters = job.GetProperty("parameters");
         Assert.Equal(("dynamic", "auto", "cuda:0,cpu"),

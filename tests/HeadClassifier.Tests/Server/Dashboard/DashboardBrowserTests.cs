@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Server.Demo;
 using HeadClassifier.Server.Store;
+using HeadClassifier.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -263,6 +264,54 @@ public sealed class DashboardBrowserTests(DashboardServer server)
             asked = d.Message;
             await d.DismissAsync();
         }
+    }
+
+    [Fact]
+    public async Task The_READMEs_small_model_is_registered_and_classified_with_its_minimum_pairs()
+    {
+        // stories260K's 512-token vocabulary keeps 10 single-token copying pairs: nothing is usable at the paper's 30.
+        var folder = Directory.CreateDirectory(Path.Combine(server.DataDir, "models", "stories260K")).FullName;
+        foreach (var f in new[] { "stories260K.bin", "tok512.bin" }) File.Copy(Path.Combine(TestPaths.Stories260K, f), Path.Combine(folder, f), overwrite: true);
+        var demo = server.Register(server.DemoModelPath, "demo for the pairs test");
+        var page = await server.NewPage();
+        await page.GotoAsync("/models");
+        await page.FillAsync("#path", Path.Combine(folder, "stories260K.bin"));
+        await page.FillAsync("#reg-name", "stories260K");
+        await page.ClickAsync("form[action='/models/register'] button[type=submit]");
+        await Expect(page.Locator("#path-error")).ToContainTextAsync("lower minPairs");
+        await Expect(page.Locator("label[for=minPairs]")).ToContainTextAsync("(minPairs)");
+        await page.FillAsync("#minPairs", "0");
+        await page.ClickAsync("form[action='/models/register'] button[type=submit]");
+        await Expect(page.Locator("#minPairs-error")).ToContainTextAsync("at least 1");
+        await page.FillAsync("#minPairs", "5");
+        await page.ClickAsync("form[action='/models/register'] button[type=submit]");
+        await Expect(page).ToHaveURLAsync(new Regex("/models/[0-9a-f]{32}$"));
+        await Expect(page.Locator("dl.facts")).ToContainTextAsync("5 single-token pairs per operation");
+
+        // The new-job form starts from the model's minPairs and shows what is usable under its tokenizer.
+        await page.ClickAsync("a:has-text('New job with this model')");
+        await Expect(page.Locator("#minPairs")).ToHaveValueAsync("5");
+        var copying = page.Locator("fieldset[data-set=default] small.pairs[data-op=copying]");
+        await Expect(copying).ToHaveTextAsync(new Regex("^10 of [0-9]+ pairs usable$"));
+        Assert.True(await page.Locator("fieldset[data-set=default] label.op.unusable").CountAsync() > 0);
+        await page.FillAsync("#minPairs", "20");
+        await Expect(copying).ToContainTextAsync("too few");
+        // Another model: its own minPairs, and counts under its own (GPT-2) tokenizer, fetched.
+        var storiesId = await page.InputValueAsync("#model");
+        await page.SelectOptionAsync("#model", demo);
+        await Expect(page.Locator("#minPairs")).ToHaveValueAsync(OperationFilter.DefaultMinPairs.ToString(CultureInfo.InvariantCulture));
+        await Expect(copying).Not.ToHaveTextAsync(new Regex("^10 of"));
+        await page.SelectOptionAsync("#model", storiesId);
+        await Expect(copying).ToHaveTextAsync(new Regex("^10 of [0-9]+ pairs usable$"));
+
+        // The README's headline run: k = 5 for copying finds L0H2.
+        await page.FillAsync("#kCopying", "5");
+        await page.ClickAsync("form.job-form button[type=submit]");
+        await Expect(page).ToHaveURLAsync(JobUrl);
+        await Expect(page.Locator(".job-head .status")).ToHaveTextAsync("succeeded", new() { Timeout = JobTimeoutMs });
+        var job = server.Services.GetRequiredService<JobStore>().Get(page.Url[^32..])!;
+        Assert.Equal(5, global::HeadClassifier.Server.Jobs.JobParameters.FromJson(job.ParametersJson).MinPairs);
+        Assert.Contains(server.Services.GetRequiredService<JobStore>().Labels(job.Id), h => h.Layer == 0 && h.Head == 2 && h.Labels.Contains("Algorithmic", StringComparison.Ordinal));
     }
 
     [Fact]
