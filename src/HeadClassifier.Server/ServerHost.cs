@@ -99,7 +99,7 @@ public static class ServerHost
         });
         s.AddEndpointsApiExplorer();
         s.AddDashboard(options);
-        s.AddSwaggerGen(o => o.SwaggerDoc("v1", new() { Title = "HeadClassifier", Version = "v1", Description = "Classify attention heads by their static (MAPS) scores: models, jobs, results, figures, watches." }));
+        s.AddOpenApiDocument();
 
         var app = builder.Build();
         if (!options.IsPostgres) app.Services.GetRequiredService<SingleProcessLock>();
@@ -111,7 +111,7 @@ public static class ServerHost
         app.MapHealth();
         if (options.ServesApi)
         {
-            app.UseSwagger(o => o.RouteTemplate = "api/openapi/{documentName}.json");
+            app.UseOpenApiDocument();
             app.MapApi();
             app.MapDashboard();
             app.MapQueueDashboard();
@@ -190,6 +190,10 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         try
         {
             await next(http);
+            // Routing answers a content type no endpoint accepts with a bare 415, before any handler: say what to send.
+            if (http.Response.StatusCode == StatusCodes.Status415UnsupportedMediaType && !http.Response.HasStarted)
+                await Write(http, StatusCodes.Status415UnsupportedMediaType,
+                    $"{http.Request.Method} {http.Request.Path} does not take content-type '{http.Request.ContentType ?? "none"}'; {Endpoints.ContentTypeHint(http.Request.Path)}");
         }
         catch (InvalidInputException e) when (!http.Response.HasStarted)
         {

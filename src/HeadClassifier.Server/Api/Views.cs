@@ -77,6 +77,18 @@ public sealed record WatchView(string Id, string Name, string Folder, string Pre
             w.LastScanJson is null ? null : JsonDocument.Parse(w.LastScanJson).RootElement.Clone(), checkpoints, series);
 }
 
+/// <summary>GET /health: "ok" (with the node's role, database kind, whether it runs jobs, the tool version) or "unhealthy" with the reason (503).</summary>
+public sealed record HealthView(string Status, string? Reason = null, string? Role = null, string? Database = null, bool? WorkerRunning = null, string? Version = null);
+
+/// <summary>GET /api/operation-sets: each set with its operations and their pair counts.</summary>
+public sealed record OperationSetView(string Name, IReadOnlyList<OperationSetView.Operation> Operations)
+{
+    public sealed record Operation(string Name, string DisplayName, string Category, int Pairs);
+}
+
+/// <summary>GET /api/jobs/counts: all jobs, and per status (every status, 0 where none).</summary>
+public sealed record JobCountsView(int Total, IReadOnlyDictionary<string, int> ByStatus);
+
 /// <summary>An error: the message, and for bad input the field or file at fault (so a form can show it beside the field).</summary>
 public sealed record ErrorView(string Error, string? Field = null);
 

@@ -21,7 +21,7 @@ public static class JobPages
 
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/jobs", (HttpContext http, string? status, JobStore jobs) => List(http, status, jobs));
+        ui.MapGet("/jobs", (HttpContext http, string? status, int? page, JobStore jobs) => List(http, status, page ?? 1, jobs));
         ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets, PairCounts pairs) =>
             NewJob(http, models, sets, pairs, JobForm.Defaults(model ?? (models.List() is [var first, ..] ? first.Id : null), models), new Dictionary<string, string>()));
         ui.MapForm("/jobs/new", (http, form) => Task.FromResult(Submit(http, form)));
@@ -53,27 +53,51 @@ public static class JobPages
         }
     }
 
-    private static IResult List(HttpContext http, string? status, JobStore jobs)
+    /// <summary>Jobs a page of the list shows (a page of 150 rows was 240 KB).</summary>
+    public const int PageSize = 50;
+
+    private static IResult List(HttpContext http, string? status, int page, JobStore jobs)
     {
         if (status is not null && !JobStatus.All.Contains(status)) status = null;
-        var rows = jobs.List(new JobFilter(Status: status, Limit: 200));
+        var counts = jobs.CountByStatus();
+        var total = status is null ? counts.Values.Sum() : counts[status];
+        var pages = Math.Max(1, (total + PageSize - 1) / PageSize);
+        page = Math.Clamp(page, 1, pages);
+        var rows = jobs.List(new JobFilter(Status: status, Limit: PageSize, Offset: (page - 1) * PageSize));
         var filters = Join(JobStatus.All.Prepend("all"), s =>
         {
             var href = s == "all" ? "/jobs" : "/jobs?status=" + s;
-            return H($"""<a href="{href}"{Attr((status ?? "all") == s, "aria-current=\"true\"")}>{s}</a>""");
+            var count = s == "all" ? counts.Values.Sum() : counts[s];
+            return H($"""<a href="{href}"{Attr((status ?? "all") == s, "aria-current=\"true\"")}>{s} <span class="count" data-count="{s}">{count}</span></a>""");
         });
+        // The script polls the counts (a changed total means jobs came or went: it reloads) and the shown jobs that can still change.
+        var live = H($"""
+            data-live-jobs="{(status is null ? "" : status)}" data-total="{total}"
+            """);
         var body = rows.Count == 0
-            ? H($"""<p class="empty" data-live-jobs="{(status is null ? "" : status)}">No {status ?? ""} jobs yet. <a href="/jobs/new">Submit one</a>: choose a model and an operation set; results appear here as it runs.</p>""")
+            ? H($"""<p class="empty" {live}>No {status ?? ""} jobs yet. <a href="/jobs/new">Submit one</a>: choose a model and an operation set; results appear here as it runs.</p>""")
             : H($"""
-                <table class="jobs" data-live-jobs="{(status is null ? "" : status)}">
+                <table class="jobs" {live}>
                 <thead><tr><th>Job</th><th>Model</th><th>Status</th><th>Progress</th><th>Stage</th><th>Submitted</th><th>Duration</th><th>Provider</th><th></th></tr></thead>
                 <tbody>{Join(rows, j => Row(http, j))}</tbody>
                 </table>
+                {Pager(status, page, pages, total, rows.Count)}
                 """);
         return Layout.Page(http, "Jobs", H($"""
             <p class="toolbar"><a class="button" href="/jobs/new">New job</a> <span class="filters">Show: {filters}</span></p>
             {body}
             """));
+    }
+
+    private static Markup Pager(string? status, int page, int pages, int total, int shown)
+    {
+        string Href(int p) => "/jobs?" + (status is null ? "" : "status=" + status + "&") + "page=" + p.ToString(CultureInfo.InvariantCulture);
+        var first = (page - 1) * PageSize + 1;
+        return H($"""
+            <nav class="pager" aria-label="Pages"><span>{first}–{first + shown - 1} of {total}</span>
+              {If(page > 1, H($"""<a href="{Href(page - 1)}" rel="prev">Newer</a>"""))}
+              {If(page < pages, H($"""<a href="{Href(page + 1)}" rel="next">Older</a>"""))}</nav>
+            """);
     }
 
     private static Markup Row(HttpContext http, JobRow j)
@@ -175,7 +199,7 @@ public static class JobPages
             <form method="post" action="/jobs/new" class="job-form" novalidate>
               {Layout.Token(http)}
               {Layout.FieldError(errors, "form")}
-              <div class="field"><label for="model">Model</label>
+              <div class="field select"><label for="model">Model</label>
                 <select id="model" name="model"{Layout.Invalid(errors, "model")}>{modelOptions}</select>{Layout.FieldError(errors, "model")}</div>
               <div class="field"><label for="operationSet">Operation set</label>
                 <select id="operationSet" name="operationSet"{Layout.Invalid(errors, "operationSet")}>{setOptions}</select>{Layout.FieldError(errors, "operationSet")}</div>
@@ -196,9 +220,9 @@ public static class JobPages
                 <label><input type="checkbox" name="suppression" value="true"{Attr(f.Suppression, "checked")}> Suppression scores</label>
                 <label><input type="checkbox" name="dense" value="true"{Attr(f.Dense, "checked")}> Dense ranks (slower: every pair ranked over the vocabulary)</label>
               </div>
-              <div class="field"><label for="mode">Scores</label>
+              <div class="field select"><label for="mode">Scores</label>
                 <select id="mode" name="mode"{Layout.Invalid(errors, "mode")}>{Join(ModeChoices, m => H($"""<option value="{m.Value}"{Attr(f.Mode == m.Value, "selected")}>{m.Label}</option>"""))}</select>{Layout.FieldError(errors, "mode")}</div>
-              <div class="field"><label for="backend">Static scoring backend</label>
+              <div class="field select"><label for="backend">Static scoring backend</label>
                 <select id="backend" name="backend"{Layout.Invalid(errors, "backend")}>{Join(Backends, b => H($"""<option value="{b.Value}"{Attr(b.Value == f.Backend, "selected")}>{b.Label}</option>"""))}</select>
                 <small>ONNX Runtime scores densely (no early exit): worth it on a GPU worker</small>{Layout.FieldError(errors, "backend")}</div>
               <div class="field"><label for="providers">ONNX Runtime providers (ORT scoring, dynamic scores), in order</label>

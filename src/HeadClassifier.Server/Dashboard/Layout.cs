@@ -45,7 +45,7 @@ public static class Layout
             <h1>{title}</h1>
             {body}
             </main>
-            <footer>Attention heads classified by their static (MAPS) scores · <a href="/api/openapi/v1.json">REST API (OpenAPI)</a> · <a href="/health">health</a></footer>
+            <footer>Attention heads classified by their static (MAPS) scores · <a href="/api/docs">REST API</a> (<a href="/api/openapi/v1.json">OpenAPI</a>) · <a href="/health">health</a></footer>
             </body>
             </html>
             """);

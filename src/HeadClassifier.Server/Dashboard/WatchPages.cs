@@ -69,7 +69,8 @@ public static class WatchPages
               <small>Model roots: {string.Join(", ", roots)}</small>
               {Layout.FieldError(errors, "folder")}
               <label for="preset">Job preset</label>
-              <select id="preset" name="preset"{Layout.Invalid(errors, "preset")}>{Join(presets, p => H($"""<option value="{p.Name}"{Attr(p.Name == f.Preset, "selected")}>{p.Name}: {p.Description}</option>"""))}</select>
+              <select id="preset" name="preset"{Layout.Invalid(errors, "preset")}>{Join(presets, p => H($"""<option value="{p.Name}"{Attr(p.Name == f.Preset, "selected")}>{p.Name}</option>"""))}</select>
+              <ul class="hint presets">{Join(presets, p => H($"""<li><strong>{p.Name}</strong>: {p.Description}</li>"""))}</ul>
               {Layout.FieldError(errors, "preset")}
               <label for="cron">Schedule (cron, UTC: minute hour day-of-month month day-of-week)</label>
               <input id="cron" name="cron" value="{f.Cron}"{Layout.Invalid(errors, "cron")}>

@@ -6,7 +6,8 @@ using HeadClassifier.Scoring.Labels;
 
 namespace HeadClassifier.Server.Store;
 
-public sealed record JobFilter(string? Status = null, string? ModelId = null, string? WatchId = null, int Limit = 100, int Offset = 0);
+/// <summary>Which jobs to list (newest first): by status, model, watch or ids, one page of them.</summary>
+public sealed record JobFilter(string? Status = null, string? ModelId = null, string? WatchId = null, int Limit = 100, int Offset = 0, IReadOnlyList<string>? Ids = null);
 
 /// <summary>What a finished job leaves: scores per head and operation, labels per head, figure files.</summary>
 public sealed record JobOutput(
@@ -46,18 +47,41 @@ public sealed class JobStore(Database db)
 
     /// <summary>The model's jobs still queued or running (a model with any cannot be deleted).</summary>
     public int ActiveCount(string modelId) =>
-        JobStatus.All.Where(s => !JobStatus.IsFinal(s)).Sum(s => List(new JobFilter(Status: s, ModelId: modelId)).Count);
+        JobStatus.All.Where(s => !JobStatus.IsFinal(s)).Sum(s => Count(new JobFilter(Status: s, ModelId: modelId)));
 
     public IReadOnlyList<JobRow> List(JobFilter f)
     {
         using var c = db.Open();
+        return c.Query<JobRow>($"SELECT {Columns} FROM jobs {Where(f)} ORDER BY created_at DESC, id LIMIT @Limit OFFSET @Offset", Parameters(f)).ToList();
+    }
+
+    /// <summary>How many jobs the filter matches over all pages.</summary>
+    public int Count(JobFilter f)
+    {
+        using var c = db.Open();
+        return c.ExecuteScalar<int>($"SELECT COUNT(*) FROM jobs {Where(f)}", Parameters(f));
+    }
+
+    /// <summary>Jobs per status (every status present, 0 where none).</summary>
+    public IReadOnlyDictionary<string, int> CountByStatus()
+    {
+        using var c = db.Open();
+        var counts = c.Query<(string Status, int N)>("SELECT status, COUNT(*) FROM jobs GROUP BY status").ToDictionary(r => r.Status, r => r.N);
+        return JobStatus.All.ToDictionary(s => s, s => counts.GetValueOrDefault(s));
+    }
+
+    private static string Where(JobFilter f)
+    {
         var where = new List<string>();
         if (f.Status is not null) where.Add("status = @Status");
         if (f.ModelId is not null) where.Add("model_id = @ModelId");
         if (f.WatchId is not null) where.Add("watch_id = @WatchId");
-        var sql = $"SELECT {Columns} FROM jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY created_at DESC, id LIMIT @Limit OFFSET @Offset";
-        return c.Query<JobRow>(sql, f).ToList();
+        // Dapper expands a list parameter into IN (@Ids1, @Ids2, ...); an empty list matches nothing.
+        if (f.Ids is not null) where.Add(f.Ids.Count == 0 ? "1 = 0" : "id IN @Ids");
+        return where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "";
     }
+
+    private static object Parameters(JobFilter f) => new { f.Status, f.ModelId, f.WatchId, f.Limit, f.Offset, Ids = f.Ids?.ToArray() };
 
     /// <summary>
     /// Claims the job for this worker when <paramref name="hangfireJobId"/> is its Hangfire job: queued → running, or

@@ -5,7 +5,9 @@ using System.Text;
 using Dapper;
 using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Results;
+using HeadClassifier.Server.Api;
 using HeadClassifier.Server.Demo;
+using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Store;
 using HeadClassifier.Server.Registry;
 using HeadClassifier.Tests.Support;
@@ -186,6 +188,90 @@ public sealed class ApiTests
         Assert.Equal((model, 8), (again.GetProperty("id").GetString(), again.GetProperty("minPairs").GetInt32()));
         Assert.Equal(8, MinPairs(await c.Post("/api/jobs", new { modelId = model, threshold = 0.3 }).Ok(HttpStatusCode.Accepted)));
         Assert.Equal(8, (await c.Get($"/api/models/{model}/operations").Ok()).GetProperty("minPairs").GetInt32());
+    }
+
+    [Fact]
+    public async Task TheJobListIsPagedWithATotalAndLinksAndCountsPerStatus()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        var model = server.Services.GetRequiredService<ModelStore>().Get(await c.RegisterModel(Stories, minPairs: 5))!;
+        var store = server.Services.GetRequiredService<JobStore>();
+        // Seven finished jobs, a minute apart, as a worker leaves them.
+        var ids = Enumerable.Range(0, 7).Select(i =>
+        {
+            var row = new JobRow
+            {
+                Id = $"job{i}", ModelId = model.Id, ModelName = model.Name, ModelPath = model.Path, WeightsSha256 = model.WeightsSha256,
+                ParametersJson = new JobParameters().ToJson(), ParamsKey = "paging", Status = i < 5 ? JobStatus.Cancelled : JobStatus.Failed,
+                CreatedAt = DateTimeOffset.UtcNow.AddMinutes(i - 10).ToString("O"),
+            };
+            store.Insert(row);
+            return row.Id;
+        }).ToList();
+
+        static string[] Ids(JsonElement page) => page.EnumerateArray().Select(j => j.GetProperty("id").GetString()!).ToArray();
+        var first = await c.Get("/api/jobs?limit=3");
+        Assert.Equal("7", first.Headers.GetValues(Endpoints.TotalCountHeader).Single());
+        Assert.Equal("</api/jobs?limit=3&offset=3>; rel=\"next\"", first.Headers.GetValues("Link").Single());
+        Assert.Equal(["job6", "job5", "job4"], Ids(await Task.FromResult(first).Ok()));
+        var middle = await c.Get("/api/jobs?limit=3&offset=3&status=cancelled");
+        Assert.Equal("5", middle.Headers.GetValues(Endpoints.TotalCountHeader).Single());
+        Assert.Equal("</api/jobs?status=cancelled&limit=3&offset=0>; rel=\"prev\"", middle.Headers.GetValues("Link").Single());
+        Assert.Equal(["job1", "job0"], Ids(await Task.FromResult(middle).Ok()));
+        Assert.Equal(["job5", "job2"], Ids(await c.Get("/api/jobs?ids=job2,job5,nope").Ok()));
+        var unpaged = await c.Get("/api/jobs");
+        Assert.False(unpaged.Headers.Contains("Link"));
+        Assert.Equal(7, (await Task.FromResult(unpaged).Ok()).GetArrayLength());
+        await c.Get("/api/jobs?ids=" + string.Join(",", Enumerable.Range(0, Endpoints.MaxPage + 1))).Fails(HttpStatusCode.BadRequest, "ids");
+
+        var counts = await c.Get("/api/jobs/counts").Ok();
+        Assert.Equal(7, counts.GetProperty("total").GetInt32());
+        var byStatus = counts.GetProperty("byStatus");
+        Assert.Equal((5, 2, 0), (byStatus.GetProperty("cancelled").GetInt32(), byStatus.GetProperty("failed").GetInt32(), byStatus.GetProperty("queued").GetInt32()));
+        Assert.Equal(JobStatus.All.Order(), byStatus.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(7, ids.Count);
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentHasRealStatusCodesNamedSchemasAndAnInteractivePage()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        var doc = await c.Get("/api/openapi/v1.json").Ok();
+        var schemas = doc.GetProperty("components").GetProperty("schemas").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.DoesNotContain(schemas, n => n.Contains("Anonymous", StringComparison.Ordinal) || n.Contains('`') || n.Contains('<'));
+        Assert.Superset(new HashSet<string> { "JobView", "ModelView", "ErrorView", "HealthView", "OperationSetView", "JobCountsView", "ResultsView",
+            "EvidenceViewOperation", "ModelOperationsViewOperation", "JobParameters" }, schemas.ToHashSet());
+
+        var paths = doc.GetProperty("paths");
+        JsonElement Responses(string path, string method) => paths.GetProperty(path).GetProperty(method).GetProperty("responses");
+        static string Ref(JsonElement response) =>
+            response.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+        var getJob = Responses("/api/jobs/{id}", "get");
+        Assert.EndsWith("/JobView", Ref(getJob.GetProperty("200")));
+        Assert.EndsWith("/ErrorView", Ref(getJob.GetProperty("404")));
+        Assert.EndsWith("/ErrorView", Ref(getJob.GetProperty("400")));
+        var postJob = paths.GetProperty("/api/jobs").GetProperty("post");
+        Assert.Equal(["202", "400", "401"], postJob.GetProperty("responses").EnumerateObject().Select(p => p.Name).Order().ToArray());
+        Assert.Equal("apiKey", postJob.GetProperty("security")[0].EnumerateObject().Single().Name);
+        Assert.False(paths.GetProperty("/api/jobs").GetProperty("get").TryGetProperty("security", out _));
+        Assert.Equal(["200", "201", "400", "401"], Responses("/api/models", "post").EnumerateObject().Select(p => p.Name).Order().ToArray());
+        Assert.Equal(["200", "400", "404", "409"], Responses("/api/jobs/{id}/results/{file}", "get").EnumerateObject().Select(p => p.Name).Order().ToArray());
+        Assert.Equal(["200", "503"], Responses("/health", "get").EnumerateObject().Select(p => p.Name).Order().ToArray());
+        var scheme = doc.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey");
+        Assert.Equal(("apiKey", "header", ApiKey.Header), (scheme.GetProperty("type").GetString(), scheme.GetProperty("in").GetString(), scheme.GetProperty("name").GetString()));
+        // Every call under /api documents more than success: at least the 400 any bad input gets.
+        foreach (var path in paths.EnumerateObject().Where(p => p.Name.StartsWith("/api/", StringComparison.Ordinal)))
+            foreach (var op in path.Value.EnumerateObject())
+                Assert.True(op.Value.GetProperty("responses").TryGetProperty("400", out _), $"{op.Name} {path.Name}");
+
+        var ui = await c.Get("/api/docs/index.html");
+        Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
+        Assert.Contains("HeadClassifier API", await ui.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(HttpStatusCode.OK, (await c.Get("/api/docs/swagger-ui-bundle.js")).StatusCode);
     }
 
     [Fact]
@@ -370,6 +456,14 @@ public sealed class ApiTests
 
         // Uploads: not a zip, a zip escaping its folder, then a real model folder.
         await Upload(c, Encoding.ASCII.GetBytes("plain text")).Fails(HttpStatusCode.BadRequest, "not a zip");
+        // A multipart form (curl -F) is told how to send it, with the content type it needs.
+        var multipart = new HttpRequestMessage(HttpMethod.Post, "/api/models/upload")
+        {
+            Content = new MultipartFormDataContent { { new ByteArrayContent(Zip(("m/config.json", "{}"u8.ToArray()))), "file", "model.zip" } },
+        };
+        multipart.Headers.Add("X-Api-Key", Api.Key);
+        var refused = await c.SendRequest(multipart).Fails(HttpStatusCode.UnsupportedMediaType, "does not take content-type 'multipart/form-data; boundary=");
+        Assert.Contains("raw request body with content-type application/zip", refused);
         await Upload(c, Zip(("../../evil.txt", "x"u8.ToArray()))).Fails(HttpStatusCode.BadRequest, "outside the model folder");
         await Upload(c, [], key: null).Fails(HttpStatusCode.Unauthorized, "API key");
         await Upload(c, new byte[2_000_000]).Fails(HttpStatusCode.BadRequest, "larger than the limit of 1500000 bytes");

@@ -55,14 +55,18 @@ function poll(step) {
   setInterval(tick, 1000);
 }
 
+// Polls only what can change: the counts per status (a changed total means jobs came or went, and the server renders
+// the new page) and the shown jobs not yet finished.
 function liveJobList(table) {
   const filter = table.dataset.liveJobs;
   poll(async () => {
-    const jobs = await getJson('/api/jobs?limit=200' + (filter ? '&status=' + encodeURIComponent(filter) : ''));
-    const shown = new Set([...table.querySelectorAll('tr[data-job]')].map(r => r.dataset.job));
-    // A job submitted elsewhere (another tab, the API, a watch): the server renders the new list.
-    if (!filter && jobs.some(j => !shown.has(j.id))) { location.reload(); return; }
-    for (const job of jobs) {
+    const counts = await getJson('/api/jobs/counts');
+    for (const c of document.querySelectorAll('.filters .count[data-count]'))
+      c.textContent = c.dataset.count === 'all' ? counts.total : counts.byStatus[c.dataset.count];
+    if ((filter ? counts.byStatus[filter] : counts.total) !== parseInt(table.dataset.total, 10)) { location.reload(); return; }
+    const active = [...table.querySelectorAll('tr[data-job]')].filter(r => !finalStates.includes(r.dataset.status)).map(r => r.dataset.job);
+    if (active.length === 0) return;
+    for (const job of await getJson('/api/jobs?ids=' + active.map(encodeURIComponent).join(','))) {
       const row = table.querySelector('tr[data-job="' + CSS.escape(job.id) + '"]');
       if (row) applyJob(row, job, table.querySelector('tr[data-error-for="' + CSS.escape(job.id) + '"]'));
     }
@@ -138,7 +142,10 @@ function result(dataEl) {
   const cells = new Map(d.cells.map(c => [c.id, c]));
   const tip = document.getElementById('tip');
   const fmt = v => v.toFixed(3);
+  // The clicked head's scores appear in the panel: its tooltip stays away until the pointer (or focus) leaves it.
+  let quiet = null;
   const show = btn => {
+    if (btn === quiet) return;
     const c = cells.get(btn.dataset.head);
     const lines = [c.id + '  ' + d.classes[c.cls], 'labels: ' + (c.labels || 'none')];
     for (const s of c.top) lines.push(s.op + ': ' + fmt(s.score) + (s.suppression === null ? '' : '  (suppression ' + fmt(s.suppression) + ')'));
@@ -150,8 +157,11 @@ function result(dataEl) {
     tip.style.top = Math.max(4, Math.min(b.bottom + 4, window.innerHeight - tip.offsetHeight - 4)) + 'px';
   };
   const hide = () => { tip.hidden = true; };
+  const leave = btn => { if (btn === quiet) quiet = null; hide(); };
   const detail = document.getElementById('head-detail');
   const select = btn => {
+    hide();
+    quiet = btn;
     document.querySelectorAll('.cell.selected').forEach(x => x.classList.remove('selected'));
     btn.classList.add('selected');
     const c = cells.get(btn.dataset.head);
@@ -219,8 +229,8 @@ function result(dataEl) {
   for (const btn of document.querySelectorAll('.headmap .cell[data-head]')) {
     btn.addEventListener('mouseenter', () => show(btn));
     btn.addEventListener('focus', () => show(btn));
-    btn.addEventListener('mouseleave', hide);
-    btn.addEventListener('blur', hide);
+    btn.addEventListener('mouseleave', () => leave(btn));
+    btn.addEventListener('blur', () => leave(btn));
     btn.addEventListener('click', () => select(btn));
   }
 

@@ -91,10 +91,20 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#head-detail h3")).ToContainTextAsync("L1H2");
 
-        // Click: every scored operation of that head, best first.
+        // Keyboard selection put the scores in the panel: the tooltip goes, and stays away while the head keeps focus.
+        await Expect(tip).ToBeHiddenAsync();
+
+        // Click: every scored operation of that head, best first; the pointer still on the head, no tooltip over the table.
         await page.ClickAsync(".headmap .cell[data-head='L0H1']");
         var rows = page.Locator("#head-detail tbody tr");
         await Expect(rows).ToHaveCountAsync(scored);
+        await Expect(tip).ToBeHiddenAsync();
+        await page.HoverAsync(".headmap .cell[data-head='L0H1']");
+        await Expect(tip).ToBeHiddenAsync();
+        await page.HoverAsync(".headmap .cell[data-head='L1H0']");
+        await Expect(tip).ToContainTextAsync("L1H0");
+        await page.HoverAsync(".headmap .cell[data-head='L0H1']");
+        await Expect(tip).ToContainTextAsync("L0H1");
         Assert.Contains(await rows.First.Locator("td").First.TextContentAsync(), plantedDisplay);
         // Its evidence, fetched on the click: a planted operation first, the pairs it hits, its top tokens.
         var evidence = page.Locator("#head-detail .evidence .evidence-op");
@@ -312,6 +322,67 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         var job = server.Services.GetRequiredService<JobStore>().Get(page.Url[^32..])!;
         Assert.Equal(5, global::HeadClassifier.Server.Jobs.JobParameters.FromJson(job.ParametersJson).MinPairs);
         Assert.Contains(server.Services.GetRequiredService<JobStore>().Labels(job.Id), h => h.Layer == 0 && h.Head == 2 && h.Labels.Contains("Algorithmic", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_jobs_list_pages_counts_each_status_and_polls_only_jobs_that_can_change()
+    {
+        // 60 finished jobs (rows as a worker leaves them), more than one page of the cancelled filter.
+        var modelId = server.Register(server.DemoModelPath, "paging filler model");
+        var store = server.Services.GetRequiredService<JobStore>();
+        var model = server.Services.GetRequiredService<ModelStore>().Get(modelId)!;
+        for (var i = 0; i < 60; i++)
+            store.Insert(new JobRow
+            {
+                Id = Guid.NewGuid().ToString("N"), ModelId = model.Id, ModelName = model.Name, ModelPath = model.Path, WeightsSha256 = model.WeightsSha256,
+                ParametersJson = new global::HeadClassifier.Server.Jobs.JobParameters().ToJson(), ParamsKey = "filler", Status = JobStatus.Cancelled,
+                CreatedAt = DateTimeOffset.UtcNow.AddMinutes(-60 + i).ToString("O"),
+            });
+        var cancelled = store.CountByStatus()[JobStatus.Cancelled];
+        var page = await server.NewPage();
+        var requests = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.Request += (_, r) => requests.Enqueue(r.Url);
+        await page.GotoAsync("/jobs?status=cancelled");
+        await Expect(page.Locator("tr[data-job]")).ToHaveCountAsync(global::HeadClassifier.Server.Dashboard.JobPages.PageSize);
+        await Expect(page.Locator(".filters .count[data-count=cancelled]")).ToHaveTextAsync(cancelled.ToString(CultureInfo.InvariantCulture));
+        await Expect(page.Locator(".pager")).ToContainTextAsync($"1–50 of {cancelled}");
+        await Expect(page.Locator(".pager a[rel=prev]")).ToHaveCountAsync(0);
+
+        // Every shown job is final: the page polls the counts only (a few bytes), never the list.
+        await Task.Delay(2500, TestContext.Current.CancellationToken);
+        var api = requests.Where(u => u.Contains("/api/", StringComparison.Ordinal)).ToList();
+        Assert.Contains(api, u => u.EndsWith("/api/jobs/counts", StringComparison.Ordinal));
+        Assert.DoesNotContain(api, u => u.Contains("/api/jobs?", StringComparison.Ordinal));
+
+        await page.ClickAsync(".pager a[rel=next]");
+        await Expect(page).ToHaveURLAsync(new Regex("status=cancelled&page=2$"));
+        await Expect(page.Locator("tr[data-job]")).ToHaveCountAsync(Math.Min(cancelled - 50, 50));
+        await Expect(page.Locator(".pager a[rel=prev]")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task Select_boxes_show_their_longest_choice_whole()
+    {
+        server.Register(server.DemoModelPath, "a model with a rather long name for the select box test (synthetic planted heads)");
+        var page = await server.NewPage();
+        foreach (var url in new[] { "/jobs/new", "/watches" })
+        {
+            await page.GotoAsync(url);
+            // Chromium sizes a select's box to its widest choice plus the arrow; a box narrower than that cuts labels off.
+            var cut = await page.EvaluateAsync<string[]>("""
+                () => {
+                  const ctx = document.createElement('canvas').getContext('2d');
+                  return [...document.querySelectorAll('select')].filter(s => s.offsetParent !== null).flatMap(s => {
+                    const cs = getComputedStyle(s);
+                    ctx.font = cs.font;
+                    const widest = Math.max(...[...s.options].map(o => ctx.measureText(o.text).width));
+                    const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+                    return widest > room - 12 ? [s.id + ': ' + Math.round(widest) + ' px of text in ' + Math.round(room) + ' px'] : [];
+                  });
+                }
+                """);
+            Assert.True(cut.Length == 0, url + ": " + string.Join("; ", cut));
+        }
     }
 
     [Fact]
