@@ -37,29 +37,41 @@ public static class DashboardEndpoints
         ui.MapGet("/dashboard/assets/{file}", (string file) => Asset(file));
         // Browsers ask for /favicon.ico whatever the page links: the same icon.
         ui.MapGet("/favicon.ico", () => Asset(FaviconFile));
-        MapKey(ui);
-        JobPages.Map(ui);
-        ModelPages.Map(ui);
+        var forms = Forms(ui);
+        MapKey(ui, forms);
+        JobPages.Map(ui, forms);
+        ModelPages.Map(ui, forms);
         ComparePage.Map(ui);
-        WatchPages.Map(ui);
+        WatchPages.Map(ui, forms);
     }
 
+    /// <summary>Marks a form post that needs no API key (entering or forgetting the key itself).</summary>
+    internal sealed record KeyFreeForm;
+
+    /// <summary>The most bytes a form post may send (the upload form's zip); without it the server's default holds.</summary>
+    internal sealed record FormBodyLimit(long Bytes);
+
     /// <summary>
-    /// A POST form endpoint: the anti-forgery token is checked first, then (unless <paramref name="needsKey"/> is
-    /// false) the API key cookie; without a key the browser is sent to /key and back.
+    /// The group of POST form endpoints. Its filter checks the anti-forgery token first, then (unless the endpoint is
+    /// a <see cref="KeyFreeForm"/>) the API key cookie, sending a browser without one to /key and back. It reads the
+    /// form (within the endpoint's <see cref="FormBodyLimit"/>), so handlers take it from Request.Form and their
+    /// services as parameters.
     /// </summary>
-    internal static RouteHandlerBuilder MapForm(this RouteGroupBuilder ui, string pattern, Func<HttpContext, IFormCollection, Task<IResult>> handler,
-        bool needsKey = true, long? maxBodyBytes = null) =>
-        ui.MapPost(pattern, async (HttpContext http) =>
+    private static RouteGroupBuilder Forms(RouteGroupBuilder ui)
+    {
+        var antiforgery = ((IEndpointRouteBuilder)ui).ServiceProvider.GetRequiredService<IAntiforgery>();
+        return ui.MapGroup("").AddEndpointFilter(async (ctx, next) =>
         {
-            if (maxBodyBytes is { } max)
+            var http = ctx.HttpContext;
+            var metadata = http.GetEndpoint()!.Metadata;
+            if (metadata.GetMetadata<FormBodyLimit>() is { } limit)
             {
-                if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = max;
-                http.Features.Set<IFormFeature>(new FormFeature(http.Request, new FormOptions { MultipartBodyLengthLimit = max }));
+                if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } body) body.MaxRequestBodySize = limit.Bytes;
+                http.Features.Set<IFormFeature>(new FormFeature(http.Request, new FormOptions { MultipartBodyLengthLimit = limit.Bytes }));
             }
             try
             {
-                await http.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(http);
+                await antiforgery.ValidateRequestAsync(http);
             }
             catch (AntiforgeryValidationException)
             {
@@ -67,10 +79,11 @@ public static class DashboardEndpoints
                     "This form did not come from a dashboard page of this server, or it expired: reload the page and submit it again.");
             }
             var form = await http.Request.ReadFormAsync(http.RequestAborted);
-            if (needsKey && !Layout.HasKey(http))
+            if (metadata.GetMetadata<KeyFreeForm>() is null && !Layout.HasKey(http))
                 return Results.Redirect("/key?need=1&next=" + Uri.EscapeDataString(LocalOr(form["next"], Referer(http) ?? "/jobs")));
-            return await handler(http, form);
+            return await next(ctx);
         });
+    }
 
     /// <summary>A local path to go back to (never another site: open redirects are refused).</summary>
     internal static string LocalOr(string? candidate, string fallback) =>
@@ -81,15 +94,16 @@ public static class DashboardEndpoints
             ? uri.PathAndQuery
             : null;
 
-    private static void MapKey(RouteGroupBuilder ui)
+    private static void MapKey(RouteGroupBuilder ui, RouteGroupBuilder forms)
     {
         ui.MapGet("/key", (HttpContext http, string? next, string? need) => KeyPage(http, LocalOr(next, "/jobs"), need is not null, null));
-        ui.MapForm("/key", (http, form) =>
+        forms.MapPost("/key", (HttpContext http, ApiKey apiKey) =>
         {
+            var form = http.Request.Form;
             var next = LocalOr(form["next"], "/jobs");
             var key = form["key"].ToString().Trim();
-            if (!http.RequestServices.GetRequiredService<ApiKey>().Matches(key))
-                return Task.FromResult(KeyPage(http, next, false, key.Length == 0 ? "enter the key" : "this is not the server's API key"));
+            if (!apiKey.Matches(key))
+                return KeyPage(http, next, false, key.Length == 0 ? "enter the key" : "this is not the server's API key");
             http.Response.Cookies.Append(Layout.KeyCookie, key, new CookieOptions
             {
                 HttpOnly = true,
@@ -97,13 +111,13 @@ public static class DashboardEndpoints
                 Secure = http.Request.IsHttps,
                 MaxAge = TimeSpan.FromDays(30),
             });
-            return Task.FromResult(Results.Redirect(next));
-        }, needsKey: false);
-        ui.MapForm("/key/forget", (http, _) =>
+            return Results.Redirect(next);
+        }).WithMetadata(new KeyFreeForm());
+        forms.MapPost("/key/forget", (HttpContext http) =>
         {
             http.Response.Cookies.Delete(Layout.KeyCookie);
-            return Task.FromResult(Results.Redirect("/key"));
-        }, needsKey: false);
+            return Results.Redirect("/key");
+        }).WithMetadata(new KeyFreeForm());
     }
 
     private static IResult KeyPage(HttpContext http, string next, bool needed, string? error)

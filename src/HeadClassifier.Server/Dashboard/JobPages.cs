@@ -19,32 +19,27 @@ public static class JobPages
         (JobParameters.DynamicCausalMode, "static + dynamic + causal check"),
     ];
 
-    public static void Map(RouteGroupBuilder ui)
+    public static void Map(RouteGroupBuilder ui, RouteGroupBuilder forms)
     {
         ui.MapGet("/jobs", (HttpContext http, string? status, int? page, JobStore jobs) => List(http, status, page ?? 1, jobs));
         ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets, PairCounts pairs) =>
             NewJob(http, models, sets, pairs, JobForm.Defaults(model ?? (models.List() is [var first, ..] ? first.Id : null), models), new Dictionary<string, string>()));
-        ui.MapForm("/jobs/new", (http, form) => Task.FromResult(Submit(http, form)));
+        forms.MapPost("/jobs/new", Submit);
         ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ModelStore models) => Detail(http, id, jobs, models));
-        ui.MapForm("/jobs/{id}/cancel", (http, form) =>
-        {
-            var id = (string)http.GetRouteValue("id")!;
-            var status = http.RequestServices.GetRequiredService<JobQueue>().Cancel(id);
-            return Task.FromResult(status is null
+        forms.MapPost("/jobs/{id}/cancel", (HttpContext http, string id, JobQueue queue) =>
+            queue.Cancel(id) is null
                 ? Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.")
-                : Results.Redirect(DashboardEndpoints.LocalOr(form["next"], "/jobs/" + id)));
-        });
-        ui.MapForm("/jobs/{id}/retry", (http, _) => Task.FromResult(Retry(http)));
+                : Results.Redirect(DashboardEndpoints.LocalOr(http.Request.Form["next"], "/jobs/" + id)));
+        forms.MapPost("/jobs/{id}/retry", Retry);
     }
 
-    private static IResult Retry(HttpContext http)
+    private static IResult Retry(HttpContext http, string id, JobStore jobs, JobQueue queue)
     {
-        var id = (string)http.GetRouteValue("id")!;
-        var old = http.RequestServices.GetRequiredService<JobStore>().Get(id);
+        var old = jobs.Get(id);
         if (old is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
         try
         {
-            var job = http.RequestServices.GetRequiredService<JobQueue>().Submit(old.ModelId, JobParameters.FromJson(old.ParametersJson));
+            var job = queue.Submit(old.ModelId, JobParameters.FromJson(old.ParametersJson));
             return Results.Redirect("/jobs/" + job.Id);
         }
         catch (InvalidInputException e)
@@ -237,19 +232,16 @@ public static class JobPages
     internal static string PairsText(int singleToken, int pairs, int minPairs) =>
         singleToken >= minPairs ? $"{singleToken} of {pairs} pairs usable" : $"{singleToken} of {pairs} pairs single-token: too few";
 
-    private static IResult Submit(HttpContext http, IFormCollection form)
+    private static IResult Submit(HttpContext http, ModelStore models, OperationSets sets, PairCounts pairs, JobQueue queue)
     {
-        var services = http.RequestServices;
-        var models = services.GetRequiredService<ModelStore>();
-        var sets = services.GetRequiredService<OperationSets>();
-        var f = JobForm.From(form);
+        var f = JobForm.From(http.Request.Form);
         var errors = new Dictionary<string, string>();
         var parameters = f.ToParameters(sets, models, errors);
         if (parameters is not null)
         {
             try
             {
-                var job = services.GetRequiredService<JobQueue>().Submit(f.ModelId, parameters);
+                var job = queue.Submit(f.ModelId, parameters);
                 return Results.Redirect("/jobs/" + job.Id);
             }
             catch (InvalidInputException e)
@@ -258,6 +250,6 @@ public static class JobPages
                 errors[field] = field == "form" ? e.Message : e.Problem;
             }
         }
-        return NewJob(http, models, sets, services.GetRequiredService<PairCounts>(), f, errors);
+        return NewJob(http, models, sets, pairs, f, errors);
     }
 }

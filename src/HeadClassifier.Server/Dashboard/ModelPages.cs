@@ -12,45 +12,41 @@ namespace HeadClassifier.Server.Dashboard;
 /// <summary>Models: the list, registration by path (below the model roots) or by zip upload, and a model's page.</summary>
 public static class ModelPages
 {
-    public static void Map(RouteGroupBuilder ui)
+    public static void Map(RouteGroupBuilder ui, RouteGroupBuilder forms)
     {
         ui.MapGet("/models", (HttpContext http, ModelStore models, ModelPaths paths) => List(http, models, paths, new Dictionary<string, string>(), "", ""));
         ui.MapGet("/models/{id}", (HttpContext http, string id, ModelStore models, JobStore jobs) => Detail(http, id, models, jobs));
-        ui.MapForm("/models/{id}/delete", (http, _) =>
+        forms.MapPost("/models/{id}/delete", (HttpContext http, string id, ModelStore models, JobStore jobs) =>
         {
-            var id = (string)http.GetRouteValue("id")!;
-            var models = http.RequestServices.GetRequiredService<ModelStore>();
-            if (models.Get(id) is not { } model) return Task.FromResult(Layout.Problem(http, StatusCodes.Status404NotFound, "No such model", $"There is no model with id '{id}'."));
-            var active = http.RequestServices.GetRequiredService<JobStore>().ActiveCount(id);
+            if (models.Get(id) is not { } model) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such model", $"There is no model with id '{id}'.");
+            var active = jobs.ActiveCount(id);
             if (active > 0)
-                return Task.FromResult(Layout.Problem(http, StatusCodes.Status409Conflict, "Cannot delete the model", $"The model {model.Name} has {active} queued or running job(s); cancel them first."));
+                return Layout.Problem(http, StatusCodes.Status409Conflict, "Cannot delete the model", $"The model {model.Name} has {active} queued or running job(s); cancel them first.");
             models.Delete(id);
-            return Task.FromResult(Results.Redirect("/models"));
+            return Results.Redirect("/models");
         });
-        ui.MapForm("/models/register", (http, form) =>
+        forms.MapPost("/models/register", (HttpContext http, ModelRegistry registry, ModelStore models, ModelPaths paths) =>
         {
+            var form = http.Request.Form;
             var path = form["path"].ToString().Trim();
             var name = form["name"].ToString().Trim();
-            var s = http.RequestServices;
             var errors = new Dictionary<string, string>();
-            var minPairs = MinPairsOf(form, "minPairs", errors);
-            if (minPairs is { } min)
+            if (MinPairsOf(form, "minPairs", errors) is { } min)
             {
                 try
                 {
-                    var model = s.GetRequiredService<ModelRegistry>().RegisterPath(path, name.Length == 0 ? null : name, min).Model;
-                    return Task.FromResult(Results.Redirect("/models/" + model.Id));
+                    return Results.Redirect("/models/" + registry.RegisterPath(path, name.Length == 0 ? null : name, min).Model.Id);
                 }
                 catch (InvalidInputException e)
                 {
                     errors[e.SourcePath == "minPairs" ? "minPairs" : "path"] = e.SourcePath is "path" or "minPairs" ? e.Problem : e.Message;
                 }
             }
-            return Task.FromResult(List(http, s.GetRequiredService<ModelStore>(), s.GetRequiredService<ModelPaths>(), errors, path, name));
+            return List(http, models, paths, errors, path, name);
         });
-        ui.MapForm("/models/upload", async (http, form) =>
+        forms.MapPost("/models/upload", async (HttpContext http, ModelRegistry registry, ModelStore models, ModelPaths paths) =>
         {
-            var s = http.RequestServices;
+            var form = http.Request.Form;
             var name = form["name"].ToString().Trim();
             var file = form.Files["file"];
             var errors = new Dictionary<string, string>();
@@ -61,8 +57,7 @@ public static class ModelPages
                 try
                 {
                     await using var stream = file.OpenReadStream();
-                    var model = await s.GetRequiredService<ModelRegistry>().RegisterUploadAsync(stream, name.Length == 0 ? Path.GetFileNameWithoutExtension(file.FileName) : name,
-                        min, http.RequestAborted);
+                    var model = await registry.RegisterUploadAsync(stream, name.Length == 0 ? Path.GetFileNameWithoutExtension(file.FileName) : name, min, http.RequestAborted);
                     return Results.Redirect("/models/" + model.Model.Id);
                 }
                 catch (InvalidInputException e)
@@ -70,8 +65,8 @@ public static class ModelPages
                     errors["file"] = e.Message;
                 }
             }
-            return List(http, s.GetRequiredService<ModelStore>(), s.GetRequiredService<ModelPaths>(), errors, "", name);
-        }, maxBodyBytes: ((IEndpointRouteBuilder)ui).ServiceProvider.GetRequiredService<ServerOptions>().MaxUploadBytes);
+            return List(http, models, paths, errors, "", name);
+        }).WithMetadata(new DashboardEndpoints.FormBodyLimit(((IEndpointRouteBuilder)ui).ServiceProvider.GetRequiredService<ServerOptions>().MaxUploadBytes));
     }
 
     /// <summary>The form's minimum pairs (blank: the paper's), or null with the field's error.</summary>

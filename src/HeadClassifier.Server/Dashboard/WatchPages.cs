@@ -15,41 +15,39 @@ public static class WatchPages
 {
     private sealed record WatchForm(string Name, string Folder, string Preset, string Cron);
 
-    public static void Map(RouteGroupBuilder ui)
+    public static void Map(RouteGroupBuilder ui, RouteGroupBuilder forms)
     {
-        ui.MapGet("/watches", (HttpContext http) => List(http, new WatchForm("", "", "default", WatchService.DefaultCron), new Dictionary<string, string>()));
+        ui.MapGet("/watches", (HttpContext http, WatchStore watches, Presets presets, ModelPaths paths) =>
+            List(http, watches, presets, paths, new WatchForm("", "", "default", WatchService.DefaultCron), new Dictionary<string, string>()));
         ui.MapGet("/watches/{id}", (HttpContext http, string id, WatchStore watches, JobStore jobs, JobStorage storage) => Detail(http, id, watches, jobs, storage));
-        ui.MapForm("/watches/new", (http, form) =>
+        forms.MapPost("/watches/new", (HttpContext http, WatchService service, WatchStore watches, Presets presets, ModelPaths paths) =>
         {
+            var form = http.Request.Form;
             var f = new WatchForm(form["name"].ToString().Trim(), form["folder"].ToString().Trim(), form["preset"].ToString(), form["cron"].ToString().Trim());
             try
             {
-                var watch = http.RequestServices.GetRequiredService<WatchService>()
-                    .Create(new WatchRequest(f.Name.Length == 0 ? null : f.Name, f.Folder, f.Preset, null, f.Cron.Length == 0 ? null : f.Cron));
-                return Task.FromResult(Results.Redirect("/watches/" + watch.Id));
+                var watch = service.Create(new WatchRequest(f.Name.Length == 0 ? null : f.Name, f.Folder, f.Preset, null, f.Cron.Length == 0 ? null : f.Cron));
+                return Results.Redirect("/watches/" + watch.Id);
             }
             catch (InvalidInputException e)
             {
                 var field = e.SourcePath is "folder" or "cron" or "preset" ? e.SourcePath : "form";
-                return Task.FromResult(List(http, f, new Dictionary<string, string> { [field] = field == "form" ? e.Message : e.Problem }));
+                return List(http, watches, presets, paths, f, new Dictionary<string, string> { [field] = field == "form" ? e.Message : e.Problem });
             }
         });
-        ui.MapForm("/watches/{id}/scan", (http, _) =>
+        forms.MapPost("/watches/{id}/scan", (HttpContext http, string id, WatchStore watches, WatchScanner scanner) =>
         {
-            var id = (string)http.GetRouteValue("id")!;
-            if (http.RequestServices.GetRequiredService<WatchStore>().Get(id) is null)
-                return Task.FromResult(Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'."));
-            http.RequestServices.GetRequiredService<WatchScanner>().Scan(id, http.RequestAborted);
-            return Task.FromResult(Results.Redirect("/watches/" + id));
+            if (watches.Get(id) is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
+            scanner.Scan(id, http.RequestAborted);
+            return Results.Redirect("/watches/" + id);
         });
     }
 
-    private static IResult List(HttpContext http, WatchForm f, IReadOnlyDictionary<string, string> errors)
+    private static IResult List(HttpContext http, WatchStore store, Presets allPresets, ModelPaths paths, WatchForm f, IReadOnlyDictionary<string, string> errors)
     {
-        var s = http.RequestServices;
-        var watches = s.GetRequiredService<WatchStore>().List();
-        var presets = s.GetRequiredService<Presets>().All();
-        var roots = s.GetRequiredService<ModelPaths>().Roots;
+        var watches = store.List();
+        var presets = allPresets.All();
+        var roots = paths.Roots;
         var table = watches.Count == 0
             ? H($"""<p class="empty">No watch yet. A watch scans a folder of checkpoints (<code>step1000/</code>, <code>step2000/</code>, …) on a schedule and classifies each new one.</p>""")
             : H($"""
