@@ -40,40 +40,51 @@ public static class BundleWriter
         {
             var figuresDir = Path.Combine(staging, "figures");
             FigureSet.Render(results, figuresDir, FigureFormats.All, options);
-            var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var file in Directory.EnumerateFiles(figuresDir, "*", SearchOption.AllDirectories))
-                entries[EntryName(Path.GetRelativePath(staging, file))] = File.ReadAllBytes(file);
-            var names = FigureSet.SubfolderNames(results);
-            for (var i = 0; i < results.Count; i++)
-            {
-                var prefix = results.Count == 1 ? "data/" : $"data/{names[i]}/";
-                foreach (var name in ResultsWriter.AllFiles)
-                    if (File.Exists(Path.Combine(results[i].Directory, name)))
-                        entries[prefix + name] = File.ReadAllBytes(Path.Combine(results[i].Directory, name));
-            }
-
-            var files = entries.Select(e => new FileEntry(e.Key, e.Value.LongLength, Convert.ToHexStringLower(SHA256.HashData(e.Value)))).ToList();
-            var manifest = new BundleManifest("HeadClassifier", ToolVersion(), results.Select((r, i) => Describe(r, names[i])).ToList(), files);
-            entries[ManifestEntry] = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
-            entries[ReadmeEntry] = Encoding.UTF8.GetBytes(Readme(manifest));
-
-            AtomicFile.Write(zipPath, stream =>
-            {
-                using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-                foreach (var (name, bytes) in entries)
-                {
-                    var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
-                    entry.LastWriteTime = FixedTime;
-                    using var s = entry.Open();
-                    s.Write(bytes);
-                }
-            });
-            return manifest;
+            return Write(results, figuresDir, zipPath);
         }
         finally
         {
             try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>
+    /// The bundle of one result whose figures are already rendered in every format, with default options, into
+    /// <paramref name="figuresDir"/> (a job's, at its end): the same zip as <see cref="Write(IReadOnlyList{string}, string, FigureOptions?)"/>, without drawing them again.
+    /// </summary>
+    public static BundleManifest WriteRendered(string resultsDir, string figuresDir, string zipPath) => Write([ResultsReader.Read(resultsDir)], figuresDir, zipPath);
+
+    private static BundleManifest Write(IReadOnlyList<RunResults> results, string figuresDir, string zipPath)
+    {
+        var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(figuresDir, "*", SearchOption.AllDirectories))
+            entries[EntryName(Path.Combine("figures", Path.GetRelativePath(figuresDir, file)))] = File.ReadAllBytes(file);
+        var names = FigureSet.SubfolderNames(results);
+        for (var i = 0; i < results.Count; i++)
+        {
+            var prefix = results.Count == 1 ? "data/" : $"data/{names[i]}/";
+            foreach (var name in ResultsWriter.AllFiles)
+                if (File.Exists(Path.Combine(results[i].Directory, name)))
+                    entries[prefix + name] = File.ReadAllBytes(Path.Combine(results[i].Directory, name));
+        }
+
+        var files = entries.Select(e => new FileEntry(e.Key, e.Value.LongLength, Convert.ToHexStringLower(SHA256.HashData(e.Value)))).ToList();
+        var manifest = new BundleManifest("HeadClassifier", ToolVersion(), results.Select((r, i) => Describe(r, names[i])).ToList(), files);
+        entries[ManifestEntry] = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
+        entries[ReadmeEntry] = Encoding.UTF8.GetBytes(Readme(manifest));
+
+        AtomicFile.Write(zipPath, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            foreach (var (name, bytes) in entries)
+            {
+                var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
+                entry.LastWriteTime = FixedTime;
+                using var s = entry.Open();
+                s.Write(bytes);
+            }
+        });
+        return manifest;
     }
 
     private static string EntryName(string relative) => relative.Replace(Path.DirectorySeparatorChar, '/');

@@ -211,8 +211,8 @@ public static class Endpoints
         api.MapGet("/jobs/{id}/bundle", (string id, JobStore jobs) =>
         {
             if (!Finished(jobs, id, out var job, out var problem)) return problem!;
-            // The bundle is deterministic, so it is built once and kept beside the job's results.
-            var zip = Path.Combine(Path.GetDirectoryName(job!.ResultDir!)!, "bundle.zip");
+            // Made by the worker as the job finished; a job finished before bundles were made then gets its own made once, here.
+            var zip = ClassificationJob.BundlePath(job!.ResultDir!);
             if (!File.Exists(zip)) BundleWriter.Write([job.ResultDir!], zip);
             return Results.File(zip, ZipType, $"headclassifier-{job.ModelName.Split(' ')[0]}-{id[..8]}.zip");
         }).WithTags("bundles").Produces(StatusCodes.Status200OK, contentType: ZipType).Unfinished();

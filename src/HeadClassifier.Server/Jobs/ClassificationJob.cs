@@ -25,6 +25,9 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>A finished job's bundle (results, figures, README), beside its results folder.</summary>
+    public static string BundlePath(string resultDir) => Path.Combine(Path.GetDirectoryName(resultDir)!, "bundle.zip");
+
     /// <summary>Where the figures start: the scoring stages take the progress below it.</summary>
     private const double FiguresProgress = 0.9;
 
@@ -144,6 +147,8 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         ct.ThrowIfCancellationRequested();
         jobs.ReportProgress(job.Id, FiguresProgress, "figures", null);
         var files = FigureSet.RenderAll([resultDir], figuresDir, FigureFormats.All);
+        // The download bundle is made here, once, from these figures: the web nodes serve it and never render.
+        BundleWriter.WriteRendered(resultDir, figuresDir, BundlePath(resultDir));
         var figures = files.Select(f => new FigureRow
         {
             Kind = Path.GetFileNameWithoutExtension(f),

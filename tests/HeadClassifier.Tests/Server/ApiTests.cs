@@ -67,7 +67,19 @@ public sealed class ApiTests
             Assert.Equal("application/pdf", pdf.Content.Headers.ContentType!.MediaType);
             await c.Get($"/api/jobs/{jobId}/figures/no-such-figure.png").Fails(HttpStatusCode.NotFound, "no figure 'no-such-figure'");
 
-            using var zip = new ZipArchive(new MemoryStream(await c.Bytes($"/api/jobs/{jobId}/bundle")));
+            // The worker made the bundle as the job finished (a GET only serves it), from the job's own figures: the same
+            // bytes as a bundle drawn afresh from the results.
+            var made = global::HeadClassifier.Server.Jobs.ClassificationJob.BundlePath(dir);
+            Assert.True(File.Exists(made));
+            var madeBytes = await File.ReadAllBytesAsync(made, TestContext.Current.CancellationToken);
+            var served = await c.Bytes($"/api/jobs/{jobId}/bundle");
+            Assert.Equal(madeBytes, served);
+            using (var fresh = TestPaths.NewTempDir())
+            {
+                global::HeadClassifier.Figures.BundleWriter.Write([dir], fresh.File("fresh.zip"));
+                Assert.Equal(madeBytes, await File.ReadAllBytesAsync(fresh.File("fresh.zip"), TestContext.Current.CancellationToken));
+            }
+            using var zip = new ZipArchive(new MemoryStream(served));
             var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
             Assert.Superset(new HashSet<string> { "manifest.json", "README.txt", "data/scores.csv", "data/heads.csv", "data/run.json", "figures/category-map.png" }, entries);
 
