@@ -34,7 +34,10 @@ public sealed class Llama2cCheckpoint : ICheckpoint
 
     public long BytesRead => _file.BytesRead;
 
-    /// <summary>True when the file's header describes exactly its size (tells model files from tokenizer .bin files).</summary>
+    /// <summary>
+    /// True when the file's header describes exactly its size: the one rule telling a llama2.c model .bin from the
+    /// tokenizer .bin beside it (tok*.bin) and from any other .bin.
+    /// </summary>
     public static bool IsLlama2cFile(string path)
     {
         try
@@ -46,6 +49,14 @@ public sealed class Llama2cCheckpoint : ICheckpoint
             return false;
         }
     }
+
+    /// <summary>The llama2.c model files (<see cref="IsLlama2cFile"/>) in <paramref name="directory"/>, in ordinal order.</summary>
+    public static IReadOnlyList<string> ModelFilesIn(string directory) =>
+        Directory.GetFiles(directory, "*.bin").Where(IsLlama2cFile).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The llama2.c tokenizer files in <paramref name="directory"/>: its tok*.bin that are not models, in ordinal order.</summary>
+    public static IReadOnlyList<string> TokenizerFilesIn(string directory) =>
+        Directory.GetFiles(directory, "tok*.bin").Where(f => !IsLlama2cFile(f)).Order(StringComparer.Ordinal).ToList();
 
     public static Llama2cCheckpoint Open(string path)
     {

@@ -79,9 +79,9 @@ public static class TokenizerLoader
         if (tiktoken.Length > 1)
             throw new InvalidInputException(dir, $"several .tiktoken files ({string.Join(", ", tiktoken.Select(Path.GetFileName).Order())}); name one explicitly");
 
-        string[] llama2c = Directory.GetFiles(dir, "tok*.bin");
-        if (llama2c.Length == 1) return Llama2cTokenizer.Load(llama2c[0]);
-        if (llama2c.Length > 1)
+        var llama2c = Llama2cCheckpoint.TokenizerFilesIn(dir);
+        if (llama2c.Count == 1) return Llama2cTokenizer.Load(llama2c[0]);
+        if (llama2c.Count > 1)
         {
             if (modelFile != null && Llama2cHeader.Read(modelFile)?.VocabSize is int v && File.Exists(In($"tok{v}.bin")))
                 return Llama2cTokenizer.Load(In($"tok{v}.bin"));
