@@ -69,6 +69,12 @@ public sealed record ModelConfig
     /// <summary>The unembedding is the transposed token embedding.</summary>
     public required bool TiedEmbeddings { get; init; }
 
+    /// <summary>Llama-3-family tokenizers have this many ordinary tokens; their special tokens (BOS first) follow from this id.</summary>
+    public const int Llama3OrdinaryTokens = 128_000;
+
+    /// <summary>Whether a vocabulary of <paramref name="vocabSize"/> tokens is a Llama-3-family tokenizer's.</summary>
+    public static bool IsLlama3Vocabulary(int vocabSize) => vocabSize >= Llama3OrdinaryTokens;
+
     /// <summary>Query heads per key/value head.</summary>
     public int GroupSize => NHeads / NKvHeads;
 

@@ -51,8 +51,12 @@ public sealed class RunModel : IDisposable
         }
     }
 
-    /// <summary>The token put before every prompt: llama-family models start with BOS (Llama-3's is 128000); others none.</summary>
-    public static int? Bos(ModelConfig c) => c.Family == "llama" ? (c.VocabSize >= 128000 ? 128000 : 1) : null;
+    /// <summary>
+    /// The token put before every prompt: llama-family models start with BOS (Llama-3's is its first special token,
+    /// right after the ordinary ones; otherwise 1); others none.
+    /// </summary>
+    public static int? Bos(ModelConfig c) =>
+        c.Family == "llama" ? (ModelConfig.IsLlama3Vocabulary(c.VocabSize) ? ModelConfig.Llama3OrdinaryTokens : 1) : null;
 
     /// <summary>
     /// What a later stage adds to run.json: the files it wrote to the manifest's list, and a provider fallback (e.g.

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using HeadClassifier.Core;
 using HeadClassifier.Figures;
 using HeadClassifier.Onnx.Causal;
@@ -21,8 +22,9 @@ public static class ClassifyCommand
         var model = new Argument<string>("model") { Description = "A Hugging Face model directory or a llama2.c .bin file" };
         var operations = CliOptions.Operations();
         var threshold = new Option<double>("--threshold") { Description = "τ: a head implements an operation when its score reaches this", DefaultValueFactory = _ => HeadLabeler.DefaultThreshold };
-        var k = new Option<int?>("--k") { Description = "k for non-copying operations (default: 10, or 25 for vocabularies >= 128,000)" };
-        var kCopying = new Option<int?>("--k-copying") { Description = "k for copying operations (default: 1, or 3 for vocabularies >= 128,000)" };
+        string llama3 = $"vocabularies >= {ModelConfig.Llama3OrdinaryTokens.ToString("N0", CultureInfo.InvariantCulture)}";
+        var k = new Option<int?>("--k") { Description = $"k for non-copying operations (default: {KRule.Default.Other}, or {KRule.Llama3.Other} for {llama3})" };
+        var kCopying = new Option<int?>("--k-copying") { Description = $"k for copying operations (default: {KRule.Default.Copying}, or {KRule.Llama3.Copying} for {llama3})" };
         var suppression = new Option<bool>("--suppression") { Description = "Also compute suppression scores and count them towards labels" };
         var firstMlp = new Option<string>("--first-mlp") { Description = "Pass embeddings through block 0's MLP for layers >= 1 (on|off)", DefaultValueFactory = _ => "on" };
         firstMlp.AcceptOnlyFromAmong("on", "off");

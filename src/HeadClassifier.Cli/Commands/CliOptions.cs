@@ -1,21 +1,17 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
+using HeadClassifier.Scoring.Results;
 
 namespace HeadClassifier.Cli.Commands;
 
 /// <summary>Options and settings shared by several verbs.</summary>
 public static class CliOptions
 {
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    /// <summary>--json output is written as the run's JSON files are: the same options object.</summary>
+    public static JsonSerializerOptions Json => ResultsWriter.JsonOptions;
 
     public static Option<string?> Operations() => new("--operations")
     {

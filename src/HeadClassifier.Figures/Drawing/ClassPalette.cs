@@ -19,9 +19,9 @@ public sealed class ClassPalette
         [Categories.Knowledge] = OxyColor.Parse("#ff7f0e"),
         [Categories.Linguistic] = OxyColor.Parse("#2ca02c"),
         [Categories.Translation] = OxyColor.Parse("#d62728"),
-        ["2 categories"] = OxyColor.Parse("#9467bd"),
-        ["3 categories"] = OxyColor.Parse("#8c564b"),
-        ["4 categories"] = OxyColor.Parse("#e377c2"),
+        [HeadLabeler.MultiClass(2)] = OxyColor.Parse("#9467bd"),
+        [HeadLabeler.MultiClass(3)] = OxyColor.Parse("#8c564b"),
+        [HeadLabeler.MultiClass(4)] = OxyColor.Parse("#e377c2"),
     };
 
     // tab10's remaining hues, then tab20's light and tab20b's dark variants: distinct from the paper's colours.
@@ -51,9 +51,9 @@ public sealed class ClassPalette
         var present = classesAndCategories.ToHashSet(StringComparer.Ordinal);
         var colors = new Dictionary<string, OxyColor>(Paper, StringComparer.Ordinal);
         var extra = 0;
-        foreach (var name in present.Where(c => !Paper.ContainsKey(c)).OrderBy(c => MultiCount(c) ?? 0).ThenBy(c => c, StringComparer.Ordinal))
+        foreach (var name in present.Where(c => !Paper.ContainsKey(c)).OrderBy(c => HeadLabeler.CategoryCount(c) ?? 0).ThenBy(c => c, StringComparer.Ordinal))
             colors[name] = extra < Extra.Length ? Extra[extra++] : GoldenHue(extra++);
-        var order = present.OrderBy(LegendRank).ThenBy(c => MultiCount(c) ?? 0).ThenBy(c => c, StringComparer.Ordinal).ToList();
+        var order = present.OrderBy(LegendRank).ThenBy(c => HeadLabeler.CategoryCount(c) ?? 0).ThenBy(c => c, StringComparer.Ordinal).ToList();
         return new ClassPalette(colors, order);
     }
 
@@ -63,14 +63,11 @@ public sealed class ClassPalette
         if (cls == HeadLabeler.Unclassified) return 0;
         var i = Categories.All.ToList().IndexOf(cls);
         if (i >= 0) return 1 + i;
-        return MultiCount(cls) is null ? 10 : 20;
+        return HeadLabeler.CategoryCount(cls) is null ? 10 : 20;
     }
 
     /// <summary>True for a category (a single label), false for Unclassified and "N categories".</summary>
-    public static bool IsCategory(string cls) => cls != HeadLabeler.Unclassified && MultiCount(cls) is null;
-
-    private static int? MultiCount(string cls) =>
-        cls.EndsWith(" categories", StringComparison.Ordinal) && int.TryParse(cls.AsSpan(0, cls.Length - " categories".Length), out var n) ? n : null;
+    public static bool IsCategory(string cls) => cls != HeadLabeler.Unclassified && HeadLabeler.CategoryCount(cls) is null;
 
     private static OxyColor GoldenHue(int i)
     {

@@ -26,7 +26,7 @@ public static class ModelLoader
         if (!Directory.Exists(path)) throw new InvalidInputException(path, "no such file or directory");
         if (File.Exists(Path.Combine(path, "config.json"))) return OpenHf(path);
 
-        var models = Directory.GetFiles(path, "*.bin").Where(Llama2cCheckpoint.IsLlama2cFile).Order(StringComparer.Ordinal).ToList();
+        var models = Llama2cCheckpoint.ModelFilesIn(path);
         return models.Count switch
         {
             1 => OpenLlama2c(models[0]),

@@ -37,23 +37,11 @@ internal abstract class TransformerWeightsBase : ITransformerWeights
 
     protected abstract LayerWeights ReadLayer(int layer);
 
-    /// <summary>Fails (naming tensor, file, expected and actual shapes) unless the stored shape is <paramref name="shape"/>.</summary>
-    protected TensorInfo Expect(string name, params int[] shape)
-    {
-        var info = Checkpoint.Info(name);
-        if (!info.Shape.AsSpan().SequenceEqual(shape))
-            throw new InvalidInputException(info.File,
-                $"tensor '{name}' has shape [{string.Join(", ", info.Shape)}] but the model config implies [{string.Join(", ", shape)}]");
-        return info;
-    }
+    protected TensorInfo Expect(string name, params int[] shape) => Checkpoint.ExpectShape(name, shape);
 
-    internal Tensor Read(string name, params int[] shape)
-    {
-        Expect(name, shape);
-        return Checkpoint.Read(name);
-    }
+    internal Tensor Read(string name, params int[] shape) => Checkpoint.ReadShaped(name, shape);
 
-    internal Tensor? ReadIfPresent(string name, params int[] shape) => Checkpoint.Contains(name) ? Read(name, shape) : null;
+    internal Tensor? ReadIfPresent(string name, params int[] shape) => Checkpoint.ReadShapedIfPresent(name, shape);
 
     protected NormWeights LayerNorm(string prefix) =>
         new(Read(prefix + ".weight", Config.DModel), Read(prefix + ".bias", Config.DModel));

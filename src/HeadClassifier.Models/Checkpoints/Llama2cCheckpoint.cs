@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using HeadClassifier.Core;
 
 namespace HeadClassifier.Models.Checkpoints;
@@ -13,8 +12,6 @@ namespace HeadClassifier.Models.Checkpoints;
 /// </summary>
 public sealed class Llama2cCheckpoint : ICheckpoint
 {
-    private const int HeaderBytes = 7 * sizeof(int);
-
     private readonly MappedFile _file;
     private readonly Dictionary<string, (int[] Shape, long Offset)> _tensors;
 
@@ -37,7 +34,10 @@ public sealed class Llama2cCheckpoint : ICheckpoint
 
     public long BytesRead => _file.BytesRead;
 
-    /// <summary>True when the file's header describes exactly its size (tells model files from tokenizer .bin files).</summary>
+    /// <summary>
+    /// True when the file's header describes exactly its size: the one rule telling a llama2.c model .bin from the
+    /// tokenizer .bin beside it (tok*.bin) and from any other .bin.
+    /// </summary>
     public static bool IsLlama2cFile(string path)
     {
         try
@@ -49,6 +49,14 @@ public sealed class Llama2cCheckpoint : ICheckpoint
             return false;
         }
     }
+
+    /// <summary>The llama2.c model files (<see cref="IsLlama2cFile"/>) in <paramref name="directory"/>, in ordinal order.</summary>
+    public static IReadOnlyList<string> ModelFilesIn(string directory) =>
+        Directory.GetFiles(directory, "*.bin").Where(IsLlama2cFile).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The llama2.c tokenizer files in <paramref name="directory"/>: its tok*.bin that are not models, in ordinal order.</summary>
+    public static IReadOnlyList<string> TokenizerFilesIn(string directory) =>
+        Directory.GetFiles(directory, "tok*.bin").Where(f => !IsLlama2cFile(f)).Order(StringComparer.Ordinal).ToList();
 
     public static Llama2cCheckpoint Open(string path)
     {
@@ -64,22 +72,15 @@ public sealed class Llama2cCheckpoint : ICheckpoint
         config = null;
         tensors = null;
         long length = new FileInfo(path).Length;
-        if (length < HeaderBytes) return $"file has {length} bytes, shorter than the 28-byte header";
-        var h = new byte[HeaderBytes];
-        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
-            fs.ReadExactly(h);
-        int Field(int i) => BinaryPrimitives.ReadInt32LittleEndian(h.AsSpan(i * 4));
-        int dim = Field(0), hidden = Field(1), layers = Field(2), heads = Field(3), kvHeads = Field(4), vocabRaw = Field(5), seqLen = Field(6);
-        int vocab = Math.Abs(vocabRaw);
-        bool tied = vocabRaw > 0;
-        string header = $"header dim={dim} hidden_dim={hidden} n_layers={layers} n_heads={heads} n_kv_heads={kvHeads} vocab_size={vocabRaw} seq_len={seqLen}";
-        if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || vocab == 0 || seqLen <= 0
-            || dim % heads != 0 || heads % kvHeads != 0 || (dim / heads) % 2 != 0 || vocabRaw == int.MinValue)
-            return header + " is not a consistent model shape";
+        if (Llama2cHeader.Read(path) is not { } h) return $"file has {length} bytes, shorter than the {Llama2cHeader.Bytes}-byte header";
+        var (dim, hidden, layers, heads, kvHeads, _, seqLen) = h;
+        if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || h.VocabSize is not int vocab || vocab == 0 || seqLen <= 0
+            || dim % heads != 0 || heads % kvHeads != 0 || (dim / heads) % 2 != 0)
+            return h.Describe() + " is not a consistent model shape";
         int dHead = dim / heads, kvDim = kvHeads * dHead;
 
         var map = new Dictionary<string, (int[], long)>(StringComparer.Ordinal);
-        long offset = HeaderBytes;
+        long offset = Llama2cHeader.Bytes;
         void Add(string name, params int[] shape)
         {
             map[name] = (shape, offset);
@@ -104,8 +105,8 @@ public sealed class Llama2cCheckpoint : ICheckpoint
         PerLayer("mlp.up_proj.weight", hidden, dim); // w3
         Add("model.norm.weight", dim);
         offset += 2L * seqLen * (dHead / 2) * sizeof(float); // legacy RoPE tables, recomputed by any forward pass
-        if (!tied) Add("lm_head.weight", vocab, dim);
-        if (offset != length) return $"{header} implies {offset} bytes but the file has {length}";
+        if (!h.Tied) Add("lm_head.weight", vocab, dim);
+        if (offset != length) return $"{h.Describe()} implies {offset} bytes but the file has {length}";
 
         config = new ModelConfig
         {
@@ -129,7 +130,7 @@ public sealed class Llama2cCheckpoint : ICheckpoint
             RotaryInterleaved = true,
             ParallelResidual = false,
             SharedBlockNorm = false,
-            TiedEmbeddings = tied,
+            TiedEmbeddings = h.Tied,
         };
         tensors = map;
         return null;

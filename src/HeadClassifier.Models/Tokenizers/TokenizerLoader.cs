@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using HeadClassifier.Core;
+using HeadClassifier.Models.Checkpoints;
 
 namespace HeadClassifier.Models.Tokenizers;
 
@@ -79,23 +79,14 @@ public static class TokenizerLoader
         if (tiktoken.Length > 1)
             throw new InvalidInputException(dir, $"several .tiktoken files ({string.Join(", ", tiktoken.Select(Path.GetFileName).Order())}); name one explicitly");
 
-        string[] llama2c = Directory.GetFiles(dir, "tok*.bin");
-        if (llama2c.Length == 1) return Llama2cTokenizer.Load(llama2c[0]);
-        if (llama2c.Length > 1)
+        var llama2c = Llama2cCheckpoint.TokenizerFilesIn(dir);
+        if (llama2c.Count == 1) return Llama2cTokenizer.Load(llama2c[0]);
+        if (llama2c.Count > 1)
         {
-            if (modelFile != null && Llama2cVocabSize(modelFile) is int v && File.Exists(In($"tok{v}.bin")))
+            if (modelFile != null && Llama2cHeader.Read(modelFile)?.VocabSize is int v && File.Exists(In($"tok{v}.bin")))
                 return Llama2cTokenizer.Load(In($"tok{v}.bin"));
             throw new InvalidInputException(dir, $"several tok*.bin files ({string.Join(", ", llama2c.Select(Path.GetFileName).Order())}); name one explicitly");
         }
         throw new InvalidInputException(dir, $"no tokenizer found; {Expected}");
-    }
-
-    /// <summary>vocab_size from a llama2.c model header (7 int32, the sixth; negative when the classifier is not shared).</summary>
-    private static int? Llama2cVocabSize(string modelFile)
-    {
-        Span<byte> header = stackalloc byte[28];
-        using var stream = File.OpenRead(modelFile);
-        if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return null;
-        return Math.Abs(BinaryPrimitives.ReadInt32LittleEndian(header[20..]));
     }
 }

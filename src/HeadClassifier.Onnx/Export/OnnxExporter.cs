@@ -132,7 +132,7 @@ public static class OnnxExporter
         string dir = Directory.Exists(checkpointPath) ? checkpointPath : Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
         var files = TokenizerFileNames.Select(n => Path.Combine(dir, n)).Where(File.Exists)
             .Concat(Directory.GetFiles(dir, "*.tiktoken"))
-            .Concat(Directory.GetFiles(dir, "tok*.bin").Where(f => !Llama2cCheckpoint.IsLlama2cFile(f)))
+            .Concat(Llama2cCheckpoint.TokenizerFilesIn(dir))
             .ToList();
         foreach (var f in files) File.Copy(f, Path.Combine(outDirectory, Path.GetFileName(f)), overwrite: true);
         return files.Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList()!;

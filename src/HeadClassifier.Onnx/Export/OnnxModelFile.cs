@@ -145,15 +145,9 @@ public sealed class OnnxModelFile : ICheckpoint
 
         public ICheckpoint Checkpoint => file;
 
-        private Tensor Read(string name, params int[] shape)
-        {
-            var info = file.Info(name);
-            if (!info.Shape.AsSpan().SequenceEqual(shape))
-                throw new InvalidInputException(file.Location, $"initializer '{name}' has shape [{string.Join(", ", info.Shape)}], the config implies [{string.Join(", ", shape)}]");
-            return file.Read(name);
-        }
+        private Tensor Read(string name, params int[] shape) => file.ReadShaped(name, shape);
 
-        private Tensor? ReadIfPresent(string name, params int[] shape) => file.Contains(name) ? Read(name, shape) : null;
+        private Tensor? ReadIfPresent(string name, params int[] shape) => file.ReadShapedIfPresent(name, shape);
 
         public Tensor W_E() => Read(OnnxNames.W_E, c.VocabSize, c.DModel);
 

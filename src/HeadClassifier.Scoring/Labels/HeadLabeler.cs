@@ -1,3 +1,4 @@
+using System.Globalization;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
 
@@ -51,13 +52,26 @@ public static class HeadLabeler
             suppressed.Select(s => s.Operation).ToList(), best.Item1, best.Item2, best.Item3);
     }
 
-    /// <summary>Unclassified, the single category, or "N categories".</summary>
+    /// <summary>Unclassified, the single category, or "N categories" (<see cref="MultiClass"/>).</summary>
     public static string ClassOf(IReadOnlyCollection<string> labels) => labels.Count switch
     {
         0 => Unclassified,
         1 => labels.First(),
-        var n => $"{n} categories",
+        var n => MultiClass(n),
     };
+
+    /// <summary>The class of a head carrying <paramref name="categories"/> (two or more) categories.</summary>
+    public static string MultiClass(int categories) => string.Create(CultureInfo.InvariantCulture, $"{categories}{MultiSuffix}");
+
+    /// <summary>N when <paramref name="cls"/> is the class <see cref="MultiClass"/> gives for N categories, else null.</summary>
+    public static int? CategoryCount(string cls) =>
+        cls.EndsWith(MultiSuffix, StringComparison.Ordinal)
+        && int.TryParse(cls.AsSpan(0, cls.Length - MultiSuffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+        && n >= 2 && MultiClass(n) == cls
+            ? n
+            : null;
+
+    private const string MultiSuffix = " categories";
 
     private static int CategoryOrder(string c)
     {

@@ -44,6 +44,7 @@ public static class ResultsWriter
         CausalParametersFile, ManifestFile,
     ];
 
+    /// <summary>Every JSON file a run writes and the CLI's --json output: indented camelCase, non-ASCII text left readable.</summary>
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,

@@ -44,8 +44,16 @@ public sealed record ClassificationOptions
     public ClassificationOptionNames Names { get; init; } = new();
 }
 
-/// <summary>The caller's names of the options a run can reject; the defaults are the job API's fields.</summary>
-public sealed record ClassificationOptionNames(string KCopying = "kCopying", string KOther = "kOther", string MinPairs = "minPairs", string Threads = "threads");
+/// <summary>
+/// The caller's names of the options a run can reject (the CLI's flags, the job API's fields); the defaults are the
+/// options' own property names. A name also appears inside a problem (the min-pairs hint), so callers pass their
+/// names in rather than renaming the error afterwards.
+/// </summary>
+public sealed record ClassificationOptionNames(
+    string KCopying = nameof(ClassificationOptions.KCopying),
+    string KOther = nameof(ClassificationOptions.KOther),
+    string MinPairs = nameof(ClassificationOptions.MinPairs),
+    string MaxDegreeOfParallelism = nameof(ClassificationOptions.MaxDegreeOfParallelism));
 
 /// <summary>A finished run: what was written and the verdicts, for the CLI summary and the job server.</summary>
 public sealed record ClassificationResult(string OutputDir, RunManifest Manifest, IReadOnlyList<HeadOperationScore> Scores, IReadOnlyList<HeadLabel> Labels);
@@ -74,7 +82,7 @@ public static class ClassificationRun
         }
 
         if (options.MaxDegreeOfParallelism is < 1)
-            throw new InvalidInputException(options.Names.Threads, $"must be at least 1 (got {options.MaxDegreeOfParallelism})");
+            throw new InvalidInputException(options.Names.MaxDegreeOfParallelism, $"must be at least 1 (got {options.MaxDegreeOfParallelism})");
         var operations = OperationLoader.LoadDirectory(operationsDir);
         using var model = ModelLoader.Open(modelPath);
         var tokenizer = TokenizerLoader.Load(modelPath);

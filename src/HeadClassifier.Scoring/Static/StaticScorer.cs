@@ -21,10 +21,10 @@ public static class StaticScorer
     private static void CheckOptions(StaticScoringOptions options)
     {
         if (options.BlockColumns < 1)
-            throw new InvalidInputException("BlockColumns", $"must be at least 1, got {options.BlockColumns}");
+            throw new InvalidInputException(nameof(StaticScoringOptions.BlockColumns), $"must be at least 1, got {options.BlockColumns}");
         if (options.ResidualBatchFloats is < 0)
-            throw new InvalidInputException("ResidualBatchFloats", $"must not be negative, got {options.ResidualBatchFloats}");
+            throw new InvalidInputException(nameof(StaticScoringOptions.ResidualBatchFloats), $"must not be negative, got {options.ResidualBatchFloats}");
         if (options.MaxDegreeOfParallelism is < 1)
-            throw new InvalidInputException("MaxDegreeOfParallelism", $"must be at least 1, got {options.MaxDegreeOfParallelism}");
+            throw new InvalidInputException(nameof(StaticScoringOptions.MaxDegreeOfParallelism), $"must be at least 1, got {options.MaxDegreeOfParallelism}");
     }
 }

@@ -108,6 +108,11 @@ public sealed record JobParameters
         return Operations is null ? ops : ops.Where(o => Operations.Contains(o.Name)).ToList();
     }
 
+    /// <summary>The fields a run can reject, under their JSON names, so a failed job's error names the field the request set.</summary>
+    public static ClassificationOptionNames OptionNames => new(Field(nameof(KCopying)), Field(nameof(KOther)), Field(nameof(MinPairs)));
+
+    private static string Field(string property) => Json.PropertyNamingPolicy!.ConvertName(property);
+
     /// <summary>The run's options; resolving the backend (probing ORT's providers for "auto") happens here, on the worker.</summary>
     public ClassificationOptions ToClassificationOptions(int? threads, long? checkpointStep, string? modelName = null) => new()
     {
@@ -122,6 +127,7 @@ public sealed record JobParameters
         CheckpointStep = checkpointStep,
         ModelName = modelName,
         Engine = StaticBackends.Create(StaticBackends.Parse(Backend, "backend"), OrtOptionsFor(threads), "backend"),
+        Names = OptionNames,
     };
 
     public OrtOptions OrtOptionsFor(int? threads) => new() { Providers = ExecutionProvider.ParseList(Providers), IntraOpThreads = threads ?? 0 };

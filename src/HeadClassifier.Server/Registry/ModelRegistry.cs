@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using HeadClassifier.Core;
+using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Models.Inspection;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Server.Jobs;
@@ -181,7 +182,7 @@ public sealed class ModelRegistry(ServerOptions options, ModelPaths paths, Model
     private static string ModelPathIn(string dir)
     {
         if (File.Exists(Path.Combine(dir, "config.json"))) return dir;
-        var bins = Directory.GetFiles(dir, "*.bin").Where(f => !Path.GetFileName(f).StartsWith("tok", StringComparison.Ordinal)).ToList();
+        var bins = Llama2cCheckpoint.ModelFilesIn(dir);
         return bins.Count == 1 ? bins[0] : dir;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Google.Protobuf;
 using HeadClassifier.Core;
 using HeadClassifier.Figures;
 using HeadClassifier.Models.Architectures;
@@ -189,6 +190,21 @@ public class ExportedModelTests(ExportedStories stories) : IClassFixture<Exporte
                 Assert.Equal(a[h, o].SuppressionRanks, b[h, o].SuppressionRanks);
                 Assert.Equal(a[h, o].Score, b[h, o].Score);
             }
+    }
+
+    [Fact]
+    public void An_initializer_of_the_wrong_shape_fails_as_a_checkpoint_tensor_does()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var proto = OnnxModelFile.Open(stories.Result.Directory).Model.Clone();
+        var wO = proto.Graph.Initializer.Single(t => t.Name == OnnxNames.Block(0) + "attn.W_O");
+        (wO.Dims[1], wO.Dims[2]) = (wO.Dims[2], wO.Dims[1]); // same element count, transposed shape
+        var path = tmp.File("model.onnx");
+        File.WriteAllBytes(path, proto.ToByteArray());
+        using var weights = OnnxModelFile.Open(path).Weights();
+        var e = Assert.Throws<InvalidInputException>(() => weights.Layer(0));
+        Assert.Equal(path, e.SourcePath);
+        Assert.Equal("tensor 'blocks.0.attn.W_O' has shape [8, 64, 8] but the model config implies [8, 8, 64]", e.Problem);
     }
 
     [Fact]

@@ -135,6 +135,14 @@ public class Llama2cCheckpointTests
         BitConverter.GetBytes(7).CopyTo(bytes, 12); // n_heads 7 does not divide dim 64
         File.WriteAllBytes(file, bytes);
         Assert.Contains("n_heads=7", Assert.Throws<InvalidInputException>(() => Llama2cCheckpoint.Open(file)).Message);
+
+        bytes = File.ReadAllBytes(StoriesBin);
+        BitConverter.GetBytes(int.MinValue).CopyTo(bytes, 20); // a vocab_size with no magnitude is refused, not an overflow
+        File.WriteAllBytes(file, bytes);
+        var m = Assert.Throws<InvalidInputException>(() => Llama2cCheckpoint.Open(file)).Message;
+        Assert.Contains($"vocab_size={int.MinValue} ", m);
+        Assert.EndsWith("is not a consistent model shape", m);
+        Assert.False(Llama2cCheckpoint.IsLlama2cFile(file));
     }
 
     [Fact]

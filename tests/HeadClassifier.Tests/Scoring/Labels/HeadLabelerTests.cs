@@ -95,6 +95,15 @@ public class HeadLabelerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => HeadLabeler.Label([S(0, 0, "a", "A", 0.5)], tau, false));
 
     [Fact]
+    public void MultiCategoryClassIsReadBackOnlyFromWhatClassOfBuilds()
+    {
+        Assert.Equal("3 categories", HeadLabeler.MultiClass(3));
+        Assert.Equal(3, HeadLabeler.CategoryCount(HeadLabeler.ClassOf(["A", "B", "C"])));
+        foreach (var custom in new[] { HeadLabeler.Unclassified, "Knowledge", "1 categories", "-2 categories", "02 categories", " 2 categories", "categories" })
+            Assert.Null(HeadLabeler.CategoryCount(custom));
+    }
+
+    [Fact]
     public void KRuleFollowsThePaper()
     {
         Operation Op(string name) => new() { Name = name, DisplayName = name, Category = "x", Pairs = [], File = "f", ContentSha256 = "" };

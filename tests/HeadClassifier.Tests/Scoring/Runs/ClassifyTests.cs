@@ -5,6 +5,7 @@ using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Server.Jobs;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Scoring.Runs;
@@ -115,10 +116,14 @@ public class ClassifyTests
         Assert.False(Directory.Exists(tmp.File("out")));
         Assert.StartsWith("error: --k: must be below", CliProcess.Run("classify", Stories, "--min-pairs", "5", "--k", "100000", "--no-figures", "--out", tmp.File("out")).Stderr);
 
-        // Callers without CLI flags (the job API) get their own field names.
+        // The library names its own option; the job API passes its JSON field names; any caller may pass its own.
         var e = Assert.Throws<InvalidInputException>(() => ClassificationRun.Run(Stories, TestPaths.Operations, tmp.File("api"),
             new ClassificationOptions { MinPairs = 5, KOther = 600, Evidence = false }, ct: TestContext.Current.CancellationToken));
-        Assert.Equal("kOther", e.SourcePath);
+        Assert.Equal(nameof(ClassificationOptions.KOther), e.SourcePath);
+        var api = Assert.Throws<InvalidInputException>(() => ClassificationRun.Run(Stories, TestPaths.Operations, tmp.File("api"),
+            new ClassificationOptions { MinPairs = 5, KOther = 600, Evidence = false, Names = JobParameters.OptionNames }, ct: TestContext.Current.CancellationToken));
+        Assert.Equal("kOther", api.SourcePath);
+        Assert.Equal(new ClassificationOptionNames("kCopying", "kOther", "minPairs"), JobParameters.OptionNames);
         var named = Assert.Throws<InvalidInputException>(() => ClassificationRun.Run(Stories, TestPaths.Operations, tmp.File("api"),
             new ClassificationOptions { MinPairs = 5, KCopying = 0, Names = new ClassificationOptionNames(KCopying: "copyingK") }, ct: TestContext.Current.CancellationToken));
         Assert.Equal(("copyingK", "must be at least 1 (got 0)"), (named.SourcePath, named.Problem));
