@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HeadClassifier.Cli.Commands;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx;
@@ -7,10 +8,10 @@ using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Static;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using Spectre.Console;
 
-namespace HeadClassifier.Cli.Commands;
+namespace HeadClassifier.Bench;
 
 /// <summary>
 /// `bench --gpu`: the GPU acceptance check (deploy/gpu-check.sh). The generated GPT-2-small-shaped model runs through

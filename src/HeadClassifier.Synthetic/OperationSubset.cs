@@ -3,7 +3,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
 
-namespace HeadClassifier.Scoring.Synthetic;
+namespace HeadClassifier.Synthetic;
 
 /// <summary>
 /// Operation sets and shapes for small models with planted heads (the service's demo, the tests): each operation is
@@ -14,21 +14,31 @@ public static class OperationSubset
     /// <summary>
     /// Writes, for every operation in <paramref name="from"/> with at least <paramref name="pairsPerOperation"/>
     /// single-token pairs under <paramref name="tokenizer"/>, its first that many pairs to <paramref name="to"/>;
-    /// returns the operations written.
+    /// returns the operations written. Names, categories and pairs only: no description, no causal template.
     /// </summary>
-    public static IReadOnlyList<string> Write(string from, string to, ITokenizer tokenizer, int pairsPerOperation)
+    public static IReadOnlyList<string> Write(string from, string to, ITokenizer tokenizer, int pairsPerOperation) =>
+        Write(from, to, tokenizer, pairsPerOperation, pairsPerOperation, withTexts: false);
+
+    /// <summary>
+    /// Writes, for every operation in <paramref name="from"/> with at least <paramref name="minPairs"/> single-token
+    /// pairs under <paramref name="tokenizer"/>, its first <paramref name="maxPairs"/> of them to <paramref name="to"/>;
+    /// returns the operations written. <paramref name="withTexts"/>: with the description and causal template too.
+    /// </summary>
+    public static IReadOnlyList<string> Write(string from, string to, ITokenizer tokenizer, int maxPairs, int minPairs, bool withTexts)
     {
+        // The loader refuses an operation without pairs.
+        ArgumentOutOfRangeException.ThrowIfLessThan(minPairs, 1);
         Directory.CreateDirectory(to);
         var written = new List<string>();
         foreach (var op in OperationLoader.LoadDirectory(from))
         {
             var valid = OperationFilter.Tokenize(op, tokenizer);
-            if (valid.ValidPairs < pairsPerOperation) continue;
-            var pairs = valid.PairIndices.Take(pairsPerOperation).Select(i => new[] { op.Pairs[i].Source, op.Pairs[i].Target }).ToArray();
-            File.WriteAllText(Path.Combine(to, op.Name + ".json"), JsonSerializer.Serialize(new
-            {
-                name = op.Name, displayName = op.DisplayName, category = op.Category, pairs,
-            }));
+            if (valid.ValidPairs < minPairs) continue;
+            var pairs = valid.PairIndices.Take(maxPairs).Select(i => new[] { op.Pairs[i].Source, op.Pairs[i].Target }).ToArray();
+            object json = withTexts
+                ? new { name = op.Name, displayName = op.DisplayName, category = op.Category, description = op.Description, causalTemplate = op.CausalTemplate, pairs }
+                : new { name = op.Name, displayName = op.DisplayName, category = op.Category, pairs };
+            File.WriteAllText(Path.Combine(to, op.Name + ".json"), JsonSerializer.Serialize(json));
             written.Add(op.Name);
         }
         return written;
