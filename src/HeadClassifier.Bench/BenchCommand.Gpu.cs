@@ -14,7 +14,7 @@ using Spectre.Console;
 namespace HeadClassifier.Bench;
 
 /// <summary>
-/// `bench --gpu`: the GPU acceptance check (deploy/gpu-check.sh). The generated GPT-2-small-shaped model runs through
+/// `headclassifier-bench --gpu`: the GPU acceptance check (deploy/gpu-check.sh). The generated GPT-2-small-shaped model runs through
 /// ORT on CUDA and on the CPU with every attention output, logits and z compared; layer 0's heads are scored by the ORT
 /// static graph on CUDA and by the SIMD kernels, counts compared. Exit 0 when everything agrees, 1 when something
 /// differs, <see cref="NoGpuExitCode"/> (one line on stderr) when no CUDA session can be opened.
