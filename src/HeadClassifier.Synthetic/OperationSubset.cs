@@ -6,8 +6,8 @@ using HeadClassifier.Models.Tokenizers;
 namespace HeadClassifier.Synthetic;
 
 /// <summary>
-/// Operation sets and shapes for small models with planted heads (the service's demo, the tests): each operation is
-/// cut to its first single-token pairs, so a head planted on a few of them scores well above τ.
+/// Operation sets cut to each operation's first single-token pairs, and a shape for small models with planted heads:
+/// on the demo's and the tests' cuts a head planted on a few pairs scores well above τ; the bench's keep its runs short.
 /// </summary>
 public static class OperationSubset
 {
