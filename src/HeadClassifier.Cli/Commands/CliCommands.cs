@@ -6,7 +6,7 @@ namespace HeadClassifier.Cli.Commands;
 /// <summary>The CLI's verbs, one file each under Commands/.</summary>
 public static class CliCommands
 {
-    public static IEnumerable<Command> All() => [InspectCommand.Create(), ClassifyCommand.Create(), FiguresCommand.Create(), ExportCommand.Create(), GenerateCommand.Create(), BenchCommand.Create()];
+    public static IEnumerable<Command> All() => [InspectCommand.Create(), ClassifyCommand.Create(), FiguresCommand.Create(), ExportCommand.Create(), GenerateCommand.Create()];
 
     /// <summary>
     /// Runs a verb's body: bad input is printed to stderr as "error: file: problem" with exit code 2, cancellation (Ctrl+C) as

@@ -197,7 +197,7 @@ public static class ClassificationRun
             Operations = tokenized.Select(t => new OperationSummary(t.Operation.Name, t.Operation.DisplayName, t.Operation.Category, t.Operation.File,
                 t.Operation.ContentSha256, t.Operation.Pairs.Count, t.ValidPairs, t.Operation.DuplicatePairs, t.Usable, kRule.For(t.Operation))).ToList(),
             TimingsSeconds = timings,
-            PeakMemoryBytes = PeakMemoryBytes(),
+            PeakMemoryBytes = ProcessMemory.PeakResidentBytes(),
             Work = WorkOf(raw.Counters),
             Backend = raw.Backend.Name,
             Provider = raw.Backend.Provider,
@@ -232,20 +232,4 @@ public static class ClassificationRun
 
     public static string ToolVersion { get; } =
         typeof(ClassificationRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
-
-    /// <summary>The process's peak resident set (VmHWM on Linux), else the peak working set.</summary>
-    public static long PeakMemoryBytes()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    // Tab-separated once the value has 8 digits ("VmHWM:\t12345678 kB"): split on any whitespace.
-                    return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        }
-        catch (IOException)
-        {
-        }
-        return Process.GetCurrentProcess().PeakWorkingSet64;
-    }
 }

@@ -1,26 +1,97 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using HeadClassifier.Models.Tokenizers;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Bench;
 
-/// <summary>The bench verb end to end at test size (`--shape tiny`): every section measured, nothing asserted about speed.</summary>
-public class BenchCommandTests
+/// <summary>
+/// The bench runs the report tests share, tens of seconds each on 2 cores, each made when a test first asks for it:
+/// every section in JSON on the paper's datasets with --keep, then the tables on the same work folder without it,
+/// which reuse what the first kept. The second run and the tests' own score a cut of the datasets (each operation's
+/// first 30 single-token pairs), which is quicker.
+/// </summary>
+public sealed class BenchRuns : IDisposable
 {
-    // Five pairs per operation keep the dynamic runs of the ONNX section to a second or two.
-    private static JsonElement RunJson(string work, params string[] extra)
+    /// <summary>Pairs per operation of the cut: enough for the usual 30-pair minimum.</summary>
+    public const int CutPairs = 30;
+
+    private readonly TempDir _work = TestPaths.NewTempDir();
+    private readonly TempDir _cut = TestPaths.NewTempDir();
+    private readonly Lazy<KeptRun> _kept;
+    private readonly Lazy<IReadOnlyList<string>> _cutOperations;
+    private readonly Lazy<CliProcess.Result> _tables;
+
+    /// <summary>
+    /// The first run's report and checkpoint folder, with the checkpoint's weights and ONNX export as it kept them
+    /// (bytes and write time).
+    /// </summary>
+    public sealed record KeptRun(JsonElement Report, string CheckpointDir, IReadOnlyList<(string File, byte[] Bytes, DateTime Written)> Files);
+
+    public BenchRuns()
     {
-        var r = CliProcess.Run(["bench", "--shape", "tiny", "--work", work, "--operations", TestPaths.MapsDatasets, "--json", "--dynamic-pairs", "5", .. extra]);
+        _cutOperations = new(() => OperationSubset.Write(TestPaths.MapsDatasets, _cut.Path, BuiltInTokenizers.Gpt2(), CutPairs, CutPairs, withTexts: true));
+        _kept = new(() =>
+        {
+            var report = Json([.. Tiny(Work, TestPaths.MapsDatasets), "--keep", "--tokenizer", Path.Combine(TestPaths.Stories260K, "tok512.bin")]);
+            var dir = report.GetProperty("shapes")[0].GetProperty("checkpointDir").GetString()!;
+            var files = new[] { Path.Combine(dir, "model.safetensors"), Path.Combine(dir + "-onnx", "model.onnx") }
+                .Select(f => (f, File.ReadAllBytes(f), File.GetLastWriteTimeUtc(f))).ToList();
+            return new KeptRun(report, dir, files);
+        });
+        _tables = new(() =>
+        {
+            _ = Kept;
+            return CliProcess.RunBench(Tiny(Work, CutDir));
+        });
+    }
+
+    /// <summary>Five pairs per operation keep the dynamic runs of the ONNX section to a second or two.</summary>
+    public static string[] Tiny(string work, string operations) =>
+        ["--shape", "tiny", "--work", work, "--operations", operations, "--dynamic-pairs", "5"];
+
+    /// <summary>The work folder of the first two runs.</summary>
+    public string Work => _work.Path;
+
+    public string CutDir
+    {
+        get
+        {
+            _ = _cutOperations.Value;
+            return _cut.Path;
+        }
+    }
+
+    public IReadOnlyList<string> CutOperations => _cutOperations.Value;
+
+    public KeptRun Kept => _kept.Value;
+
+    /// <summary>The second run, tables, after the first.</summary>
+    public CliProcess.Result Tables => _tables.Value;
+
+    public static JsonElement Json(params string[] args)
+    {
+        var r = CliProcess.RunBench([.. args, "--json"]);
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
         return JsonDocument.Parse(r.Stdout).RootElement;
     }
 
+    public void Dispose()
+    {
+        _work.Dispose();
+        _cut.Dispose();
+    }
+}
+
+/// <summary>The bench (headclassifier-bench) end to end at test size (`--shape tiny`): every section measured, nothing asserted about speed.</summary>
+public class BenchCommandTests(BenchRuns runs) : IClassFixture<BenchRuns>
+{
     [Fact]
     public void JsonReportHasEverySectionAndTheAlgorithmsAgree()
     {
-        using var work = TestPaths.NewTempDir();
-        var report = RunJson(work.Path, "--keep", "--tokenizer", Path.Combine(TestPaths.Stories260K, "tok512.bin"));
-
+        var (report, dir, _) = runs.Kept;
         var ops = report.GetProperty("operations");
         Assert.Equal(18, ops.GetProperty("usable").GetInt32());
         Assert.Equal(2245, ops.GetProperty("pairs").GetInt32());
@@ -28,7 +99,7 @@ public class BenchCommandTests
         var shape = Assert.Single(report.GetProperty("shapes").EnumerateArray());
         Assert.Equal("gpt2-tiny", shape.GetProperty("name").GetString());
         Assert.True(shape.GetProperty("generated").GetBoolean());
-        var dir = shape.GetProperty("checkpointDir").GetString()!;
+        Assert.Equal(dir, shape.GetProperty("checkpointDir").GetString());
         foreach (var f in new[] { "config.json", "model.safetensors", "gpt2.tiktoken" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
 
@@ -90,21 +161,6 @@ public class BenchCommandTests
         Assert.True(File.Exists(Path.Combine(dir + "-onnx", "model.onnx")));
         // The dynamic run on the bench's model scores the export timed above, not one of its own.
         Assert.Equal(export.GetProperty("seconds").GetDouble(), onnx.GetProperty("dynamic")[1].GetProperty("exportSeconds").GetDouble());
-
-        // Kept checkpoints are reused by the next run, byte for byte, and so is their export.
-        var bytes = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
-        var onnxBytes = File.ReadAllBytes(Path.Combine(dir + "-onnx", "model.onnx"));
-        var second = RunJson(work.Path);
-        var again = Assert.Single(second.GetProperty("shapes").EnumerateArray());
-        Assert.False(again.GetProperty("generated").GetBoolean());
-        Assert.Equal(dir, again.GetProperty("checkpointDir").GetString());
-        Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
-        var reused = second.GetProperty("onnx").GetProperty("export");
-        Assert.True(reused.GetProperty("reused").GetBoolean());
-        Assert.Equal(JsonValueKind.Null, reused.GetProperty("seconds").ValueKind);
-        Assert.Equal(export.GetProperty("initializerBytes").GetInt64(), reused.GetProperty("initializerBytes").GetInt64());
-        Assert.Equal(onnxBytes, File.ReadAllBytes(Path.Combine(dir + "-onnx", "model.onnx")));
-        Assert.Equal(JsonValueKind.Null, second.GetProperty("onnx").GetProperty("dynamic")[1].GetProperty("exportSeconds").ValueKind);
     }
 
     /// <summary>Section 8 at test size: both figures in the three formats, each timed and non-empty.</summary>
@@ -193,23 +249,36 @@ public class BenchCommandTests
     }
 
     [Fact]
-    public void TablesNameEverySectionAndGeneratedCheckpointsGoUnlessKept()
+    public void TablesNameEverySectionAndReuseWhatTheRunBeforeKept()
     {
-        using var work = TestPaths.NewTempDir();
-        var r = CliProcess.Run("bench", "--shape", "tiny", "--work", work.Path, "--operations", TestPaths.MapsDatasets, "--dynamic-pairs", "5");
+        var r = runs.Tables;
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        var n = runs.CutOperations.Count;
         foreach (var title in new[] { "1-2. classify end to end", "3. pruned vs dense vs the paper's algorithm", "4. dense kernel GFLOP/s",
-                     "ORT MatMul GFLOP/s", "5. Llama-3-70B-like layer", "6. peak RSS of this bench process", "18 of 20 usable", "2245 pairs",
-                     "7. ONNX Runtime", "7a. export", "7b. ORT inference", "7c. dynamic scoring end to end", "stories260K", "7d. static scores of layer 0" })
+                     "ORT MatMul GFLOP/s", "5. Llama-3-70B-like layer", "6. peak RSS of this bench process", $"{n} of {n} usable", $"{n * BenchRuns.CutPairs} pairs",
+                     "7. ONNX Runtime", "7a. export", "7b. ORT inference", "7c. dynamic scoring end to end", "stories260K", "7d. static scores of layer 0",
+                     "7e. causal check end to end", "8. figures", "9. tokenizers" })
             Assert.Contains(title, r.Stdout);
-        Assert.Empty(Directory.EnumerateDirectories(work.Path, "gpt2-tiny-*"));
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(work.Path, "runs")));
+
+        // The kept checkpoint and export are reused as they are (not rewritten), and by the dynamic run too; a run
+        // without --keep removes only what it made, so they stay while its classify outputs go.
+        Assert.Contains("bf16 (reused)", r.Stdout);
+        var (_, dir, kept) = runs.Kept;
+        Assert.Contains($"reused (--keep) -> {dir}-onnx", r.Stdout);
+        Assert.Matches(new Regex(@"│ gpt2-tiny\s+│[^│\n]+│[^│\n]+│ reused\s+│"), r.Stdout);
+        foreach (var (file, bytes, written) in kept)
+        {
+            Assert.Equal(written, File.GetLastWriteTimeUtc(file));
+            Assert.Equal(bytes, File.ReadAllBytes(file));
+        }
+        Assert.Equal([dir, dir + "-onnx"], Directory.EnumerateDirectories(runs.Work, "gpt2-tiny-*").Order().ToArray());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(runs.Work, "runs")));
     }
 
     [Fact]
     public void UnknownShapeIsRefused()
     {
-        var r = CliProcess.Run("bench", "--shape", "gpt5");
+        var r = CliProcess.RunBench("--shape", "gpt5");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("gpt5", r.Stderr + r.Stdout);
     }
@@ -217,22 +286,24 @@ public class BenchCommandTests
     [Fact]
     public void NegativeDynamicPairsAreRefused()
     {
-        var r = CliProcess.Run("bench", "--shape", "tiny", "--dynamic-pairs", "-1");
+        var r = CliProcess.RunBench("--shape", "tiny", "--dynamic-pairs", "-1");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("--dynamic-pairs", r.Stderr + r.Stdout);
     }
 
     [Fact]
-    public void NoOnnxLeavesTheSectionOut()
+    public void NoOnnxLeavesTheSectionOutAndGeneratedCheckpointsGoUnlessKept()
     {
         using var work = TestPaths.NewTempDir();
-        var report = RunJson(work.Path, "--no-onnx");
+        var report = BenchRuns.Json([.. BenchRuns.Tiny(work.Path, runs.CutDir), "--no-onnx"]);
         Assert.Equal(JsonValueKind.Null, report.GetProperty("onnx").ValueKind);
-        Assert.Empty(Directory.EnumerateDirectories(work.Path, "*-onnx"));
+        Assert.True(report.GetProperty("shapes")[0].GetProperty("generated").GetBoolean());
+        Assert.Empty(Directory.EnumerateDirectories(work.Path, "gpt2-tiny-*"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(work.Path, "runs")));
     }
 
     /// <summary>
-    /// deploy/gpu-check.sh (bench --gpu): on a CUDA machine CUDA and CPU agree on logits, z and every static count; without
+    /// deploy/gpu-check.sh (headclassifier-bench --gpu): on a CUDA machine CUDA and CPU agree on logits, z and every static count; without
     /// one it stops at once with exit 3 and one line naming what is missing, having generated nothing.
     /// </summary>
     [Fact]
@@ -242,7 +313,7 @@ public class BenchCommandTests
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(TestPaths.RepoRoot, "deploy", "gpu-check.sh"), "--shape", "tiny", "--operations", TestPaths.MapsDatasets, "--json" })
             psi.ArgumentList.Add(a);
-        psi.Environment["HEADCLASSIFIER_CLI"] = Path.Combine(AppContext.BaseDirectory, "headclassifier.dll");
+        psi.Environment["HEADCLASSIFIER_BENCH"] = Path.Combine(AppContext.BaseDirectory, CliProcess.BenchDll);
         psi.Environment["GPU_CHECK_WORK"] = work.Path;
         using var p = Process.Start(psi)!;
         var ct = TestContext.Current.CancellationToken;

@@ -1,9 +1,10 @@
+using HeadClassifier.Bench;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Scoring.Static;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Tests.Scoring;
 using HeadClassifier.Tests.Support;
 

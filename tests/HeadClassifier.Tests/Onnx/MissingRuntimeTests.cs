@@ -4,7 +4,7 @@ using HeadClassifier.Tests.Support;
 namespace HeadClassifier.Tests.Onnx;
 
 /// <summary>
-/// A deployment whose native ONNX Runtime is missing: the CLI's files copied without libonnxruntime*. Asking for ORT by
+/// A deployment whose native ONNX Runtime is missing: the CLI's (and the bench's) files copied without libonnxruntime*. Asking for ORT by
 /// name is an error that says so, `auto` scores with the SIMD kernels and records why, and the GPU check fails at once.
 /// </summary>
 public sealed class MissingRuntimeTests : IDisposable
@@ -55,7 +55,7 @@ public sealed class MissingRuntimeTests : IDisposable
     [Fact]
     public void GpuCheckFailsAtOnceWithOneLine()
     {
-        var r = Run("bench", "--gpu", "--work", _work.Path);
+        var r = CliProcess.RunBenchIn(_app.Path, "--gpu", "--work", _work.Path);
         Assert.Equal(3, r.ExitCode);
         var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("gpu check failed: no CUDA session on cuda:0: ONNX Runtime cannot be loaded", line);

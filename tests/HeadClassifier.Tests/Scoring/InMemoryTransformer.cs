@@ -2,7 +2,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Scoring.Static;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 
 namespace HeadClassifier.Tests.Scoring;
 

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using HeadClassifier.Core;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Server;
 using HeadClassifier.Server.Api;
 using HeadClassifier.Server.Demo;

@@ -6,7 +6,7 @@ using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Static;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Scoring.Runs;

@@ -4,8 +4,8 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
-using HeadClassifier.Scoring.Synthetic;
 using HeadClassifier.Server.Jobs;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Scoring.Runs;

@@ -6,7 +6,7 @@ using HeadClassifier.Scoring.Evidence;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Scoring.Runs;

@@ -3,7 +3,7 @@ using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Tests.Figures;
 using HeadClassifier.Tests.Support;
 

@@ -1,7 +1,7 @@
 using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Tests.Support;
 
 namespace HeadClassifier.Tests.Scoring.Runs;

@@ -1,7 +1,7 @@
 using HeadClassifier.Core;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using HeadClassifier.Server;
 using HeadClassifier.Server.Demo;
 using HeadClassifier.Server.Registry;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using System.Text.Json;
+using HeadClassifier.Cli.Commands;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Operations;
@@ -13,10 +14,10 @@ using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using Spectre.Console;
 
-namespace HeadClassifier.Cli.Commands;
+namespace HeadClassifier.Bench;
 
 /// <summary>
 /// bench: generated shape-true checkpoints (random weights), timed end to end through `classify` in a child process,
@@ -43,7 +44,7 @@ public static partial class BenchCommand
 
     private static readonly Gpt2Shape Xl = new("gpt2-xl", BenchShapes.Gpt2Xl, 30, 3_000_000_000, []);
 
-    public static Command Create()
+    public static RootCommand Create()
     {
         var shape = new Option<string>("--shape") { Description = "gpt2-small, gpt2-xl, llama3-70b-layer, all, or tiny (test size)", DefaultValueFactory = _ => "all" };
         shape.AcceptOnlyFromAmong("gpt2-small", "gpt2-xl", "llama3-70b-layer", "all", "tiny");
@@ -72,7 +73,7 @@ public static partial class BenchCommand
             Description = "A tokenizer file to measure beside the built-in GPT-2 (repeatable): tokenizer.json, vocab.json, *.tiktoken, tok*.bin",
             DefaultValueFactory = _ => [],
         };
-        var cmd = new Command("bench", "Measure speed and memory on generated checkpoints of real model shapes")
+        var cmd = new RootCommand("HeadClassifier's bench: speed and memory on generated checkpoints of real model shapes")
         {
             shape, work, operations, keep, seed, json, noOnnx, dynamicPairs, gpu, device, tokenizers,
         };
@@ -103,7 +104,7 @@ public static partial class BenchCommand
     private static BenchReport Run(Settings s, CancellationToken ct)
     {
         Directory.CreateDirectory(s.WorkDir);
-        var machine = new MachineInfo(Environment.ProcessorCount, Vector512.IsHardwareAccelerated, AvailableMemoryBytes(), LoadAverage());
+        var machine = new MachineInfo(Environment.ProcessorCount, Vector512.IsHardwareAccelerated, ProcessMemory.AvailableBytes(), LoadAverage());
         var gpt2Shapes = s.Shape switch
         {
             "tiny" => [Tiny],
@@ -303,7 +304,7 @@ public static partial class BenchCommand
         int d = c.DModel, v = c.VocabSize, dh = c.DHead;
         // W_E and W_U, the attention matrices, and up to a quarter of W_U in survivors waiting for the residual sweep.
         var needed = 4L * (2L * v * d + (2L * c.NHeads + 2L * c.NKvHeads) * d * dh + (long)v * d / 4);
-        var available = AvailableMemoryBytes();
+        var available = ProcessMemory.AvailableBytes();
         var kRule = KRule.ForVocabulary(v);
         var report = new LlamaLayerReport(c.NHeads, c.NKvHeads, d, dh, c.DMlp, v, kRule.Copying, kRule.Other, needed, available,
             null, null, null, null, null);
@@ -411,19 +412,6 @@ public static partial class BenchCommand
     }
 
     // ---- memory ----
-
-    /// <summary>MemAvailable from /proc/meminfo, or null off Linux.</summary>
-    private static long? AvailableMemoryBytes() => ProcKilobytes("/proc/meminfo", "MemAvailable:");
-
-    /// <summary>A "Name: N kB" line of a /proc file in bytes, or null off Linux.</summary>
-    private static long? ProcKilobytes(string file, string field)
-    {
-        if (!File.Exists(file)) return null;
-        foreach (var line in File.ReadLines(file))
-            if (line.StartsWith(field, StringComparison.Ordinal))
-                return long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        return null;
-    }
 
     /// <summary>The 1-minute load average from /proc/loadavg, or null off Linux.</summary>
     private static double? LoadAverage() =>

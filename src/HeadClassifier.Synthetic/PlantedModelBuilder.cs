@@ -4,7 +4,7 @@ using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Models.Operations;
 using HeadClassifier.Scoring.Kernels;
 
-namespace HeadClassifier.Scoring.Synthetic;
+namespace HeadClassifier.Synthetic;
 
 /// <summary>A head built to implement (or, with <see cref="Suppression"/>, to suppress) the named operations.</summary>
 public sealed record PlantedHead(HeadId Head, IReadOnlyList<string> Operations, bool Suppression = false);

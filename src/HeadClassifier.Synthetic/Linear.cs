@@ -1,4 +1,4 @@
-namespace HeadClassifier.Scoring.Synthetic;
+namespace HeadClassifier.Synthetic;
 
 /// <summary>Small dense linear algebra in double precision for planting heads (m ≤ d_head, so sizes are tiny).</summary>
 internal static class Linear

@@ -6,7 +6,7 @@ using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Scoring.Runs;
 using Spectre.Console;
 
-namespace HeadClassifier.Cli.Commands;
+namespace HeadClassifier.Bench;
 
 /// <summary>Section 7e of bench: the causal check end to end, as `classify --causal` runs it, at a bench-sized setting.</summary>
 public static partial class BenchCommand

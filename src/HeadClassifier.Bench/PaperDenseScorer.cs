@@ -4,7 +4,7 @@ using HeadClassifier.Models.Architectures;
 using HeadClassifier.Scoring.Kernels;
 using HeadClassifier.Scoring.Static;
 
-namespace HeadClassifier.Scoring.Synthetic;
+namespace HeadClassifier.Bench;
 
 /// <summary>One head under the paper's algorithm: hits per operation (in the operations' order) and its wall time.</summary>
 public sealed record PaperHeadResult(HeadId Head, int[] Hits, TimeSpan Elapsed);

@@ -6,7 +6,7 @@ using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Results;
 using Spectre.Console;
 
-namespace HeadClassifier.Cli.Commands;
+namespace HeadClassifier.Bench;
 
 public static partial class BenchCommand
 {

@@ -1,7 +1,7 @@
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 
-namespace HeadClassifier.Scoring.Synthetic;
+namespace HeadClassifier.Synthetic;
 
 /// <summary>Draws a Gaussian tensor of the given standard deviation and shape.</summary>
 public delegate Tensor GaussianSource(double std, params int[] shape);

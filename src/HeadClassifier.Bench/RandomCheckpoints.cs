@@ -2,8 +2,9 @@ using System.Text.Json;
 using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Checkpoints;
+using HeadClassifier.Synthetic;
 
-namespace HeadClassifier.Scoring.Synthetic;
+namespace HeadClassifier.Bench;
 
 /// <summary>
 /// Shape-true checkpoints with random weights, for benchmarks: written layer by layer (one layer in memory beside

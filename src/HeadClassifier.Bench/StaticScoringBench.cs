@@ -2,21 +2,12 @@ using System.Diagnostics;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Scoring.Kernels;
 
-namespace HeadClassifier.Scoring.Static;
+namespace HeadClassifier.Bench;
 
-/// <summary>Timing helpers for benchmarks and the CLI: GEMM throughput, and pruned against dense scoring.</summary>
-public static class StaticScoringBench
+/// <summary>GEMM throughput of the SIMD kernels, on operands other implementations can time the same product on.</summary>
+internal static class StaticScoringBench
 {
-    /// <summary>GFLOP/s (2 flops per multiply-add) of C[m x n] = A[m x k] · B[k x n] on random data, rows split over threads.</summary>
-    public static double GemmGflops(int m, int n, int k, int threads, VectorWidth width = VectorWidth.Auto, int repeats = 3)
-    {
-        var (a, b) = RandomOperands(m, n, k);
-        var c = new float[(long)m * n];
-        ParallelGemm.Multiply(m, n, k, a, b, c, threads, width);
-        return GemmGflops(m, n, k, a, b, c, threads, width, repeats);
-    }
-
-    /// <summary>Best of <paramref name="repeats"/> timed products into a C the caller has already touched.</summary>
+    /// <summary>GFLOP/s (2 flops per multiply-add), best of <paramref name="repeats"/> timed products into a C the caller has already touched.</summary>
     public static double GemmGflops(int m, int n, int k, float[] a, float[] b, float[] c, int threads,
         VectorWidth width = VectorWidth.Auto, int repeats = 3)
     {

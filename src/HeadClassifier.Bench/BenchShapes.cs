@@ -1,6 +1,6 @@
 using HeadClassifier.Core;
 
-namespace HeadClassifier.Scoring.Synthetic;
+namespace HeadClassifier.Bench;
 
 /// <summary>Model shapes the benchmark generates: GPT-2 sizes in the gpt2 layout, and a Llama-3-70B-like layer.</summary>
 public static class BenchShapes

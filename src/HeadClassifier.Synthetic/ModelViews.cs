@@ -2,7 +2,7 @@ using HeadClassifier.Core;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Checkpoints;
 
-namespace HeadClassifier.Scoring.Synthetic;
+namespace HeadClassifier.Synthetic;
 
 /// <summary>
 /// The first <paramref name="layers"/> layers of a model, seen as a whole model: lets a benchmark score a sample of

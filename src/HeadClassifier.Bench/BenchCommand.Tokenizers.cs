@@ -3,7 +3,7 @@ using HeadClassifier.Models.Operations;
 using HeadClassifier.Models.Tokenizers;
 using Spectre.Console;
 
-namespace HeadClassifier.Cli.Commands;
+namespace HeadClassifier.Bench;
 
 public static partial class BenchCommand
 {

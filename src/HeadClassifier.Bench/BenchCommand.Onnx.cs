@@ -13,10 +13,10 @@ using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Results;
 using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using Spectre.Console;
 
-namespace HeadClassifier.Cli.Commands;
+namespace HeadClassifier.Bench;
 
 /// <summary>Section 7 of bench: ONNX export, ORT inference with and without the attention outputs, dynamic scoring end to end, ORT static graph.</summary>
 public static partial class BenchCommand
@@ -155,7 +155,7 @@ public static partial class BenchCommand
             var limit = s.DynamicPairs;
             var options = new ClassificationOptions { MinPairs = Math.Min(DynamicMinPairs, limit > 0 ? limit : DynamicMinPairs) };
             var rssReset = peak.Reset();
-            var rssBefore = PeakMemory.Resident();
+            var rssBefore = ProcessMemory.ResidentBytes();
             Log(s, $"{name}: static run, then dynamic scores through ONNX Runtime{(limit > 0 ? $" ({limit} pairs per operation at most)" : "")}");
             var watch = Stopwatch.StartNew();
             string runOps;
@@ -182,7 +182,7 @@ public static partial class BenchCommand
             var r = correlations.Select(x => x.PearsonR).Where(x => !double.IsNaN(x)).ToList();
             return new DynamicReport(name, null, limit > 0 ? limit : null, usable.Count, pairs, prompts, parameters.BatchSize,
                 Math.Round(staticSeconds, 2), export.Seconds, Math.Round(clock.PromptSeconds, 2), Math.Round(dynamicSeconds - clock.PromptSeconds, 2),
-                Math.Round(prompts / dynamicSeconds, 1), PeakMemory.Current(), rssReset, rssBefore, r.Count > 0 ? Math.Round(r.Average(), 3) : null);
+                Math.Round(prompts / dynamicSeconds, 1), ProcessMemory.PeakResidentBytes(), rssReset, rssBefore, r.Count > 0 ? Math.Round(r.Average(), 3) : null);
         }
         finally
         {
@@ -194,16 +194,7 @@ public static partial class BenchCommand
     /// <summary>Each operation's first <paramref name="limit"/> pairs that are single tokens under <paramref name="tokenizer"/>, written to <paramref name="dir"/>.</summary>
     private static string LimitedOperations(string opsDir, ITokenizer tokenizer, int limit, string dir)
     {
-        Directory.CreateDirectory(dir);
-        foreach (var op in OperationLoader.LoadDirectory(opsDir))
-        {
-            var kept = OperationFilter.Tokenize(op, tokenizer).PairIndices.Take(limit).Select(i => new[] { op.Pairs[i].Source, op.Pairs[i].Target }).ToList();
-            if (kept.Count == 0) continue; // the loader refuses an operation without pairs
-            File.WriteAllText(Path.Combine(dir, op.Name + ".json"), JsonSerializer.Serialize(new
-            {
-                name = op.Name, displayName = op.DisplayName, category = op.Category, description = op.Description, causalTemplate = op.CausalTemplate, pairs = kept,
-            }));
-        }
+        OperationSubset.Write(opsDir, dir, tokenizer, maxPairs: limit, minPairs: 1, withTexts: true);
         return dir;
     }
 
@@ -310,12 +301,7 @@ public static partial class BenchCommand
     {
         private long _before;
 
-        public static long Current() => ClassificationRun.PeakMemoryBytes();
-
-        /// <summary>The resident set now (VmRSS), or null off Linux.</summary>
-        public static long? Resident() => ProcKilobytes("/proc/self/status", "VmRSS:");
-
-        public long Overall() => Math.Max(_before, Current());
+        public long Overall() => Math.Max(_before, ProcessMemory.PeakResidentBytes());
 
         /// <summary>False where the mark cannot be reset: later readings then include earlier stages.</summary>
         public bool Reset()

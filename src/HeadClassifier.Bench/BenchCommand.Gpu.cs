@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HeadClassifier.Cli.Commands;
 using HeadClassifier.Models.Architectures;
 using HeadClassifier.Models.Tokenizers;
 using HeadClassifier.Onnx;
@@ -7,13 +8,13 @@ using HeadClassifier.Onnx.Sessions;
 using HeadClassifier.Onnx.Static;
 using HeadClassifier.Scoring.Labels;
 using HeadClassifier.Scoring.Static;
-using HeadClassifier.Scoring.Synthetic;
+using HeadClassifier.Synthetic;
 using Spectre.Console;
 
-namespace HeadClassifier.Cli.Commands;
+namespace HeadClassifier.Bench;
 
 /// <summary>
-/// `bench --gpu`: the GPU acceptance check (deploy/gpu-check.sh). The generated GPT-2-small-shaped model runs through
+/// `headclassifier-bench --gpu`: the GPU acceptance check (deploy/gpu-check.sh). The generated GPT-2-small-shaped model runs through
 /// ORT on CUDA and on the CPU with every attention output, logits and z compared; layer 0's heads are scored by the ORT
 /// static graph on CUDA and by the SIMD kernels, counts compared. Exit 0 when everything agrees, 1 when something
 /// differs, <see cref="NoGpuExitCode"/> (one line on stderr) when no CUDA session can be opened.

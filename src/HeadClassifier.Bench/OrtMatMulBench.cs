@@ -6,13 +6,13 @@ using HeadClassifier.Onnx.Sessions;
 using Microsoft.ML.OnnxRuntime;
 using DT = HeadClassifier.Onnx.Protos.TensorProto.Types.DataType;
 
-namespace HeadClassifier.Onnx.Static;
+namespace HeadClassifier.Bench;
 
 /// <summary>
 /// ONNX Runtime's MatMul C[m x n] = A[m x k] · B[k x n] with B an initializer, for comparing the SIMD kernels with
-/// it (the bench verb). The session lives across measurements so that they can alternate with ours.
+/// it. The session lives across measurements so that they can alternate with ours.
 /// </summary>
-public sealed class OrtMatMulBench : IDisposable
+internal sealed class OrtMatMulBench : IDisposable
 {
     private readonly ProviderSession _session;
     private readonly OrtValue _input, _output;

@@ -1,0 +1,4 @@
+using HeadClassifier.Bench;
+using HeadClassifier.Cli;
+
+return await CliHost.Run(BenchCommand.Create(), args);
