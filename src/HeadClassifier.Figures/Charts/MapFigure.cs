@@ -193,13 +193,8 @@ public sealed class MapFigure : Figure
     /// <summary>Legend entries (class name with count, colour); empty for a colour bar.</summary>
     public IReadOnlyList<(string Text, OxyColor Color)> LegendEntries => _legend is ClassLegend cl ? cl.Entries : [];
 
-    /// <summary>Centre of a head's cell in panel <paramref name="panel"/>, in units from the figure's top-left corner.</summary>
-    public (double X, double Y) CellCenter(int panel, HeadId head)
-    {
-        var (cx, cy) = Panels[panel].CellOrigin(head);
-        var cell = Panels[panel].Cell;
-        return (_origins[panel].X + cx + cell / 2, _origins[panel].Y + cy + cell / 2);
-    }
+    /// <summary>Each panel's top-left corner, in units from the figure's.</summary>
+    internal IReadOnlyList<(double X, double Y)> PanelOrigins => _origins;
 
     internal override IReadOnlyList<(PlotModel Model, OxyRect Bounds)> Plots()
     {
