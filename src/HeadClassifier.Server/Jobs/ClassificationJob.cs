@@ -102,7 +102,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         if (File.Exists(categories)) File.Copy(categories, Path.Combine(opsDir, Path.GetFileName(categories)));
 
         // Static scores, then dynamic and causal where asked for, share 0..90 % equally (each can take as long as the
-        // others); figures follow. Reports are throttled, except a stage's last.
+        // others); figures follow. Reports are throttled, except a stage's first and last.
         var stages = 1 + (parameters.RunsDynamic ? 1 : 0) + (parameters.RunsCausal ? 1 : 0);
         var share = FiguresProgress / stages;
         var last = DateTime.MinValue;
@@ -112,7 +112,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             lock (gate)
             {
                 var now = DateTime.UtcNow;
-                if (now - last < ProgressInterval && fraction < 1) return;
+                if (now - last < ProgressInterval && fraction is > 0 and < 1) return;
                 last = now;
                 jobs.ReportProgress(job.Id, Math.Round(share * (stage + fraction), 4), name, layer);
             }
