@@ -70,34 +70,34 @@ public sealed record JobParameters
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    /// <summary>Checks every field; the message names the field, so the API can answer 400 with it.</summary>
+    /// <summary>Checks every field; the message names the field as the API spells it, so the API can answer 400 with it.</summary>
     public void Validate(OperationSets sets)
     {
         if (!(Threshold > 0 && Threshold <= 1))
-            throw new InvalidInputException("threshold", $"must be in (0, 1] (got {Threshold})");
-        if (KCopying is < 1) throw new InvalidInputException("kCopying", $"must be at least 1 (got {KCopying})");
-        if (KOther is < 1) throw new InvalidInputException("kOther", $"must be at least 1 (got {KOther})");
-        if (MinPairs < 1) throw new InvalidInputException("minPairs", $"must be at least 1 (got {MinPairs})");
+            throw new InvalidInputException(Field(nameof(Threshold)), $"must be in (0, 1] (got {Threshold})");
+        if (KCopying is < 1) throw new InvalidInputException(Field(nameof(KCopying)), $"must be at least 1 (got {KCopying})");
+        if (KOther is < 1) throw new InvalidInputException(Field(nameof(KOther)), $"must be at least 1 (got {KOther})");
+        if (MinPairs < 1) throw new InvalidInputException(Field(nameof(MinPairs)), $"must be at least 1 (got {MinPairs})");
         if (!Modes.Contains(Mode))
-            throw new InvalidInputException("mode", $"'{Mode}' is not a mode; use one of {string.Join(", ", Modes.Select(m => $"'{m}'"))}");
-        if (CausalPairs is < 1) throw new InvalidInputException("causalPairs", $"must be at least 1 (got {CausalPairs})");
+            throw new InvalidInputException(Field(nameof(Mode)), $"'{Mode}' is not a mode; use one of {string.Join(", ", Modes.Select(m => $"'{m}'"))}");
+        if (CausalPairs is < 1) throw new InvalidInputException(Field(nameof(CausalPairs)), $"must be at least 1 (got {CausalPairs})");
         try
         {
             ExecutionProvider.ParseList(Providers);
         }
         catch (ArgumentException e)
         {
-            throw new InvalidInputException("providers", e.Message);
+            throw new InvalidInputException(Field(nameof(Providers)), e.Message);
         }
-        StaticBackends.Parse(Backend, "backend");
+        StaticBackends.Parse(Backend, Field(nameof(Backend)));
         var ops = sets.Load(OperationSet);
         if (Operations is { } names)
         {
-            if (names.Count == 0) throw new InvalidInputException("operations", "is empty; leave it out to use the whole set");
+            if (names.Count == 0) throw new InvalidInputException(Field(nameof(Operations)), "is empty; leave it out to use the whole set");
             var known = ops.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
             var unknown = names.Where(n => !known.Contains(n)).ToList();
             if (unknown.Count > 0)
-                throw new InvalidInputException("operations", $"unknown in set '{OperationSet}': {string.Join(", ", unknown)}");
+                throw new InvalidInputException(Field(nameof(Operations)), $"unknown in set '{OperationSet}': {string.Join(", ", unknown)}");
         }
     }
 
