@@ -22,7 +22,7 @@ public static class Endpoints
         ["pdf"] = "application/pdf",
         ["html"] = "text/html; charset=utf-8",
         ["csv"] = "text/csv; charset=utf-8",
-        ["json"] = "application/json",
+        ["json"] = JsonType,
     };
 
     public static void MapHealth(this WebApplication app) =>

@@ -43,7 +43,8 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
     /// <summary>Parameters from the form, or null with <paramref name="errors"/> filled per field.</summary>
     public JobParameters? ToParameters(OperationSets sets, ModelStore models, Dictionary<string, string> errors)
     {
-        if (ModelId.Length == 0 || models.Get(ModelId) is null) errors["model"] = "choose a registered model";
+        var model = ModelId.Length == 0 ? null : models.Get(ModelId);
+        if (model is null) errors["model"] = "choose a registered model";
         if (!sets.Available.Contains(OperationSet))
         {
             errors["operationSet"] = $"choose one of {string.Join(", ", sets.Available)}";
@@ -66,7 +67,7 @@ public sealed record JobForm(string ModelId, string OperationSet, IReadOnlySet<s
             Threshold = tau,
             KCopying = kCopying,
             KOther = kOther,
-            MinPairs = minPairs ?? JobParameters.For(models.Get(ModelId)).MinPairs,
+            MinPairs = minPairs ?? JobParameters.For(model).MinPairs,
             FirstMlp = FirstMlp,
             Suppression = Suppression,
             Dense = Dense,

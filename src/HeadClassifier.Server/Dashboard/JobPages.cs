@@ -55,14 +55,15 @@ public static class JobPages
     {
         if (status is not null && !JobStatus.All.Contains(status)) status = null;
         var counts = jobs.CountByStatus();
-        var total = status is null ? counts.Values.Sum() : counts[status];
+        var all = counts.Values.Sum();
+        var total = status is null ? all : counts[status];
         var pages = Math.Max(1, (total + PageSize - 1) / PageSize);
         page = Math.Clamp(page, 1, pages);
         var rows = jobs.List(new JobFilter(Status: status, Limit: PageSize, Offset: (page - 1) * PageSize));
         var filters = Join(JobStatus.All.Prepend("all"), s =>
         {
             var href = s == "all" ? "/jobs" : "/jobs?status=" + s;
-            var count = s == "all" ? counts.Values.Sum() : counts[s];
+            var count = s == "all" ? all : counts[s];
             return H($"""<a href="{href}"{Attr((status ?? "all") == s, "aria-current=\"true\"")}>{s} <span class="count" data-count="{s}">{count}</span></a>""");
         });
         // The script polls the counts (a changed total means jobs came or went: it reloads) and the shown jobs that can still change.
@@ -177,8 +178,9 @@ public static class JobPages
             return Layout.Page(http, "New job", H($"""<p class="empty">No model is registered yet: <a href="/models">register one</a> first.</p>"""));
         var modelOptions = Join(all, m => H($"""<option value="{m.Id}" data-min-pairs="{m.MinPairs}"{Attr(m.Id == f.ModelId, "selected")}>{m.Name} ({m.Layers}×{m.Heads} heads{(m.Synthetic ? ", synthetic" : "")})</option>"""));
         // Counts under the chosen model's tokenizer (the page script fetches another model's when the choice changes).
-        var counts = pairs.Of(all.FirstOrDefault(m => m.Id == f.ModelId) ?? all[0]);
-        var minPairs = int.TryParse(f.MinPairs, CultureInfo.InvariantCulture, out var mp) ? mp : (all.FirstOrDefault(m => m.Id == f.ModelId) ?? all[0]).MinPairs;
+        var chosen = all.FirstOrDefault(m => m.Id == f.ModelId) ?? all[0];
+        var counts = pairs.Of(chosen);
+        var minPairs = int.TryParse(f.MinPairs, CultureInfo.InvariantCulture, out var mp) ? mp : chosen.MinPairs;
         var available = sets.Available;
         var setOptions = Join(available, s => H($"""<option value="{s}"{Attr(s == f.OperationSet, "selected")}>{s}</option>"""));
         var fieldsets = Join(available, set =>

@@ -7,13 +7,12 @@ using YamlDotNet.Serialization.NamingConventions;
 namespace HeadClassifier.Server.Jobs;
 
 /// <summary>
-/// A named job preset from jobs/presets/&lt;name&gt;.yaml. <see cref="Parameters"/> are its fields over the defaults;
-/// <see cref="Over"/> puts them over another baseline (a model's minPairs), so a field the file leaves out stays the baseline's.
+/// A named job preset from jobs/presets/&lt;name&gt;.yaml. <see cref="Over"/> puts its fields over a baseline (a
+/// model's minPairs), so a field the file leaves out stays the baseline's; <see cref="Parameters"/> are its fields over the defaults.
 /// </summary>
-public sealed record Preset(string Name, string Description, JobParameters Parameters)
+public sealed record Preset(string Name, string Description, [property: JsonIgnore] Func<JobParameters, JobParameters> Over)
 {
-    [JsonIgnore]
-    internal Func<JobParameters, JobParameters> Over { get; init; } = _ => Parameters;
+    public JobParameters Parameters => Over(new JobParameters());
 }
 
 public sealed class Presets(ServerOptions options)
@@ -79,6 +78,6 @@ public sealed class Presets(ServerOptions options)
             Providers = f.Providers ?? d.Providers,
             CausalPairs = f.CausalPairs ?? d.CausalPairs,
         };
-        return new Preset(Path.GetFileNameWithoutExtension(file), f.Description ?? "", Over(new JobParameters())) { Over = Over };
+        return new Preset(Path.GetFileNameWithoutExtension(file), f.Description ?? "", Over);
     }
 }

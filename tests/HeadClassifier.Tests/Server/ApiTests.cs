@@ -280,6 +280,13 @@ public sealed class ApiTests
             foreach (var op in path.Value.EnumerateObject())
                 Assert.True(op.Value.GetProperty("responses").TryGetProperty("400", out _), $"{op.Name} {path.Name}");
 
+        // A preset is its name, description and parameters (how it applies over a baseline is not part of it).
+        var quick = (await c.Get("/api/presets").Ok()).EnumerateArray().Single(p => p.GetProperty("name").GetString() == "quick");
+        Assert.Equal(["description", "name", "parameters"], quick.EnumerateObject().Select(p => p.Name).Order().ToArray());
+        Assert.Equal(5, quick.GetProperty("parameters").GetProperty("minPairs").GetInt32());
+        Assert.Equal(["description", "name", "parameters"],
+            doc.GetProperty("components").GetProperty("schemas").GetProperty("Preset").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order().ToArray());
+
         var ui = await c.Get("/api/docs/index.html");
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
         Assert.Contains("HeadClassifier API", await ui.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
