@@ -16,8 +16,8 @@ using Microsoft.Extensions.Logging;
 
 namespace HeadClassifier.Tests.Server;
 
-/// <summary>Server tests share the machine's two cores: they run one class at a time.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
+/// <summary>Server tests run one class at a time (each starts servers and workers of its own), beside the other collections.</summary>
+[CollectionDefinition(Name)]
 public sealed class ServerCollection
 {
     public const string Name = "Server";

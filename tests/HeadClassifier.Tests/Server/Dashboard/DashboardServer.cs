@@ -16,8 +16,8 @@ using Microsoft.Playwright;
 
 namespace HeadClassifier.Tests.Server.Dashboard;
 
-/// <summary>Browser tests share the machine's two cores and the job worker: one class at a time, after the parallel ones.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
+/// <summary>Browser tests share one server, its job worker and one browser: one test at a time, beside the other collections.</summary>
+[CollectionDefinition(Name)]
 public sealed class DashboardCollection : ICollectionFixture<DashboardServer>
 {
     public const string Name = "Dashboard";
