@@ -34,34 +34,41 @@ public static class BundleWriter
     public static BundleManifest Write(IReadOnlyList<string> resultsDirs, string zipPath, FigureOptions? options = null)
     {
         var results = resultsDirs.Select(ResultsReader.Read).ToList();
-        if (results.Count == 0) throw new ArgumentException("no results to bundle", nameof(resultsDirs));
-        var staging = Path.Combine(Path.GetTempPath(), "hc-bundle-" + Guid.NewGuid().ToString("N")[..12]);
-        try
-        {
-            var figuresDir = Path.Combine(staging, "figures");
-            FigureSet.Render(results, figuresDir, FigureFormats.All, options);
-            return Write(results, figuresDir, zipPath);
-        }
-        finally
-        {
-            try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
-        }
+        BundleManifest? manifest = null;
+        AtomicFile.Write(zipPath, stream => manifest = Write(results, stream, options));
+        return manifest!;
+    }
+
+    /// <summary>The bundle of <paramref name="results"/>, its figures drawn in memory, written to <paramref name="stream"/>.</summary>
+    public static BundleManifest Write(IReadOnlyList<RunResults> results, Stream stream, FigureOptions? options = null)
+    {
+        if (results.Count == 0) throw new ArgumentException("no results to bundle", nameof(results));
+        return Write(results, FigureSet.Files(results, FigureFormats.All, options).Select(f => (f.Path, f.Bytes)), stream);
     }
 
     /// <summary>
     /// The bundle of one result whose figures are already rendered in every format, with default options, into
-    /// <paramref name="figuresDir"/> (a job's, at its end): the same zip as <see cref="Write(IReadOnlyList{string}, string, FigureOptions?)"/>, without drawing them again.
+    /// <paramref name="figuresDir"/> (a job's, at its end): the same zip as <see cref="Write(IReadOnlyList{RunResults}, Stream, FigureOptions?)"/>, without drawing them again.
     /// </summary>
-    public static BundleManifest WriteRendered(string resultsDir, string figuresDir, string zipPath) => Write([ResultsReader.Read(resultsDir)], figuresDir, zipPath);
+    public static BundleManifest WriteRendered(RunResults results, string figuresDir, string zipPath)
+    {
+        var figures = Directory.EnumerateFiles(figuresDir, "*", SearchOption.AllDirectories)
+            .Select(file => (EntryName(Path.GetRelativePath(figuresDir, file)), File.ReadAllBytes(file)));
+        BundleManifest? manifest = null;
+        AtomicFile.Write(zipPath, stream => manifest = Write([results], figures, stream));
+        return manifest!;
+    }
 
-    private static BundleManifest Write(IReadOnlyList<RunResults> results, string figuresDir, string zipPath)
+    /// <param name="figures">Each figure file by its path below figures/.</param>
+    private static BundleManifest Write(IReadOnlyList<RunResults> results, IEnumerable<(string Path, byte[] Bytes)> figures, Stream stream)
     {
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(figuresDir, "*", SearchOption.AllDirectories))
-            entries[EntryName(Path.Combine("figures", Path.GetRelativePath(figuresDir, file)))] = File.ReadAllBytes(file);
+        foreach (var (path, bytes) in figures)
+            entries["figures/" + path] = bytes;
         var names = FigureSet.SubfolderNames(results);
         for (var i = 0; i < results.Count; i++)
         {
+            // The run's files are the results' export: a bundle carries them as they are.
             var prefix = results.Count == 1 ? "data/" : $"data/{names[i]}/";
             foreach (var name in ResultsWriter.AllFiles)
                 if (File.Exists(Path.Combine(results[i].Directory, name)))
@@ -73,17 +80,14 @@ public static class BundleWriter
         entries[ManifestEntry] = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(manifest, ResultsWriter.JsonOptions) + "\n");
         entries[ReadmeEntry] = Encoding.UTF8.GetBytes(Readme(manifest));
 
-        AtomicFile.Write(zipPath, stream =>
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var (name, bytes) in entries)
         {
-            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-            foreach (var (name, bytes) in entries)
-            {
-                var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
-                entry.LastWriteTime = FixedTime;
-                using var s = entry.Open();
-                s.Write(bytes);
-            }
-        });
+            var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
+            entry.LastWriteTime = FixedTime;
+            using var s = entry.Open();
+            s.Write(bytes);
+        }
         return manifest;
     }
 

@@ -42,29 +42,39 @@ public static class FigureSet
 
     public static IReadOnlyList<string> Render(IReadOnlyList<RunResults> results, string outDir, FigureFormats formats, FigureOptions? options = null)
     {
+        var written = new List<string>();
+        foreach (var file in Files(results, formats, options))
+        {
+            var path = Path.Combine(outDir, file.Path);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            FigureRenderer.WriteFile(path, file.Bytes);
+            written.Add(path);
+        }
+        written.Sort(StringComparer.Ordinal);
+        return written;
+    }
+
+    /// <summary>One rendered figure file: its path below the figures folder ('/'-separated) and its bytes.</summary>
+    public sealed record RenderedFile(string Path, byte[] Bytes);
+
+    /// <summary>
+    /// Every figure file of <paramref name="results"/>, laid out as <see cref="Render"/> writes them, each drawn in
+    /// memory as it is enumerated (a bundle made on request writes nothing to disk).
+    /// </summary>
+    public static IEnumerable<RenderedFile> Files(IReadOnlyList<RunResults> results, FigureFormats formats, FigureOptions? options = null)
+    {
         if (results.Count == 0) throw new ArgumentException("no results to draw", nameof(results));
         options ??= new FigureOptions();
         var palette = ResultFigures.Palette(results);
-        var written = new List<string>();
         var names = SubfolderNames(results);
-        for (var i = 0; i < results.Count; i++)
+        return results.SelectMany((r, i) =>
         {
-            var dir = results.Count == 1 ? outDir : Path.Combine(outDir, names[i]);
-            Directory.CreateDirectory(dir);
-            foreach (var figure in FiguresOf(results[i], palette, options))
-                written.AddRange(Write(figure, dir, formats, options));
-            if (formats.HasFlag(FigureFormats.Html))
-            {
-                var path = Path.Combine(dir, HtmlFile);
-                InteractiveHtml.Write(results[i], palette, path, options.Transpose);
-                written.Add(path);
-            }
-        }
-        if (results.Count > 1)
-            foreach (var figure in ComparisonFigures(results, palette, options))
-                written.AddRange(Write(figure, outDir, formats, options));
-        written.Sort(StringComparer.Ordinal);
-        return written;
+            var dir = results.Count == 1 ? "" : names[i] + "/";
+            var files = FiguresOf(r, palette, options).SelectMany(f => Draw(f, dir, formats, options));
+            return formats.HasFlag(FigureFormats.Html)
+                ? files.Append(new RenderedFile(dir + HtmlFile, InteractiveHtml.Page(r, palette, options.Transpose)))
+                : files;
+        }).Concat(results.Count > 1 ? ComparisonFigures(results, palette, options).SelectMany(f => Draw(f, "", formats, options)) : []);
     }
 
     /// <summary>The figures of one result: category map and panels, score heatmaps, and the scatter when dynamic scores exist.</summary>
@@ -119,15 +129,13 @@ public static class FigureSet
     private static readonly (FigureFormats Flag, FigureFormat Format)[] Surfaces =
         [(FigureFormats.Png, FigureFormat.Png), (FigureFormats.Svg, FigureFormat.Svg), (FigureFormats.Pdf, FigureFormat.Pdf)];
 
-    private static List<string> Write(Figure figure, string dir, FigureFormats formats, FigureOptions options)
+    private static IEnumerable<RenderedFile> Draw(Figure figure, string dir, FigureFormats formats, FigureOptions options)
     {
-        var paths = new List<string>();
-        foreach (var (flag, format) in Surfaces.Where(s => formats.HasFlag(s.Flag)))
+        foreach (var (_, format) in Surfaces.Where(s => formats.HasFlag(s.Flag)))
         {
-            var path = Path.Combine(dir, figure.Name + Figure.Extension(format));
-            figure.Render(format, path, options.PngScale);
-            paths.Add(path);
+            var bytes = new MemoryStream();
+            figure.Render(format, bytes, options.PngScale);
+            yield return new RenderedFile(dir + figure.Name + Figure.Extension(format), bytes.ToArray());
         }
-        return paths;
     }
 }

@@ -40,7 +40,8 @@ public static class InteractiveHtml
             classes, classes.Select(c => ClassPalette.Hex(palette[c])).ToList(), cells);
     }
 
-    public static void Write(RunResults r, ClassPalette palette, string path, bool transpose = false)
+    /// <summary>The self-contained page (UTF-8, no byte order mark).</summary>
+    public static byte[] Page(RunResults r, ClassPalette palette, bool transpose = false)
     {
         var data = Data(r, palette, transpose);
         var title = WebUtility.HtmlEncode($"{data.Model}: attention head categories");
@@ -51,7 +52,7 @@ public static class InteractiveHtml
             .Append("<div id=\"wrap\"><canvas id=\"map\"></canvas><div id=\"tip\"></div></div>\n<ul id=\"legend\"></ul>\n")
             .Append("<script id=\"data\" type=\"application/json\">").Append(JsonSerializer.Serialize(data, Json)).Append("</script>\n")
             .Append("<script>\n").Append(Script).Append("</script>\n</body>\n</html>\n");
-        AtomicFile.Write(path, s => s.Write(new UTF8Encoding(false).GetBytes(html.ToString())));
+        return new UTF8Encoding(false).GetBytes(html.ToString());
     }
 
     private const string Css = """

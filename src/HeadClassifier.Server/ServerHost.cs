@@ -72,6 +72,7 @@ public static class ServerHost
         s.AddSingleton<Database>();
         s.AddSingleton<ModelStore>();
         s.AddSingleton<JobStore>();
+        s.AddSingleton<ResultStore>();
         s.AddSingleton<WatchStore>();
         s.AddSingleton<OperationSets>();
         s.AddSingleton<Presets>();

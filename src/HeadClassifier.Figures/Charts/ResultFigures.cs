@@ -87,11 +87,11 @@ public static class ResultFigures
 
     /// <summary>Heads per class as τ (and k) vary, or null for results written before sensitivity.csv existed.</summary>
     public static SensitivityFigure? Sensitivity(RunResults r, ClassPalette palette) =>
-        ResultsReader.ReadSensitivity(r.Directory) is { Count: > 0 } rows ? new SensitivityFigure(r, rows, palette) : null;
+        r.Sensitivity is { Count: > 0 } rows ? new SensitivityFigure(r, rows, palette) : null;
 
     /// <summary>The causal check's curves, or null when it did not run (or removed no head anywhere).</summary>
     public static CausalFigure? Causal(RunResults r) =>
-        ResultsReader.ReadCausalCurves(r.Directory) is { } points && new CausalFigure(r, points) is { Panels.Count: > 0 } figure ? figure : null;
+        r.CausalCurves is { } points && new CausalFigure(r, points) is { Panels.Count: > 0 } figure ? figure : null;
 
     /// <summary>
     /// Heads per class against checkpoint step, or null unless there are at least two results of one architecture

@@ -25,9 +25,15 @@ internal static partial class FigureRenderer
     {
         var bytes = new MemoryStream();
         Render(figure, format, bytes, pngScale, path);
+        WriteFile(path, bytes.ToArray());
+    }
+
+    /// <summary>A figure file drawn in memory, replaced atomically; a failure names the file.</summary>
+    public static void WriteFile(string path, byte[] bytes)
+    {
         try
         {
-            AtomicFile.Write(path, s => bytes.WriteTo(s));
+            AtomicFile.Write(path, s => s.Write(bytes));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -7,14 +7,20 @@ using HeadClassifier.Scoring.Labels;
 
 namespace HeadClassifier.Scoring.Results;
 
-/// <summary>A results directory read back: the run's manifest, per-operation scores and per-head labels.</summary>
+/// <summary>
+/// A run's results: its manifest, per-operation scores and per-head labels, and what the optional stages added
+/// (dynamic scores and correlations, the label sensitivity sweep, the causal check's curves; null where they did not run).
+/// Everything a figure or page draws comes from here, whether read from the run's files or from the service's database.
+/// </summary>
 public sealed record RunResults(
     string Directory,
     RunManifest Manifest,
     IReadOnlyList<HeadOperationScore> Scores,
     IReadOnlyList<HeadLabel> Labels,
     IReadOnlyDictionary<(HeadId Head, string Operation), double>? DynamicScores,
-    IReadOnlyList<OperationCorrelation>? Correlations = null)
+    IReadOnlyList<OperationCorrelation>? Correlations = null,
+    IReadOnlyList<SensitivityRow>? Sensitivity = null,
+    IReadOnlyList<CausalPoint>? CausalCurves = null)
 {
     /// <summary>Operations in the order they first appear in scores.csv.</summary>
     public IReadOnlyList<string> Operations => Scores.Select(s => s.Operation).Distinct().ToList();
@@ -37,7 +43,7 @@ public static class ResultsReader
         var manifest = ReadManifest(Path.Combine(dir, ResultsWriter.ManifestFile));
         var (scores, dynamic) = ReadScores(Path.Combine(dir, ResultsWriter.ScoresFile), manifest.Model);
         var labels = ReadHeads(Path.Combine(dir, ResultsWriter.HeadsFile), manifest.Model);
-        return new RunResults(Path.GetFullPath(dir), manifest, scores, labels, dynamic, ReadCorrelations(dir));
+        return new RunResults(Path.GetFullPath(dir), manifest, scores, labels, dynamic, ReadCorrelations(dir), ReadSensitivity(dir), ReadCausalCurves(dir));
     }
 
     /// <summary>

@@ -168,9 +168,9 @@ public static class Endpoints
             return Results.Accepted($"/api/jobs/{job.Id}", JobView.Of(job));
         }).WithTags("jobs").Produces<JobView>(StatusCodes.Status202Accepted).Fails(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
 
-        api.MapGet("/jobs/{id}/results", (string id, JobStore jobs) =>
-            Finished(jobs, id, out var job, out var problem) ? Results.Ok(new ResultsView(JobView.Of(job!), jobs.Labels(id).Select(HeadView.Of).ToList(),
-                jobs.Scores(id).Select(ScoreView.Of).ToList())) : problem!).WithTags("results").Produces<ResultsView>().Unfinished();
+        api.MapGet("/jobs/{id}/results", (string id, JobStore jobs, ResultStore results) =>
+            Finished(jobs, id, out var job, out var problem) ? Results.Ok(new ResultsView(JobView.Of(job!), results.Labels(id).Select(HeadView.Of).ToList(),
+                results.Scores(id).Select(ScoreView.Of).ToList())) : problem!).WithTags("results").Produces<ResultsView>().Unfinished();
         api.MapGet("/jobs/{id}/results/{file}", (string id, string file, JobStore jobs) =>
         {
             if (!Finished(jobs, id, out var job, out var problem)) return problem!;
@@ -180,7 +180,7 @@ public static class Endpoints
             return File.Exists(path) ? Results.File(path, ContentTypes[Path.GetExtension(file).TrimStart('.')], file) : NotFound($"job {id} has no {file}");
         }).WithTags("results").Produces(StatusCodes.Status200OK, contentType: ContentTypes["csv"], additionalContentTypes: [ContentTypes["json"]]).Unfinished()
             .WithDescription($"One of the run's files: {string.Join(", ", ResultsWriter.AllFiles)}.");
-        api.MapGet("/jobs/{id}/heads/{head}/evidence", (string id, string head, JobStore jobs) =>
+        api.MapGet("/jobs/{id}/heads/{head}/evidence", (string id, string head, JobStore jobs, ResultStore results) =>
         {
             if (!Finished(jobs, id, out var job, out var problem)) return problem!;
             HeadId headId;
@@ -192,52 +192,73 @@ public static class Endpoints
             {
                 return NotFound($"'{head}' is not a head id (L{{layer}}H{{head}})");
             }
-            return EvidenceView.Of(jobs, job!, headId) is { } view ? Results.Ok(view) : NotFound($"job {id} kept no evidence (run without --no-evidence)");
+            return EvidenceView.Of(results, job!.Id, headId) is { } view ? Results.Ok(view) : NotFound($"job {id} kept no evidence (run without --no-evidence)");
         }).WithTags("results").Produces<EvidenceView>().Unfinished();
-        api.MapGet("/jobs/{id}/figures", (string id, JobStore jobs) =>
+        api.MapGet("/jobs/{id}/figures", (string id, JobStore jobs, ResultStore results) =>
             Finished(jobs, id, out _, out var problem)
-                ? Results.Ok(jobs.Figures(id).Select(f => new FigureView(f.Kind, f.Format, $"/api/jobs/{id}/figures/{f.Kind}.{f.Format}")).ToList())
+                ? Results.Ok(results.Figures(id).Select(f => new FigureView(f.Kind, f.Format, $"/api/jobs/{id}/figures/{f.Kind}.{f.Format}")).ToList())
                 : problem!).WithTags("figures").Produces<List<FigureView>>().Unfinished();
-        api.MapGet("/jobs/{id}/figures/{file}", (string id, string file, JobStore jobs) =>
+        api.MapGet("/jobs/{id}/figures/{file}", (string id, string file, JobStore jobs, ResultStore results) =>
         {
             if (!Finished(jobs, id, out _, out var problem)) return problem!;
             var dot = file.LastIndexOf('.');
             var (kind, format) = dot > 0 ? (file[..dot], file[(dot + 1)..]) : (file, "png");
-            var figure = jobs.Figures(id).FirstOrDefault(f => f.Kind == kind && f.Format == format);
+            var figure = results.Figures(id).FirstOrDefault(f => f.Kind == kind && f.Format == format);
             return figure is null
                 ? NotFound($"job {id} has no figure '{kind}' as {format} (see /api/jobs/{id}/figures)")
                 : Results.File(figure.Path, ContentTypes.GetValueOrDefault(format, "application/octet-stream"));
         }).WithTags("figures").Produces(StatusCodes.Status200OK, contentType: ContentTypes["png"], additionalContentTypes: [ContentTypes["svg"], ContentTypes["pdf"], ContentTypes["html"]]).Unfinished();
-        api.MapGet("/jobs/{id}/bundle", (string id, JobStore jobs) =>
+        api.MapGet("/jobs/{id}/bundle", (string id, JobStore jobs, ResultStore results) =>
         {
             if (!Finished(jobs, id, out var job, out var problem)) return problem!;
-            // Made by the worker as the job finished; a job finished before bundles were made then gets its own made once, here.
-            var zip = ClassificationJob.BundlePath(job!.ResultDir!);
-            if (!File.Exists(zip)) BundleWriter.Write([job.ResultDir!], zip);
-            return Results.File(zip, ZipType, $"headclassifier-{job.ModelName.Split(' ')[0]}-{id[..8]}.zip");
+            var name = $"headclassifier-{job!.ModelName.Split(' ')[0]}-{id[..8]}.zip";
+            // Made by the worker as the job finished. A job finished before bundles were made gets one drawn in
+            // memory from its stored results: a GET writes nothing.
+            var zip = ClassificationJob.BundlePath(job.ResultDir!);
+            if (File.Exists(zip)) return Results.File(zip, ZipType, name);
+            return Stored(results, [job], out var stored, out problem) ? Results.File(Bundle(stored), ZipType, name) : problem!;
         }).WithTags("bundles").Produces(StatusCodes.Status200OK, contentType: ZipType).Unfinished();
-        api.MapGet("/compare/bundle", (string? jobs, JobStore store, ServerOptions options) => Compare(jobs?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), store, options))
+        api.MapGet("/compare/bundle", (string? jobs, JobStore store, ResultStore results) => Compare(jobs?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), store, results))
             .WithTags("bundles").Produces(StatusCodes.Status200OK, contentType: ZipType).Unfinished();
-        api.MapPost("/compare/bundle", (CompareRequest request, JobStore store, ServerOptions options) => Compare(request.JobIds, store, options))
+        api.MapPost("/compare/bundle", (CompareRequest request, JobStore store, ResultStore results) => Compare(request.JobIds, store, results))
             .WithTags("bundles").Produces(StatusCodes.Status200OK, contentType: ZipType).Unfinished();
     }
 
-    /// <summary>The multi-model comparison bundle of several finished jobs, streamed from a temporary file that deletes itself.</summary>
-    private static IResult Compare(IReadOnlyList<string>? ids, JobStore store, ServerOptions options)
+    /// <summary>The multi-model comparison bundle of several finished jobs, drawn in memory from their stored results.</summary>
+    private static IResult Compare(IReadOnlyList<string>? ids, JobStore store, ResultStore results)
     {
         if (ids is null || ids.Count < 2) throw new InvalidInputException("jobs", "name at least two finished jobs to compare");
-        var dirs = new List<string>();
+        var jobs = new List<JobRow>();
         foreach (var id in ids)
         {
             if (!Finished(store, id, out var job, out var problem)) return problem!;
-            dirs.Add(job!.ResultDir!);
+            jobs.Add(job!);
         }
-        var tmp = Path.Combine(options.DataDir, "tmp");
-        Directory.CreateDirectory(tmp);
-        var zip = Path.Combine(tmp, $"compare-{Guid.NewGuid():N}.zip");
-        BundleWriter.Write(dirs, zip);
-        var stream = new FileStream(zip, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.DeleteOnClose);
-        return Results.File(stream, ZipType, "headclassifier-comparison.zip");
+        return Stored(results, jobs, out var stored, out var missing) ? Results.File(Bundle(stored), ZipType, "headclassifier-comparison.zip") : missing!;
+    }
+
+    private static byte[] Bundle(IReadOnlyList<RunResults> results)
+    {
+        var zip = new MemoryStream();
+        BundleWriter.Write(results, zip);
+        return zip.ToArray();
+    }
+
+    /// <summary>Finished jobs' stored results; 404 for a job whose results are not in the database (see ResultStore.Backfill).</summary>
+    private static bool Stored(ResultStore store, IReadOnlyList<JobRow> jobs, out List<RunResults> results, out IResult? problem)
+    {
+        results = [];
+        problem = null;
+        foreach (var job in jobs)
+        {
+            if (store.Results(job) is not { } r)
+            {
+                problem = NotFound(ResultStore.Missing(job.Id));
+                return false;
+            }
+            results.Add(r);
+        }
+        return true;
     }
 
     private static void MapWatches(RouteGroupBuilder api, RouteGroupBuilder write)
@@ -257,7 +278,7 @@ public static class Endpoints
         write.MapDelete("/watches/{id}", (string id, WatchService service) =>
             service.Delete(id) ? Results.NoContent() : NotFound($"no watch with id '{id}'")).WithTags("watches")
             .Produces(StatusCodes.Status204NoContent).Fails(StatusCodes.Status404NotFound);
-        api.MapGet("/watches/{id}/figures/{file}", (string id, string file, WatchStore watches, JobStore jobs) =>
+        api.MapGet("/watches/{id}/figures/{file}", (string id, string file, WatchStore watches, JobStore jobs, ResultStore store) =>
         {
             if (watches.Get(id) is not { } watch) return NotFound($"no watch with id '{id}'");
             var dot = file.LastIndexOf('.');
@@ -268,7 +289,7 @@ public static class Endpoints
             if (done.Count < 2)
                 return Results.Json(new ErrorView($"the checkpoint-evolution figure needs at least two finished checkpoints (this watch has {done.Count})"), statusCode: StatusCodes.Status409Conflict);
             // Only this figure, titled with the watch's name, rendered in memory: a GET writes nothing to disk.
-            var results = done.Select(j => ResultsReader.Read(j.ResultDir!)).ToList();
+            if (!Stored(store, done, out var results, out var missing)) return missing!;
             if (ResultFigures.CheckpointEvolution(results, ResultFigures.Palette(results), watch.Name) is not { } evolution)
                 return NotFound("no checkpoint-evolution figure: the finished results carry no checkpoint steps");
             var stream = new MemoryStream();

@@ -134,18 +134,18 @@ public sealed record EvidenceView(string Head, IReadOnlyList<EvidenceView.Operat
     public sealed record Operation(string Name, string Display, int K, int Pairs, int Hits, IReadOnlyList<Pair> Hit, IReadOnlyList<Pair> Missed,
         IReadOnlyList<TopTokens> TopTokens);
 
-    /// <summary>From the job's stored evidence; null when its run kept none (no evidence.csv among its results).</summary>
-    public static EvidenceView? Of(JobStore jobs, JobRow job, HeadId head)
+    /// <summary>From the job's stored evidence; null when its run kept none.</summary>
+    public static EvidenceView? Of(ResultStore results, string jobId, HeadId head)
     {
-        if (!File.Exists(Path.Combine(job.ResultDir!, ResultsWriter.EvidenceFile))) return null;
-        var manifest = ResultsReader.ReadManifest(Path.Combine(job.ResultDir!, ResultsWriter.ManifestFile));
-        var (evidence, topTokens) = jobs.Evidence(job.Id, head);
+        if (!results.HasEvidence(jobId)) return null;
+        var operations = results.Manifest(jobId)?.Operations ?? [];
+        var (evidence, topTokens) = results.Evidence(jobId, head);
         var tokens = topTokens.ToLookup(t => t.Operation);
         var ops = evidence.GroupBy(e => e.Operation).Select(g =>
         {
             var rows = g.OrderBy(e => e.Pair).ToList();
             Pair P(PairEvidence e) => new(e.Source, e.Target, e.Rank);
-            return new Operation(g.Key, manifest.Operations.FirstOrDefault(o => o.Name == g.Key)?.DisplayName ?? g.Key, rows[0].K, rows.Count,
+            return new Operation(g.Key, operations.FirstOrDefault(o => o.Name == g.Key)?.DisplayName ?? g.Key, rows[0].K, rows.Count,
                 rows.Count(e => e.Hit), rows.Where(e => e.Hit).Select(P).ToList(), rows.Where(e => !e.Hit).Select(P).ToList(),
                 tokens[g.Key].GroupBy(t => (t.Pair, t.Source)).OrderBy(x => x.Key.Pair)
                     .Select(x => new TopTokens(x.Key.Source, x.OrderBy(t => t.Rank).Select(t => new Token(t.Token, t.Logit)).ToList())).ToList());

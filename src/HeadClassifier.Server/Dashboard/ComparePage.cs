@@ -11,11 +11,10 @@ public static class ComparePage
     public static void Map(RouteGroupBuilder ui)
     {
         ui.MapGet("/compare", (HttpContext http, string[]? jobs, JobStore store) => Page(http, jobs ?? [], store));
-        ui.MapGet("/compare/model-grid.png", (HttpContext http, string? jobs, JobStore store) =>
+        ui.MapGet("/compare/model-grid.png", (string? jobs, JobStore store, ResultStore stored) =>
         {
-            var dirs = Selected(jobs?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [], store).Select(j => j.ResultDir!).ToList();
-            if (dirs.Count < 2) return Results.NotFound();
-            var results = dirs.Select(ResultsReader.Read).ToList();
+            var results = Selected(jobs?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [], store).Select(stored.Results).OfType<RunResults>().ToList();
+            if (results.Count < 2) return Results.NotFound();
             var grid = FigureSet.ComparisonFigures(results, ResultFigures.Palette(results), new FigureOptions()).First(f => f.Name == "model-grid");
             var png = new MemoryStream();
             grid.Render(FigureFormat.Png, png);

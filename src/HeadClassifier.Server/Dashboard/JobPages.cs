@@ -25,7 +25,7 @@ public static class JobPages
         ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets, PairCounts pairs) =>
             NewJob(http, models, sets, pairs, JobForm.Defaults(model ?? (models.List() is [var first, ..] ? first.Id : null), models), new Dictionary<string, string>()));
         forms.MapPost("/jobs/new", Submit);
-        ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ModelStore models) => Detail(http, id, jobs, models));
+        ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ResultStore results, ModelStore models) => Detail(http, id, jobs, results, models));
         forms.MapPost("/jobs/{id}/cancel", (HttpContext http, string id, JobQueue queue) =>
             queue.Cancel(id) is null
                 ? Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.")
@@ -126,7 +126,7 @@ public static class JobPages
     internal static string When(string timestamp) =>
         DateTimeOffset.TryParse(timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : timestamp;
 
-    private static IResult Detail(HttpContext http, string id, JobStore jobs, ModelStore models)
+    private static IResult Detail(HttpContext http, string id, JobStore jobs, ResultStore results, ModelStore models)
     {
         var j = jobs.Get(id);
         if (j is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
@@ -160,7 +160,7 @@ public static class JobPages
               {If(j.HangfireJobId is not null, H($"""<dt>Queue</dt><dd><a class="hangfire-job" href="{QueueDashboard.JobUrl(j.HangfireJobId ?? "")}">Hangfire job #{j.HangfireJobId}</a> <small>(its states, retries and errors)</small></dd>"""))}
             </dl>
             """);
-        var result = j is { Status: JobStatus.Succeeded, ResultDir: { } dir } ? ResultView.Render(j, dir, jobs.Figures(j.Id)) : Markup.Empty;
+        var result = j.Status == JobStatus.Succeeded ? ResultView.Render(j, results) : Markup.Empty;
         return Layout.Page(http, $"Job {Short(j.Id)} · {j.ModelName}", Join([summary, result]));
     }
 

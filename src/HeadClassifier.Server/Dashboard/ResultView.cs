@@ -18,9 +18,10 @@ public static class ResultView
 
     private static readonly string[] FigureOrder = ["category-map", "category-panels", "scores", "suppression-scores", "static-vs-dynamic", "sensitivity", "causal"];
 
-    public static Markup Render(JobRow job, string resultDir, IReadOnlyList<FigureRow> figures)
+    public static Markup Render(JobRow job, ResultStore results)
     {
-        var r = ResultsReader.Read(resultDir);
+        if (results.Results(job) is not { } r) return H($"""<p class="error">{ResultStore.Missing(job.Id)}.</p>""");
+        var figures = results.Figures(job.Id);
         var palette = ResultFigures.Palette([r]);
         var data = InteractiveHtml.Data(r, palette);
         var m = r.Manifest.Model;
@@ -32,7 +33,7 @@ public static class ResultView
             data.Cells,
             Operations = r.Operations.Select(o => new { Name = o, Display = display[o] }),
             // Fetched when a head is clicked (the page would otherwise carry every pair of every kept result).
-            EvidenceUrl = File.Exists(Path.Combine(resultDir, ResultsWriter.EvidenceFile)) ? $"/api/jobs/{job.Id}/heads/" : null,
+            EvidenceUrl = results.HasEvidence(job.Id) ? $"/api/jobs/{job.Id}/heads/" : null,
             Scores = r.Scores.GroupBy(s => s.Head.ToString()).ToDictionary(g => g.Key, g => g.Select(s => new
             {
                 Op = s.Operation, Display = display[s.Operation], s.Category, s.K, s.NPairs, s.Score, s.SuppressionScore,
@@ -70,7 +71,7 @@ public static class ResultView
                <span class="scale"><span>0</span><span class="ramp"></span><span>1</span></span></p>
             {heat}
             {Figures(job.Id, figures)}
-            {Downloads(job.Id, resultDir, figures)}
+            {Downloads(job.Id, r.Directory, figures)}
             </section>
             """);
     }
@@ -99,7 +100,7 @@ public static class ResultView
     /// <summary>Heads per class as τ (and, dense, k) vary, from sensitivity.csv; nothing for results without it.</summary>
     private static Markup Sensitivity(RunResults r, InteractiveHtml.PageData data)
     {
-        var rows = ResultsReader.ReadSensitivity(r.Directory);
+        var rows = r.Sensitivity;
         if (rows is not { Count: > 0 }) return Markup.Empty;
         // Every class some τ or k gives, in the map's order first (a lower τ can give classes the run's does not).
         var mapOrder = data.Classes.ToList();
@@ -133,6 +134,7 @@ public static class ResultView
         Join(figures.Where(f => f.Kind == kind && f.Format != "html").OrderBy(f => f.Format, StringComparer.Ordinal),
             f => H($"""<a class="dl" href="/api/jobs/{jobId}/figures/{f.Kind}.{f.Format}" download>{f.Format.ToUpperInvariant()}</a> """));
 
+    /// <summary>The bundle, the run's files (the export of its results) and the standalone page.</summary>
     private static Markup Downloads(string jobId, string resultDir, IReadOnlyList<FigureRow> figures)
     {
         var files = ResultsWriter.AllFiles.Where(f => File.Exists(Path.Combine(resultDir, f)));

@@ -90,8 +90,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             jobs.ReportProgress(job.Id, 0.5, "reusing " + earlier.Id, null);
             CopyDirectory(earlierDir, resultDir);
             if (job.CheckpointStep != earlier.CheckpointStep) StampStep(resultDir, job.CheckpointStep);
-            var reused = ResultsReader.Read(resultDir);
-            return Finish(job, resultDir, figuresDir, reused.Scores, reused.Labels, reused.Manifest, earlier.Id, ct);
+            return Finish(job, resultDir, figuresDir, earlier.Id, ct);
         }
 
         var opsDir = Path.Combine(jobDir, "operations");
@@ -119,7 +118,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         }
 
         jobs.ReportProgress(job.Id, 0, "loading", null);
-        var result = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep, job.ModelName),
+        var run = ClassificationRun.Run(job.ModelPath, opsDir, resultDir, parameters.ToClassificationOptions(options.ScoringThreads, job.CheckpointStep, job.ModelName),
             new SyncProgress<ScoringProgress>(p => Report(0, p.Fraction, p.Stage, p.Layer)), ct);
         var next = 1;
         if (parameters.RunsDynamic)
@@ -127,7 +126,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             // Inference-time scores join the static run's files (dynamic columns, correlations.csv, dynamic.json).
             var stage = next++;
             Report(stage, 0, "dynamic", null);
-            DynamicRun.Run(result, job.ModelPath, opsDir, null, null, parameters.OrtOptionsFor(options.ScoringThreads),
+            DynamicRun.Run(run, job.ModelPath, opsDir, null, null, parameters.OrtOptionsFor(options.ScoringThreads),
                 new SyncProgress<DynamicProgress>(p => Report(stage, p.Fraction, "dynamic " + p.Describe(), p.Layer)), ct);
         }
         if (parameters.RunsCausal)
@@ -135,27 +134,32 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             // causal.csv, causal_curves.csv, causal.json beside the static results; the figure follows with the others.
             var stage = next;
             Report(stage, 0, "causal", null);
-            CausalRun.Run(result, job.ModelPath, opsDir, null, new CausalOptions { PairsPerOperation = parameters.CausalPairs },
+            CausalRun.Run(run, job.ModelPath, opsDir, null, new CausalOptions { PairsPerOperation = parameters.CausalPairs },
                 parameters.OrtOptionsFor(options.ScoringThreads), new SyncProgress<CausalProgress>(p => Report(stage, p.Fraction, "causal " + p.Stage, null)), ct);
         }
-        return Finish(job, resultDir, figuresDir, result.Scores, result.Labels, result.Manifest, null, ct);
+        return Finish(job, resultDir, figuresDir, null, ct);
     }
 
-    private JobOutput Finish(JobRow job, string resultDir, string figuresDir, IReadOnlyList<Scoring.Labels.HeadOperationScore> scores,
-        IReadOnlyList<Scoring.Labels.HeadLabel> labels, RunManifest manifest, string? reusedFrom, CancellationToken ct)
+    /// <summary>
+    /// The run's files, every stage's included, read back once: what the database keeps, what the figures and the
+    /// bundle are made of.
+    /// </summary>
+    private JobOutput Finish(JobRow job, string resultDir, string figuresDir, string? reusedFrom, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         jobs.ReportProgress(job.Id, FiguresProgress, "figures", null);
-        var files = FigureSet.RenderAll([resultDir], figuresDir, FigureFormats.All);
+        var results = ResultsReader.Read(resultDir);
+        var manifest = results.Manifest;
+        var files = FigureSet.Render([results], figuresDir, FigureFormats.All);
         // The download bundle is made here, once, from these figures: the web nodes serve it and never render.
-        BundleWriter.WriteRendered(resultDir, figuresDir, BundlePath(resultDir));
+        BundleWriter.WriteRendered(results, figuresDir, BundlePath(resultDir));
         var figures = files.Select(f => new FigureRow
         {
             Kind = Path.GetFileNameWithoutExtension(f),
             Format = Path.GetExtension(f).TrimStart('.'),
             Path = f,
         }).ToList();
-        return new JobOutput(scores, labels, figures, resultDir, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom,
+        return new JobOutput(results, figures, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom,
             ProviderOf(resultDir, manifest, JobParameters.FromJson(job.ParametersJson)), ResultsReader.ReadEvidence(resultDir) ?? [],
             ResultsReader.ReadTopTokens(resultDir) ?? []);
     }

@@ -235,9 +235,53 @@ public sealed class Database
         """
         ALTER TABLE models ADD COLUMN min_pairs INTEGER NOT NULL DEFAULT 30;
         """,
+        // 5: whole results, so pages and figures never read a run's files: its manifest, each score's row order and
+        // dynamic score, each label's best-is-suppression, correlations, the sensitivity sweep and the causal curves.
+        // Jobs finished before get theirs from their results folder (see ResultStore.Backfill).
+        """
+        CREATE TABLE manifests (
+            job_id TEXT PRIMARY KEY,
+            manifest_json TEXT NOT NULL
+        );
+        ALTER TABLE results ADD COLUMN position INTEGER;
+        ALTER TABLE results ADD COLUMN dynamic_score DOUBLE PRECISION;
+        ALTER TABLE head_labels ADD COLUMN best_is_suppression INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE correlations (
+            job_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            operation TEXT NOT NULL,
+            category TEXT NOT NULL,
+            k INTEGER NOT NULL,
+            n_pairs INTEGER NOT NULL,
+            n_points INTEGER NOT NULL,
+            pearson_r DOUBLE PRECISION,
+            mean_attention_share DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (job_id, position)
+        );
+        CREATE TABLE sensitivity (
+            job_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            parameter TEXT NOT NULL,
+            value DOUBLE PRECISION NOT NULL,
+            class TEXT NOT NULL,
+            heads INTEGER NOT NULL,
+            PRIMARY KEY (job_id, position)
+        );
+        CREATE TABLE causal_curves (
+            job_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            operation TEXT NOT NULL,
+            series TEXT NOT NULL,
+            run TEXT NOT NULL,
+            heads_ablated INTEGER NOT NULL,
+            accuracy DOUBLE PRECISION NOT NULL,
+            last_head_removed TEXT NOT NULL,
+            PRIMARY KEY (job_id, position)
+        );
+        """,
     ];
 
-    private const int MinPairsMigration = 4;
+    private const int MinPairsMigration = 4, WholeResultsMigration = 5;
 
     /// <summary>Creates or migrates our tables to the latest version; returns the version reached.</summary>
     public int Migrate()
@@ -258,6 +302,7 @@ public sealed class Database
         {
             c.Execute(Migrations[v], transaction: tx);
             if (v + 1 == MinPairsMigration) ModelStore.BackfillMinPairs(c, tx);
+            if (v + 1 == WholeResultsMigration) ResultStore.Backfill(c, tx);
             c.Execute("INSERT INTO schema_version (version) VALUES (@v)", new { v = v + 1 }, tx);
         }
         tx.Commit();

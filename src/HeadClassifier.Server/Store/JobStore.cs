@@ -9,19 +9,6 @@ namespace HeadClassifier.Server.Store;
 /// <summary>Which jobs to list (newest first): by status, model, watch or ids, one page of them.</summary>
 public sealed record JobFilter(string? Status = null, string? ModelId = null, string? WatchId = null, int Limit = 100, int Offset = 0, IReadOnlyList<string>? Ids = null);
 
-/// <summary>What a finished job leaves: scores per head and operation, labels per head, figure files.</summary>
-public sealed record JobOutput(
-    IReadOnlyList<HeadOperationScore> Scores,
-    IReadOnlyList<HeadLabel> Labels,
-    IReadOnlyList<FigureRow> Figures,
-    string ResultDir,
-    string TimingsJson,
-    long PeakMemoryBytes,
-    string? ReusedFrom,
-    string Provider,
-    IReadOnlyList<PairEvidence> Evidence,
-    IReadOnlyList<TopToken> TopTokens);
-
 public sealed class JobStore(Database db)
 {
     private const string Columns = "id, model_id, model_name, model_path, weights_sha256, parameters_json, params_key, status, progress, stage, layer, attempts, cancel_requested, worker, provider, created_at, started_at, finished_at, timings_json, peak_memory_bytes, error, result_dir, reused_from, watch_id, checkpoint_step, hangfire_job_id";
@@ -157,29 +144,10 @@ public sealed class JobStore(Database db)
     {
         db.InTransaction((c, tx) =>
         {
-            DeleteOutputs(c, tx, id);
-            c.Execute("INSERT INTO results (job_id, layer, head, operation, category, k, n_pairs, score, suppression_score) VALUES (@JobId, @Layer, @Head, @Operation, @Category, @K, @NPairs, @Score, @SuppressionScore)",
-                output.Scores.Select(s => new { JobId = id, s.Head.Layer, Head = s.Head.Head, s.Operation, s.Category, s.K, s.NPairs, s.Score, s.SuppressionScore }), tx);
-            c.Execute("INSERT INTO head_labels (job_id, layer, head, class, labels, implemented, suppressed, best_operation, best_score) VALUES (@JobId, @Layer, @Head, @Class, @Labels, @Implemented, @Suppressed, @BestOperation, @BestScore)",
-                output.Labels.Select(l => new
-                {
-                    JobId = id, l.Head.Layer, Head = l.Head.Head, l.Class, Labels = string.Join(';', l.Labels),
-                    Implemented = string.Join(';', l.ImplementedOperations), Suppressed = string.Join(';', l.SuppressedOperations), l.BestOperation, l.BestScore,
-                }), tx);
-            c.Execute("INSERT INTO figures (job_id, kind, format, path) VALUES (@JobId, @Kind, @Format, @Path)", output.Figures.Select(f => new { JobId = id, f.Kind, f.Format, f.Path }), tx);
-            c.Execute("INSERT INTO evidence (job_id, layer, head, operation, k, pair, source, target, source_id, target_id, hit, rank, suppression_hit, suppression_rank) " +
-                      "VALUES (@JobId, @Layer, @Head, @Operation, @K, @Pair, @Source, @Target, @SourceId, @TargetId, @Hit, @Rank, @SuppressionHit, @SuppressionRank)",
-                output.Evidence.Select(e => new
-                {
-                    JobId = id, e.Head.Layer, Head = e.Head.Head, e.Operation, e.K, e.Pair, e.Source, e.Target, e.SourceId, e.TargetId, Hit = e.Hit ? 1 : 0, e.Rank,
-                    SuppressionHit = e.SuppressionHit is { } sh ? sh ? 1 : 0 : (int?)null, e.SuppressionRank,
-                }), tx);
-            c.Execute("INSERT INTO top_tokens (job_id, layer, head, operation, pair, source, source_id, rank, token_id, token, logit) " +
-                      "VALUES (@JobId, @Layer, @Head, @Operation, @Pair, @Source, @SourceId, @Rank, @TokenId, @Token, @Logit)",
-                output.TopTokens.Select(t => new { JobId = id, t.Head.Layer, Head = t.Head.Head, t.Operation, t.Pair, t.Source, t.SourceId, t.Rank, t.TokenId, t.Token, Logit = (double)t.Logit }), tx);
+            ResultStore.Write(c, tx, id, output);
             c.Execute("UPDATE jobs SET status = @succeeded, progress = 1, stage = 'done', layer = NULL, finished_at = @now, timings_json = @TimingsJson, peak_memory_bytes = @PeakMemoryBytes, " +
                       "result_dir = @ResultDir, reused_from = @ReusedFrom, provider = @Provider WHERE id = @id",
-                new { id, now = Database.Now(), succeeded = JobStatus.Succeeded, output.TimingsJson, output.PeakMemoryBytes, output.ResultDir, output.ReusedFrom, output.Provider }, tx);
+                new { id, now = Database.Now(), succeeded = JobStatus.Succeeded, output.TimingsJson, output.PeakMemoryBytes, ResultDir = output.Results.Directory, output.ReusedFrom, output.Provider }, tx);
             FinishRun(c, tx, runId, JobStatus.Succeeded);
         });
     }
@@ -189,7 +157,7 @@ public sealed class JobStore(Database db)
     {
         db.InTransaction((c, tx) =>
         {
-            DeleteOutputs(c, tx, id);
+            ResultStore.Delete(c, tx, id);
             c.Execute("UPDATE jobs SET status = @status, stage = @status, finished_at = @now, error = @error WHERE id = @id", new { id, status, error, now = Database.Now() }, tx);
             FinishRun(c, tx, runId, status, error);
         });
@@ -208,7 +176,7 @@ public sealed class JobStore(Database db)
         }
         db.InTransaction((c, tx) =>
         {
-            DeleteOutputs(c, tx, id);
+            ResultStore.Delete(c, tx, id);
             c.Execute("UPDATE jobs SET status = @queued, stage = @stage, progress = 0, layer = NULL, error = @error WHERE id = @id AND status = @running",
                 new { id, error, queued = JobStatus.Queued, running = JobStatus.Running, stage = $"attempt failed; {retriesLeft} retr{(retriesLeft == 1 ? "y" : "ies")} left" }, tx);
             FinishRun(c, tx, runId, JobStatus.Failed, error);
@@ -239,15 +207,6 @@ public sealed class JobStore(Database db)
         c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome, error = @error WHERE job_id = @id AND finished_at IS NULL",
             new { id, outcome = LostRun, error = $"its worker stopped without finishing the run; found by {foundBy}", now = Database.Now() }, tx);
 
-    private static void DeleteOutputs(DbConnection c, DbTransaction tx, string id)
-    {
-        c.Execute("DELETE FROM results WHERE job_id = @id", new { id }, tx);
-        c.Execute("DELETE FROM head_labels WHERE job_id = @id", new { id }, tx);
-        c.Execute("DELETE FROM figures WHERE job_id = @id", new { id }, tx);
-        c.Execute("DELETE FROM evidence WHERE job_id = @id", new { id }, tx);
-        c.Execute("DELETE FROM top_tokens WHERE job_id = @id", new { id }, tx);
-    }
-
     private static void FinishRun(DbConnection c, DbTransaction tx, string runId, string outcome, string? error = null) =>
         c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome, error = @error WHERE id = @runId", new { runId, outcome, error, now = Database.Now() }, tx);
 
@@ -257,39 +216,6 @@ public sealed class JobStore(Database db)
         using var c = db.Open();
         return c.QueryFirstOrDefault<JobRow>($"SELECT {Columns} FROM jobs WHERE weights_sha256 = @weightsSha256 AND params_key = @paramsKey AND status = @succeeded AND id <> @exceptId ORDER BY finished_at",
             new { weightsSha256, paramsKey, exceptId, succeeded = JobStatus.Succeeded });
-    }
-
-    /// <summary>One head's evidence rows and top tokens, in pair and rank order.</summary>
-    public (IReadOnlyList<PairEvidence> Pairs, IReadOnlyList<TopToken> Tokens) Evidence(string id, HeadId head)
-    {
-        using var c = db.Open();
-        var key = new { id, head.Layer, Head = head.Head };
-        var pairs = c.Query<EvidenceRow>("SELECT layer, head, operation, k, pair, source, target, source_id, target_id, hit, rank, suppression_hit, suppression_rank " +
-                                         "FROM evidence WHERE job_id = @id AND layer = @Layer AND head = @Head ORDER BY operation, pair", key)
-            .Select(r => new PairEvidence(head, r.Operation, r.K, r.Pair, r.Source, r.Target, r.SourceId, r.TargetId, r.Hit != 0, r.Rank,
-                r.SuppressionHit is { } sh ? sh != 0 : null, r.SuppressionRank)).ToList();
-        var tokens = c.Query<TopTokenRow>("SELECT layer, head, operation, pair, source, source_id, rank, token_id, token, logit " +
-                                          "FROM top_tokens WHERE job_id = @id AND layer = @Layer AND head = @Head ORDER BY operation, pair, rank", key)
-            .Select(r => new TopToken(head, r.Operation, r.Pair, r.Source, r.SourceId, r.Rank, r.TokenId, r.Token, (float)r.Logit)).ToList();
-        return (pairs, tokens);
-    }
-
-    public IReadOnlyList<ScoreRow> Scores(string id)
-    {
-        using var c = db.Open();
-        return c.Query<ScoreRow>("SELECT layer, head, operation, category, k, n_pairs, score, suppression_score FROM results WHERE job_id = @id ORDER BY layer, head, operation", new { id }).ToList();
-    }
-
-    public IReadOnlyList<HeadLabelRow> Labels(string id)
-    {
-        using var c = db.Open();
-        return c.Query<HeadLabelRow>("SELECT layer, head, class, labels, implemented, suppressed, best_operation, best_score FROM head_labels WHERE job_id = @id ORDER BY layer, head", new { id }).ToList();
-    }
-
-    public IReadOnlyList<FigureRow> Figures(string id)
-    {
-        using var c = db.Open();
-        return c.Query<FigureRow>("SELECT job_id, kind, format, path FROM figures WHERE job_id = @id ORDER BY kind, format", new { id }).ToList();
     }
 
     public IReadOnlyList<JobRunRow> Runs(string id)

@@ -93,6 +93,7 @@ public sealed class ScoreRow
     public int NPairs { get; set; }
     public double Score { get; set; }
     public double? SuppressionScore { get; set; }
+    public double? DynamicScore { get; set; }
 }
 
 public sealed class HeadLabelRow
@@ -106,6 +107,7 @@ public sealed class HeadLabelRow
     public string Suppressed { get; set; } = "";
     public string? BestOperation { get; set; }
     public double BestScore { get; set; }
+    public int BestIsSuppression { get; set; }
 }
 
 public sealed class FigureRow

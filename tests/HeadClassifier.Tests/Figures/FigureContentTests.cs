@@ -122,7 +122,7 @@ public class FigureContentTests
         using var tmp = TestPaths.NewTempDir();
         var r = SyntheticResults.Write(tmp.File("res"), new("gpt2 <b>&\"", 6, 5) { CustomOperations = [("evil</script><b>", "Sentiment")] });
         var palette = ResultFigures.Palette([r]);
-        InteractiveHtml.Write(r, palette, tmp.File("i.html"));
+        File.WriteAllBytes(tmp.File("i.html"), InteractiveHtml.Page(r, palette));
         var html = File.ReadAllText(tmp.File("i.html"));
 
         Assert.DoesNotMatch(new Regex(@"https?://|\b(src|href)\s*=|@import|url\(", RegexOptions.IgnoreCase), html);
@@ -248,7 +248,7 @@ public class InteractiveHtmlScriptTests
         using var tmp = TestPaths.NewTempDir();
         var r = SyntheticResults.Write(tmp.File("res"), new("gpt2", 4, 3, Seed: 5) { ClassifiedShare = 0.9 });
         var palette = ResultFigures.Palette([r]);
-        InteractiveHtml.Write(r, palette, tmp.File("i.html"), transpose: true);
+        File.WriteAllBytes(tmp.File("i.html"), InteractiveHtml.Page(r, palette, transpose: true));
         File.WriteAllText(tmp.File("harness.js"), Harness);
 
         // Transposed: columns are heads, rows are layers; (col 2, row 3) is L3H2, and (col 9, row 0) is off the grid.

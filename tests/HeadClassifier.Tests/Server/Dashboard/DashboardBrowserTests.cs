@@ -321,7 +321,7 @@ public sealed class DashboardBrowserTests(DashboardServer server)
         await Expect(page.Locator(".job-head .status")).ToHaveTextAsync("succeeded", new() { Timeout = JobTimeoutMs });
         var job = server.Services.GetRequiredService<JobStore>().Get(page.Url[^32..])!;
         Assert.Equal(5, global::HeadClassifier.Server.Jobs.JobParameters.FromJson(job.ParametersJson).MinPairs);
-        Assert.Contains(server.Services.GetRequiredService<JobStore>().Labels(job.Id), h => h.Layer == 0 && h.Head == 2 && h.Labels.Contains("Algorithmic", StringComparison.Ordinal));
+        Assert.Contains(server.Services.GetRequiredService<ResultStore>().Labels(job.Id), h => h.Layer == 0 && h.Head == 2 && h.Labels.Contains("Algorithmic", StringComparison.Ordinal));
     }
 
     [Fact]
