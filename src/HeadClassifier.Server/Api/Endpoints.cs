@@ -45,10 +45,10 @@ public static class Endpoints
     {
         // Any call may be refused for bad input (400, naming the field); a call that changes state needs the key (401).
         var api = app.MapGroup("/api").WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status400BadRequest, typeof(ErrorView), [JsonType]));
+        var key = app.Services.GetRequiredService<ApiKey>();
         var write = api.MapGroup("").WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status401Unauthorized, typeof(ErrorView), [JsonType]), new ApiKeyRequired())
             .AddEndpointFilter(async (ctx, next) =>
         {
-            var key = ctx.HttpContext.RequestServices.GetRequiredService<ApiKey>();
             var sent = ctx.HttpContext.Request.Headers[ApiKey.Header].FirstOrDefault();
             // A missing key and a wrong one are different mistakes: say which.
             if (string.IsNullOrEmpty(sent))

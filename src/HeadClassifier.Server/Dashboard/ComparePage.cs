@@ -10,7 +10,7 @@ public static class ComparePage
 {
     public static void Map(RouteGroupBuilder ui)
     {
-        ui.MapGet("/compare", (HttpContext http, string[]? jobs, JobStore store) => Page(http, jobs ?? [], store));
+        ui.MapGet("/compare", (HttpContext http, Layout layout, string[]? jobs, JobStore store) => Page(http, layout, jobs ?? [], store));
         ui.MapGet("/compare/model-grid.png", (string? jobs, JobStore store, ResultStore stored) =>
         {
             var results = Selected(jobs?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [], store).Select(stored.Results).OfType<RunResults>().ToList();
@@ -26,7 +26,7 @@ public static class ComparePage
     private static List<JobRow> Selected(IEnumerable<string> ids, JobStore store) =>
         ids.Distinct(StringComparer.Ordinal).Select(store.Get).Where(j => j is { Status: JobStatus.Succeeded, ResultDir: not null }).Select(j => j!).ToList();
 
-    private static IResult Page(HttpContext http, string[] ids, JobStore store)
+    private static IResult Page(HttpContext http, Layout layout, string[] ids, JobStore store)
     {
         var finished = store.List(new JobFilter(Status: JobStatus.Succeeded, Limit: 200));
         var chosen = Selected(ids, store);
@@ -48,6 +48,6 @@ public static class ComparePage
                 <figure><img id="model-grid" src="/compare/model-grid.png?jobs={list}" alt="category maps of the chosen jobs side by side"></figure>
                 <p><a class="button" href="/api/compare/bundle?jobs={list}" download>Comparison bundle (zip)</a></p>
                 """);
-        return Layout.Page(http, "Compare", Join([H($"<p>Pick two or more finished jobs.</p>"), picker, grid]));
+        return layout.Page(http, "Compare", Join([H($"<p>Pick two or more finished jobs.</p>"), picker, grid]));
     }
 }

@@ -23,6 +23,7 @@ public static class DashboardEndpoints
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "dataprotection-keys")));
         // The key ring sits unencrypted in the data directory, as the API key does; saying so on every first start is noise.
         services.AddLogging(b => b.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error));
+        services.AddSingleton<Layout>();
         return services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "hc_antiforgery";
@@ -59,7 +60,8 @@ public static class DashboardEndpoints
     /// </summary>
     private static RouteGroupBuilder Forms(RouteGroupBuilder ui)
     {
-        var antiforgery = ((IEndpointRouteBuilder)ui).ServiceProvider.GetRequiredService<IAntiforgery>();
+        var services = ((IEndpointRouteBuilder)ui).ServiceProvider;
+        var (antiforgery, layout) = (services.GetRequiredService<IAntiforgery>(), services.GetRequiredService<Layout>());
         return ui.MapGroup("").AddEndpointFilter(async (ctx, next) =>
         {
             var http = ctx.HttpContext;
@@ -75,11 +77,11 @@ public static class DashboardEndpoints
             }
             catch (AntiforgeryValidationException)
             {
-                return Layout.Problem(http, StatusCodes.Status400BadRequest, "Form not accepted",
+                return layout.Problem(http, StatusCodes.Status400BadRequest, "Form not accepted",
                     "This form did not come from a dashboard page of this server, or it expired: reload the page and submit it again.");
             }
             var form = await http.Request.ReadFormAsync(http.RequestAborted);
-            if (metadata.GetMetadata<KeyFreeForm>() is null && !Layout.HasKey(http))
+            if (metadata.GetMetadata<KeyFreeForm>() is null && !layout.HasKey(http))
                 return Results.Redirect("/key?need=1&next=" + Uri.EscapeDataString(LocalOr(form["next"], Referer(http) ?? "/jobs")));
             return await next(ctx);
         });
@@ -96,14 +98,14 @@ public static class DashboardEndpoints
 
     private static void MapKey(RouteGroupBuilder ui, RouteGroupBuilder forms)
     {
-        ui.MapGet("/key", (HttpContext http, string? next, string? need) => KeyPage(http, LocalOr(next, "/jobs"), need is not null, null));
-        forms.MapPost("/key", (HttpContext http, ApiKey apiKey) =>
+        ui.MapGet("/key", (HttpContext http, Layout layout, string? next, string? need) => KeyPage(http, layout, LocalOr(next, "/jobs"), need is not null, null));
+        forms.MapPost("/key", (HttpContext http, Layout layout, ApiKey apiKey) =>
         {
             var form = http.Request.Form;
             var next = LocalOr(form["next"], "/jobs");
             var key = form["key"].ToString().Trim();
             if (!apiKey.Matches(key))
-                return KeyPage(http, next, false, key.Length == 0 ? "enter the key" : "this is not the server's API key");
+                return KeyPage(http, layout, next, false, key.Length == 0 ? "enter the key" : "this is not the server's API key");
             http.Response.Cookies.Append(Layout.KeyCookie, key, new CookieOptions
             {
                 HttpOnly = true,
@@ -113,14 +115,14 @@ public static class DashboardEndpoints
             });
             return Results.Redirect(next);
         }).WithMetadata(new KeyFreeForm());
-        forms.MapPost("/key/forget", (HttpContext http) =>
+        forms.MapPost("/key/forget", (HttpContext http, Layout layout) =>
         {
             http.Response.Cookies.Delete(Layout.KeyCookie);
             return Results.Redirect("/key");
         }).WithMetadata(new KeyFreeForm());
     }
 
-    private static IResult KeyPage(HttpContext http, string next, bool needed, string? error)
+    private static IResult KeyPage(HttpContext http, Layout layout, string next, bool needed, string? error)
     {
         var errors = error is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["key"] = error };
         var body = H($"""
@@ -129,16 +131,16 @@ public static class DashboardEndpoints
             server's API key. The server prints it on first start and keeps it in the file <code>api-key</code> of its data
             directory (or it was set with <code>--api-key</code>). It is kept in a cookie of this browser for 30 days.</p>
             <form method="post" action="/key" class="stack narrow">
-              {Layout.Token(http)}
+              {layout.Token(http)}
               <input type="hidden" name="next" value="{next}">
               <label for="key">API key</label>
               <input id="key" name="key" type="password" autocomplete="current-password" required{Layout.Invalid(errors, "key")}>
               {Layout.FieldError(errors, "key")}
               <div><button type="submit">Save key</button></div>
             </form>
-            {If(Layout.HasKey(http), Layout.Button(http, "/key/forget", "Forget the key", "forget"))}
+            {If(layout.HasKey(http), layout.Button(http, "/key/forget", "Forget the key", "forget"))}
             """);
-        return Layout.Page(http, "API key", body, error is null ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+        return layout.Page(http, "API key", body, error is null ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
     private static readonly Assembly Self = typeof(DashboardEndpoints).Assembly;

@@ -21,22 +21,22 @@ public static class JobPages
 
     public static void Map(RouteGroupBuilder ui, RouteGroupBuilder forms)
     {
-        ui.MapGet("/jobs", (HttpContext http, string? status, int? page, JobStore jobs) => List(http, status, page ?? 1, jobs));
-        ui.MapGet("/jobs/new", (HttpContext http, string? model, ModelStore models, OperationSets sets, PairCounts pairs) =>
-            NewJob(http, models, sets, pairs, JobForm.Defaults(model ?? (models.List() is [var first, ..] ? first.Id : null), models), new Dictionary<string, string>()));
+        ui.MapGet("/jobs", (HttpContext http, Layout layout, string? status, int? page, JobStore jobs) => List(http, layout, status, page ?? 1, jobs));
+        ui.MapGet("/jobs/new", (HttpContext http, Layout layout, string? model, ModelStore models, OperationSets sets, PairCounts pairs) =>
+            NewJob(http, layout, models, sets, pairs, JobForm.Defaults(model ?? (models.List() is [var first, ..] ? first.Id : null), models), new Dictionary<string, string>()));
         forms.MapPost("/jobs/new", Submit);
-        ui.MapGet("/jobs/{id}", (HttpContext http, string id, JobStore jobs, ResultStore results, ModelStore models) => Detail(http, id, jobs, results, models));
-        forms.MapPost("/jobs/{id}/cancel", (HttpContext http, string id, JobQueue queue) =>
+        ui.MapGet("/jobs/{id}", (HttpContext http, Layout layout, string id, JobStore jobs, ResultStore results, ModelStore models) => Detail(http, layout, id, jobs, results, models));
+        forms.MapPost("/jobs/{id}/cancel", (HttpContext http, Layout layout, string id, JobQueue queue) =>
             queue.Cancel(id) is null
-                ? Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.")
+                ? layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.")
                 : Results.Redirect(DashboardEndpoints.LocalOr(http.Request.Form["next"], "/jobs/" + id)));
         forms.MapPost("/jobs/{id}/retry", Retry);
     }
 
-    private static IResult Retry(HttpContext http, string id, JobStore jobs, JobQueue queue)
+    private static IResult Retry(HttpContext http, Layout layout, string id, JobStore jobs, JobQueue queue)
     {
         var old = jobs.Get(id);
-        if (old is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
+        if (old is null) return layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
         try
         {
             var job = queue.Submit(old.ModelId, JobParameters.FromJson(old.ParametersJson));
@@ -44,14 +44,14 @@ public static class JobPages
         }
         catch (InvalidInputException e)
         {
-            return Layout.Problem(http, StatusCodes.Status400BadRequest, "Cannot retry", "The job cannot be submitted again: " + e.Message);
+            return layout.Problem(http, StatusCodes.Status400BadRequest, "Cannot retry", "The job cannot be submitted again: " + e.Message);
         }
     }
 
     /// <summary>Jobs a page of the list shows (a page of 150 rows was 240 KB).</summary>
     public const int PageSize = 50;
 
-    private static IResult List(HttpContext http, string? status, int page, JobStore jobs)
+    private static IResult List(HttpContext http, Layout layout, string? status, int page, JobStore jobs)
     {
         if (status is not null && !JobStatus.All.Contains(status)) status = null;
         var counts = jobs.CountByStatus();
@@ -75,11 +75,11 @@ public static class JobPages
             : H($"""
                 <table class="jobs" {live}>
                 <thead><tr><th>Job</th><th>Model</th><th>Status</th><th>Progress</th><th>Stage</th><th>Submitted</th><th>Duration</th><th>Provider</th><th></th></tr></thead>
-                <tbody>{Join(rows, j => Row(http, j))}</tbody>
+                <tbody>{Join(rows, j => Row(http, layout, j))}</tbody>
                 </table>
                 {Pager(status, page, pages, total, rows.Count)}
                 """);
-        return Layout.Page(http, "Jobs", H($"""
+        return layout.Page(http, "Jobs", H($"""
             <p class="toolbar"><a class="button" href="/jobs/new">New job</a> <span class="filters">Show: {filters}</span></p>
             {body}
             """));
@@ -96,7 +96,7 @@ public static class JobPages
             """);
     }
 
-    private static Markup Row(HttpContext http, JobRow j)
+    private static Markup Row(HttpContext http, Layout layout, JobRow j)
     {
         var percent = (int)Math.Floor(j.Progress * 100);
         return H($"""
@@ -110,8 +110,8 @@ public static class JobPages
             <td class="duration">{Seconds(Duration(j))}</td>
             <td class="provider">{j.Provider}</td>
             <td class="actions">
-              {Layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: JobStatus.IsFinal(j.Status))}
-              {Layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
+              {layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: JobStatus.IsFinal(j.Status))}
+              {layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
             </td>
             </tr>
             <tr class="error-row" data-error-for="{j.Id}"{Attr(j.Error is null, "hidden")}><td colspan="9"><span class="error">Failed: <span class="reason">{j.Error}</span></span></td></tr>
@@ -126,10 +126,10 @@ public static class JobPages
     internal static string When(string timestamp) =>
         DateTimeOffset.TryParse(timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC" : timestamp;
 
-    private static IResult Detail(HttpContext http, string id, JobStore jobs, ResultStore results, ModelStore models)
+    private static IResult Detail(HttpContext http, Layout layout, string id, JobStore jobs, ResultStore results, ModelStore models)
     {
         var j = jobs.Get(id);
-        if (j is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
+        if (j is null) return layout.Problem(http, StatusCodes.Status404NotFound, "No such job", $"There is no job with id '{id}'.");
         var p = JobParameters.FromJson(j.ParametersJson);
         var ops = p.Operations is null ? $"all of '{p.OperationSet}'" : $"{p.Operations.Count} of '{p.OperationSet}': {string.Join(", ", p.Operations)}";
         var k = $"copying {(p.KCopying?.ToString(CultureInfo.InvariantCulture) ?? "default")}, other {(p.KOther?.ToString(CultureInfo.InvariantCulture) ?? "default")}";
@@ -140,8 +140,8 @@ public static class JobPages
                  <span class="duration">{Seconds(Duration(j))}</span></p>
               <p class="error" role="alert"{Attr(j.Error is null, "hidden")}>Failed: <span class="reason">{j.Error}</span></p>
               <p class="actions">
-                {Layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: JobStatus.IsFinal(j.Status))}
-                {Layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
+                {layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: JobStatus.IsFinal(j.Status))}
+                {layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
               </p>
             </div>
             {If(models.Get(j.ModelId) is { Synthetic: true }, H($"""<p class="notice">Synthetic model: random weights with planted heads of known function, so the map below shows what the classifier should find.</p>"""))}
@@ -161,7 +161,7 @@ public static class JobPages
             </dl>
             """);
         var result = j.Status == JobStatus.Succeeded ? ResultView.Render(j, results) : Markup.Empty;
-        return Layout.Page(http, $"Job {Short(j.Id)} · {j.ModelName}", Join([summary, result]));
+        return layout.Page(http, $"Job {Short(j.Id)} · {j.ModelName}", Join([summary, result]));
     }
 
     private static readonly (string Value, string Label)[] Backends =
@@ -171,11 +171,11 @@ public static class JobPages
         ("ort", "ONNX Runtime (dense)"),
     ];
 
-    private static IResult NewJob(HttpContext http, ModelStore models, OperationSets sets, PairCounts pairs, JobForm f, IReadOnlyDictionary<string, string> errors)
+    private static IResult NewJob(HttpContext http, Layout layout, ModelStore models, OperationSets sets, PairCounts pairs, JobForm f, IReadOnlyDictionary<string, string> errors)
     {
         var all = models.List();
         if (all.Count == 0)
-            return Layout.Page(http, "New job", H($"""<p class="empty">No model is registered yet: <a href="/models">register one</a> first.</p>"""));
+            return layout.Page(http, "New job", H($"""<p class="empty">No model is registered yet: <a href="/models">register one</a> first.</p>"""));
         var modelOptions = Join(all, m => H($"""<option value="{m.Id}" data-min-pairs="{m.MinPairs}"{Attr(m.Id == f.ModelId, "selected")}>{m.Name} ({m.Layers}×{m.Heads} heads{(m.Synthetic ? ", synthetic" : "")})</option>"""));
         // Counts under the chosen model's tokenizer (the page script fetches another model's when the choice changes).
         var chosen = all.FirstOrDefault(m => m.Id == f.ModelId) ?? all[0];
@@ -194,7 +194,7 @@ public static class JobPages
         });
         var body = H($"""
             <form method="post" action="/jobs/new" class="job-form" novalidate>
-              {Layout.Token(http)}
+              {layout.Token(http)}
               {Layout.FieldError(errors, "form")}
               <div class="field select"><label for="model">Model</label>
                 <select id="model" name="model"{Layout.Invalid(errors, "model")}>{modelOptions}</select>{Layout.FieldError(errors, "model")}</div>
@@ -224,17 +224,17 @@ public static class JobPages
                 <small>ONNX Runtime scores densely (no early exit): worth it on a GPU worker</small>{Layout.FieldError(errors, "backend")}</div>
               <div class="field"><label for="providers">ONNX Runtime providers (ORT scoring, dynamic scores), in order</label>
                 <input id="providers" name="providers" value="{f.Providers}" placeholder="cuda:0,cpu"{Layout.Invalid(errors, "providers")}>{Layout.FieldError(errors, "providers")}</div>
-              <div class="field wide"><button type="submit">Submit job</button> {If(!Layout.HasKey(http), H($"""<small>You will be asked for the API key first.</small>"""))}</div>
+              <div class="field wide"><button type="submit">Submit job</button> {If(!layout.HasKey(http), H($"""<small>You will be asked for the API key first.</small>"""))}</div>
             </form>
             """);
-        return Layout.Page(http, "New job", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+        return layout.Page(http, "New job", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
     /// <summary>"10 of 500 pairs usable", or why not: the page script writes the same when the model or minPairs changes.</summary>
     internal static string PairsText(int singleToken, int pairs, int minPairs) =>
         singleToken >= minPairs ? $"{singleToken} of {pairs} pairs usable" : $"{singleToken} of {pairs} pairs single-token: too few";
 
-    private static IResult Submit(HttpContext http, ModelStore models, OperationSets sets, PairCounts pairs, JobQueue queue)
+    private static IResult Submit(HttpContext http, Layout layout, ModelStore models, OperationSets sets, PairCounts pairs, JobQueue queue)
     {
         var f = JobForm.From(http.Request.Form);
         var errors = new Dictionary<string, string>();
@@ -252,6 +252,6 @@ public static class JobPages
                 errors[field] = field == "form" ? e.Message : e.Problem;
             }
         }
-        return NewJob(http, models, sets, pairs, f, errors);
+        return NewJob(http, layout, models, sets, pairs, f, errors);
     }
 }

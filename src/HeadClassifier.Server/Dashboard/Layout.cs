@@ -4,8 +4,11 @@ using static HeadClassifier.Server.Dashboard.Html;
 
 namespace HeadClassifier.Server.Dashboard;
 
-/// <summary>The page frame (navigation, API-key state) and the pieces every form needs.</summary>
-public static class Layout
+/// <summary>
+/// The page frame (navigation, API-key state) and the pieces every form needs. What depends on the request (its key
+/// cookie, its anti-forgery tokens) checks it against the two services given here; the rest is static.
+/// </summary>
+public sealed class Layout(ApiKey apiKey, IAntiforgery antiforgery)
 {
     /// <summary>The API key, entered once on /key, travels in this HttpOnly cookie; mutating forms check it.</summary>
     public const string KeyCookie = "hc_api_key";
@@ -18,7 +21,7 @@ public static class Layout
     public const string ContentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
-    public static IResult Page(HttpContext http, string title, Markup body, int status = StatusCodes.Status200OK)
+    public IResult Page(HttpContext http, string title, Markup body, int status = StatusCodes.Status200OK)
     {
         var path = http.Request.Path.Value ?? "/";
         var current = Nav.Where(n => path == n.Href || path.StartsWith(n.Href + "/", StringComparison.Ordinal))
@@ -56,21 +59,20 @@ public static class Layout
     }
 
     /// <summary>A short page saying what went wrong, with a way back.</summary>
-    public static IResult Problem(HttpContext http, int status, string title, string message) =>
+    public IResult Problem(HttpContext http, int status, string title, string message) =>
         Page(http, title, H($"""<p class="error" role="alert">{message}</p><p><a href="/jobs">Back to the jobs</a></p>"""), status);
 
-    public static bool HasKey(HttpContext http) =>
-        http.Request.Cookies.TryGetValue(KeyCookie, out var key) && http.RequestServices.GetRequiredService<ApiKey>().Matches(key);
+    public bool HasKey(HttpContext http) => http.Request.Cookies.TryGetValue(KeyCookie, out var key) && apiKey.Matches(key);
 
     /// <summary>The hidden anti-forgery field every POST form carries.</summary>
-    public static Markup Token(HttpContext http)
+    public Markup Token(HttpContext http)
     {
-        var tokens = http.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(http);
+        var tokens = antiforgery.GetAndStoreTokens(http);
         return H($"""<input type="hidden" name="{tokens.FormFieldName}" value="{tokens.RequestToken}">""");
     }
 
     /// <summary>A one-button form (cancel, retry, scan) posting to <paramref name="action"/>; it comes back to this page.</summary>
-    public static Markup Button(HttpContext http, string action, string label, string cssClass, bool hidden = false) =>
+    public Markup Button(HttpContext http, string action, string label, string cssClass, bool hidden = false) =>
         H($"""<form method="post" action="{action}" class="inline {cssClass}"{Attr(hidden, "hidden")}>{Token(http)}<input type="hidden" name="next" value="{http.Request.Path}{http.Request.QueryString}"><button type="submit">{label}</button></form>""");
 
     /// <summary>A message under a form field, tied to it for screen readers.</summary>

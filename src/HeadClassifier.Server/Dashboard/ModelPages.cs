@@ -14,18 +14,18 @@ public static class ModelPages
 {
     public static void Map(RouteGroupBuilder ui, RouteGroupBuilder forms)
     {
-        ui.MapGet("/models", (HttpContext http, ModelStore models, ModelPaths paths) => List(http, models, paths, new Dictionary<string, string>(), "", ""));
-        ui.MapGet("/models/{id}", (HttpContext http, string id, ModelStore models, JobStore jobs) => Detail(http, id, models, jobs));
-        forms.MapPost("/models/{id}/delete", (HttpContext http, string id, ModelStore models, JobStore jobs) =>
+        ui.MapGet("/models", (HttpContext http, Layout layout, ModelStore models, ModelPaths paths) => List(http, layout, models, paths, new Dictionary<string, string>(), "", ""));
+        ui.MapGet("/models/{id}", (HttpContext http, Layout layout, string id, ModelStore models, JobStore jobs) => Detail(http, layout, id, models, jobs));
+        forms.MapPost("/models/{id}/delete", (HttpContext http, Layout layout, string id, ModelStore models, JobStore jobs) =>
         {
-            if (models.Get(id) is not { } model) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such model", $"There is no model with id '{id}'.");
+            if (models.Get(id) is not { } model) return layout.Problem(http, StatusCodes.Status404NotFound, "No such model", $"There is no model with id '{id}'.");
             var active = jobs.ActiveCount(id);
             if (active > 0)
-                return Layout.Problem(http, StatusCodes.Status409Conflict, "Cannot delete the model", $"The model {model.Name} has {active} queued or running job(s); cancel them first.");
+                return layout.Problem(http, StatusCodes.Status409Conflict, "Cannot delete the model", $"The model {model.Name} has {active} queued or running job(s); cancel them first.");
             models.Delete(id);
             return Results.Redirect("/models");
         });
-        forms.MapPost("/models/register", (HttpContext http, ModelRegistry registry, ModelStore models, ModelPaths paths) =>
+        forms.MapPost("/models/register", (HttpContext http, Layout layout, ModelRegistry registry, ModelStore models, ModelPaths paths) =>
         {
             var form = http.Request.Form;
             var path = form["path"].ToString().Trim();
@@ -42,9 +42,9 @@ public static class ModelPages
                     errors[e.SourcePath == "minPairs" ? "minPairs" : "path"] = e.SourcePath is "path" or "minPairs" ? e.Problem : e.Message;
                 }
             }
-            return List(http, models, paths, errors, path, name);
+            return List(http, layout, models, paths, errors, path, name);
         });
-        forms.MapPost("/models/upload", async (HttpContext http, ModelRegistry registry, ModelStore models, ModelPaths paths) =>
+        forms.MapPost("/models/upload", async (HttpContext http, Layout layout, ModelRegistry registry, ModelStore models, ModelPaths paths) =>
         {
             var form = http.Request.Form;
             var name = form["name"].ToString().Trim();
@@ -65,7 +65,7 @@ public static class ModelPages
                     errors["file"] = e.Message;
                 }
             }
-            return List(http, models, paths, errors, "", name);
+            return List(http, layout, models, paths, errors, "", name);
         }).WithMetadata(new DashboardEndpoints.FormBodyLimit(((IEndpointRouteBuilder)ui).ServiceProvider.GetRequiredService<ServerOptions>().MaxUploadBytes));
     }
 
@@ -79,7 +79,7 @@ public static class ModelPages
         return null;
     }
 
-    private static IResult List(HttpContext http, ModelStore models, ModelPaths paths, IReadOnlyDictionary<string, string> errors, string path, string name)
+    private static IResult List(HttpContext http, Layout layout, ModelStore models, ModelPaths paths, IReadOnlyDictionary<string, string> errors, string path, string name)
     {
         var rows = models.List();
         var table = rows.Count == 0
@@ -101,7 +101,7 @@ public static class ModelPages
             <div class="two">
             <form method="post" action="/models/register" class="stack">
               <h2>Register by path</h2>
-              {Layout.Token(http)}
+              {layout.Token(http)}
               <p class="hint">A Hugging Face checkpoint folder, a llama2.c file or <code>onnx-models/&lt;name&gt;</code>, below one of the model roots:</p>
               <ul class="roots">{roots}</ul>
               <label for="path">Path</label>
@@ -114,7 +114,7 @@ public static class ModelPages
             </form>
             <form method="post" action="/models/upload" enctype="multipart/form-data" class="stack">
               <h2>Upload</h2>
-              {Layout.Token(http)}
+              {layout.Token(http)}
               <p class="hint">A zip of a checkpoint folder; it is unpacked on the server, hashed and inspected.</p>
               <label for="file">Zip file</label>
               <input id="file" name="file" type="file" accept=".zip,application/zip"{Layout.Invalid(errors, "file")}>
@@ -126,7 +126,7 @@ public static class ModelPages
             </form>
             </div>
             """);
-        return Layout.Page(http, "Models", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+        return layout.Page(http, "Models", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
     // Small vocabularies (e.g. a 512-token llama2.c model) keep few single-token pairs: the user lowers it here, and the model's jobs inherit it.
@@ -136,10 +136,10 @@ public static class ModelPages
         {Layout.FieldError(errors, id)}
         """);
 
-    private static IResult Detail(HttpContext http, string id, ModelStore models, JobStore jobs)
+    private static IResult Detail(HttpContext http, Layout layout, string id, ModelStore models, JobStore jobs)
     {
         var m = models.Get(id);
-        if (m is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such model", $"There is no model with id '{id}'.");
+        if (m is null) return layout.Problem(http, StatusCodes.Status404NotFound, "No such model", $"There is no model with id '{id}'.");
         var report = JsonSerializer.Deserialize<ModelReport>(m.ReportJson, JsonSerializerOptions.Web)!;
         var recent = jobs.List(new JobFilter(ModelId: id, Limit: 20));
         var ops = Join(report.Operations, o => H($"""
@@ -147,7 +147,7 @@ public static class ModelPages
             """));
         var body = H($"""
             <p><a class="button" href="/jobs/new?model={m.Id}">New job with this model</a>
-               <form method="post" action="/models/{m.Id}/delete" class="inline act-delete" data-confirm="Delete the model {m.Name}? Its finished jobs and their results are kept.">{Layout.Token(http)}<button type="submit">Delete model</button></form></p>
+               <form method="post" action="/models/{m.Id}/delete" class="inline act-delete" data-confirm="Delete the model {m.Name}? Its finished jobs and their results are kept.">{layout.Token(http)}<button type="submit">Delete model</button></form></p>
             {If(m.Synthetic, H($"""<p class="notice">Synthetic model: random weights with planted heads of known function, generated for the demo.</p>"""))}
             <dl class="facts">
               <dt>Path</dt><dd><code>{m.Path}</code> ({m.Source})</dd>
@@ -163,6 +163,6 @@ public static class ModelPages
             <h2>Recent jobs</h2>
             {(recent.Count == 0 ? H($"<p class=\"empty\">None yet.</p>") : H($"""<ul>{Join(recent, j => H($"""<li><a href="/jobs/{j.Id}">{Short(j.Id)}</a> {Layout.StatusBadge(j.Status)} {JobPages.When(j.CreatedAt)}</li>"""))}</ul>"""))}
             """);
-        return Layout.Page(http, m.Name, body);
+        return layout.Page(http, m.Name, body);
     }
 }

@@ -19,8 +19,9 @@ public static class QueueDashboard
 
     public static void MapQueueDashboard(this WebApplication app)
     {
+        var layout = app.Services.GetRequiredService<Layout>();
         // A browser without the key is sent to /key and back; the dashboard's own scripts get the 401 of the filter.
-        app.UseWhen(http => http.Request.Path.StartsWithSegments(Path) && HttpMethods.IsGet(http.Request.Method) && !Layout.HasKey(http),
+        app.UseWhen(http => http.Request.Path.StartsWithSegments(Path) && HttpMethods.IsGet(http.Request.Method) && !layout.HasKey(http),
             b => b.Run(http =>
             {
                 http.Response.Redirect("/key?need=1&next=" + Uri.EscapeDataString(http.Request.Path + http.Request.QueryString));
@@ -28,7 +29,7 @@ public static class QueueDashboard
             }));
         app.UseHangfireDashboard(Path, new DashboardOptions
         {
-            Authorization = [new KeyCookie()],
+            Authorization = [new KeyCookie(layout)],
             AppPath = "/jobs",
             DashboardTitle = "HeadClassifier queue",
             DisplayStorageConnectionString = false,
@@ -49,8 +50,8 @@ public static class QueueDashboard
             : new NonEscapedString(""));
     }
 
-    private sealed class KeyCookie : IDashboardAuthorizationFilter
+    private sealed class KeyCookie(Layout layout) : IDashboardAuthorizationFilter
     {
-        public bool Authorize(DashboardContext context) => Layout.HasKey(context.GetHttpContext());
+        public bool Authorize(DashboardContext context) => layout.HasKey(context.GetHttpContext());
     }
 }

@@ -17,10 +17,10 @@ public static class WatchPages
 
     public static void Map(RouteGroupBuilder ui, RouteGroupBuilder forms)
     {
-        ui.MapGet("/watches", (HttpContext http, WatchStore watches, Presets presets, ModelPaths paths) =>
-            List(http, watches, presets, paths, new WatchForm("", "", "default", WatchService.DefaultCron), new Dictionary<string, string>()));
-        ui.MapGet("/watches/{id}", (HttpContext http, string id, WatchStore watches, JobStore jobs, JobStorage storage) => Detail(http, id, watches, jobs, storage));
-        forms.MapPost("/watches/new", (HttpContext http, WatchService service, WatchStore watches, Presets presets, ModelPaths paths) =>
+        ui.MapGet("/watches", (HttpContext http, Layout layout, WatchStore watches, Presets presets, ModelPaths paths) =>
+            List(http, layout, watches, presets, paths, new WatchForm("", "", "default", WatchService.DefaultCron), new Dictionary<string, string>()));
+        ui.MapGet("/watches/{id}", (HttpContext http, Layout layout, string id, WatchStore watches, JobStore jobs, JobStorage storage) => Detail(http, layout, id, watches, jobs, storage));
+        forms.MapPost("/watches/new", (HttpContext http, Layout layout, WatchService service, WatchStore watches, Presets presets, ModelPaths paths) =>
         {
             var form = http.Request.Form;
             var f = new WatchForm(form["name"].ToString().Trim(), form["folder"].ToString().Trim(), form["preset"].ToString(), form["cron"].ToString().Trim());
@@ -32,18 +32,18 @@ public static class WatchPages
             catch (InvalidInputException e)
             {
                 var field = e.SourcePath is "folder" or "cron" or "preset" ? e.SourcePath : "form";
-                return List(http, watches, presets, paths, f, new Dictionary<string, string> { [field] = field == "form" ? e.Message : e.Problem });
+                return List(http, layout, watches, presets, paths, f, new Dictionary<string, string> { [field] = field == "form" ? e.Message : e.Problem });
             }
         });
-        forms.MapPost("/watches/{id}/scan", (HttpContext http, string id, WatchStore watches, WatchScanner scanner) =>
+        forms.MapPost("/watches/{id}/scan", (HttpContext http, Layout layout, string id, WatchStore watches, WatchScanner scanner) =>
         {
-            if (watches.Get(id) is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
+            if (watches.Get(id) is null) return layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
             scanner.Scan(id, http.RequestAborted);
             return Results.Redirect("/watches/" + id);
         });
     }
 
-    private static IResult List(HttpContext http, WatchStore store, Presets allPresets, ModelPaths paths, WatchForm f, IReadOnlyDictionary<string, string> errors)
+    private static IResult List(HttpContext http, Layout layout, WatchStore store, Presets allPresets, ModelPaths paths, WatchForm f, IReadOnlyDictionary<string, string> errors)
     {
         var watches = store.List();
         var presets = allPresets.All();
@@ -59,7 +59,7 @@ public static class WatchPages
             {table}
             <form method="post" action="/watches/new" class="stack narrow">
               <h2>New watch</h2>
-              {Layout.Token(http)}
+              {layout.Token(http)}
               {Layout.FieldError(errors, "form")}
               <label for="w-name">Name <small>(optional)</small></label><input id="w-name" name="name" value="{f.Name}">
               <label for="folder">Folder</label>
@@ -76,7 +76,7 @@ public static class WatchPages
               <div><button type="submit">Create watch</button></div>
             </form>
             """);
-        return Layout.Page(http, "Watches", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+        return layout.Page(http, "Watches", body, errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
     /// <summary>What a checkpoint's state means for the user: what happens next, which job, of which checkpoint it is a copy.</summary>
@@ -90,10 +90,10 @@ public static class WatchPages
         _ => c.Reason is null ? c.State : $"{c.State}: {c.Reason}",
     };
 
-    private static IResult Detail(HttpContext http, string id, WatchStore watches, JobStore jobs, JobStorage storage)
+    private static IResult Detail(HttpContext http, Layout layout, string id, WatchStore watches, JobStore jobs, JobStorage storage)
     {
         var w = watches.Get(id);
-        if (w is null) return Layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
+        if (w is null) return layout.Problem(http, StatusCodes.Status404NotFound, "No such watch", $"There is no watch with id '{id}'.");
         var checkpoints = watches.Checkpoints(id).OrderBy(c => c.Step ?? long.MaxValue).ThenBy(c => c.Entry, StringComparer.Ordinal).ToList();
         var byJob = jobs.List(new JobFilter(WatchId: id, Limit: 1000)).ToDictionary(j => j.Id);
         var finished = byJob.Values.Count(j => j.Status == JobStatus.Succeeded);
@@ -109,7 +109,7 @@ public static class WatchPages
             <dl class="facts"><dt>Folder</dt><dd><code>{w.Folder}</code></dd><dt>Preset</dt><dd>{w.Preset}</dd><dt>Schedule</dt><dd><code>{w.Cron}</code></dd>
             <dt>Last scan</dt><dd>{(w.LastScanAt is null ? "never" : JobPages.When(w.LastScanAt))}</dd>
             <dt>Next scan</dt><dd class="next-scan">{(next is { } at ? JobPages.When(at.ToString("O", CultureInfo.InvariantCulture)) : "not scheduled")}</dd></dl>
-            <p>{Layout.Button(http, $"/watches/{w.Id}/scan", "Scan now", "act-scan")}</p>
+            <p>{layout.Button(http, $"/watches/{w.Id}/scan", "Scan now", "act-scan")}</p>
             <h2>Checkpoints</h2>
             {(checkpoints.Count == 0 ? H($"<p class=\"empty\">Nothing found yet.</p>") : H($"""<table><thead><tr><th>Entry</th><th>Step</th><th>State</th><th>Job</th></tr></thead><tbody>{rows}</tbody></table>"""))}
             <h2>Checkpoint evolution</h2>
@@ -117,6 +117,6 @@ public static class WatchPages
                 ? H($"""<p class="empty">The figure appears once two checkpoints are classified ({finished} so far).</p>""")
                 : H($"""<figure><img src="/api/watches/{w.Id}/figures/checkpoint-evolution.png" alt="heads per class against the training step"><figcaption><a class="dl" href="/api/watches/{w.Id}/figures/checkpoint-evolution.svg" download>SVG</a> <a class="dl" href="/api/watches/{w.Id}/figures/checkpoint-evolution.pdf" download>PDF</a></figcaption></figure>"""))}
             """);
-        return Layout.Page(http, "Watch " + w.Name, body);
+        return layout.Page(http, "Watch " + w.Name, body);
     }
 }
