@@ -181,19 +181,13 @@ public sealed class QueueTests
         var dbPath = Path.Combine(tmp.Path, "headclassifier.db");
         await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={dbPath};Pooling=False"))
         {
+            await db.ExecuteAsync(ResultStoreTests.UndoSchema5);
             await db.ExecuteAsync("""
                 ALTER TABLE jobs DROP COLUMN hangfire_job_id;
                 ALTER TABLE job_runs DROP COLUMN error;
                 ALTER TABLE models DROP COLUMN min_pairs;
                 DROP TABLE evidence;
                 DROP TABLE top_tokens;
-                DROP TABLE manifests;
-                DROP TABLE correlations;
-                DROP TABLE sensitivity;
-                DROP TABLE causal_curves;
-                ALTER TABLE results DROP COLUMN position;
-                ALTER TABLE results DROP COLUMN dynamic_score;
-                ALTER TABLE head_labels DROP COLUMN best_is_suppression;
                 DELETE FROM schema_version WHERE version > 1;
                 CREATE TABLE QRTZ_JOB_DETAILS (SCHED_NAME TEXT NOT NULL, JOB_NAME TEXT NOT NULL, JOB_GROUP TEXT NOT NULL, PRIMARY KEY (SCHED_NAME, JOB_NAME, JOB_GROUP));
                 CREATE TABLE QRTZ_TRIGGERS (SCHED_NAME TEXT NOT NULL, TRIGGER_NAME TEXT NOT NULL, TRIGGER_GROUP TEXT NOT NULL, JOB_NAME TEXT NOT NULL, JOB_GROUP TEXT NOT NULL,

@@ -37,16 +37,7 @@ public sealed class ResultStoreTests
         var dbPath = Path.Combine(tmp.Path, "headclassifier.db");
         await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={dbPath};Pooling=False"))
         {
-            await db.ExecuteAsync("""
-                DROP TABLE manifests;
-                DROP TABLE correlations;
-                DROP TABLE sensitivity;
-                DROP TABLE causal_curves;
-                ALTER TABLE results DROP COLUMN position;
-                ALTER TABLE results DROP COLUMN dynamic_score;
-                ALTER TABLE head_labels DROP COLUMN best_is_suppression;
-                DELETE FROM schema_version WHERE version > 4;
-                """);
+            await db.ExecuteAsync(UndoSchema5 + "DELETE FROM schema_version WHERE version > 4;");
         }
         string Results(int i) => Path.Combine(tmp.Path, "jobs", ids[i], "results");
         File.Delete(Path.Combine(tmp.Path, "jobs", ids[0], "bundle.zip"));
@@ -77,6 +68,17 @@ public sealed class ResultStoreTests
         BundleWriter.Write([Results(0), Results(2)], reference.File("two.zip"));
         Assert.Equal(await File.ReadAllBytesAsync(reference.File("two.zip"), Ct), comparison);
     }
+
+    /// <summary>What schema 5 added, taken away again (SQLite), as a database from before it has none of it.</summary>
+    internal const string UndoSchema5 = """
+        DROP TABLE manifests;
+        DROP TABLE correlations;
+        DROP TABLE sensitivity;
+        DROP TABLE causal_curves;
+        ALTER TABLE results DROP COLUMN position;
+        ALTER TABLE results DROP COLUMN dynamic_score;
+        ALTER TABLE head_labels DROP COLUMN best_is_suppression;
+        """;
 
     // Every file under the data directory but the databases (a GET writes request logs and Hangfire state there).
     private static List<string> Snapshot(string dir) =>
