@@ -55,12 +55,12 @@ public sealed class WatchScanner(Database db, WatchStore watches, ModelStore mod
                 continue;
             }
             var job = queue.Prepare(model, parameters, watchId, step);
-            var outcome = db.InTransaction((c, tx) =>
+            var outcome = db.InTransaction<CheckpointState?>((c, tx) =>
             {
                 var claimed = c.Execute("UPDATE watch_checkpoints SET state = @enqueued, weights_sha256 = @hash, model_id = @modelId, job_id = @jobId, updated_at = @now " +
                                         "WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint AND state = @pending " +
                                         "AND NOT EXISTS (SELECT 1 FROM watch_checkpoints d WHERE d.watch_id = @watchId AND d.weights_sha256 = @hash AND d.state = @enqueued)",
-                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, modelId = model.Id, jobId = job.Id, now = Database.Now(), pending = CheckpointState.Pending, enqueued = CheckpointState.Enqueued }, tx);
+                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, modelId = model.Id, jobId = job.Id, now = Database.Now(), pending = CheckpointState.Pending.Stored(), enqueued = CheckpointState.Enqueued.Stored() }, tx);
                 if (claimed == 1)
                 {
                     models.Insert(model, c, tx);
@@ -69,7 +69,7 @@ public sealed class WatchScanner(Database db, WatchStore watches, ModelStore mod
                 }
                 var dup = c.Execute("UPDATE watch_checkpoints SET state = @duplicate, weights_sha256 = @hash, updated_at = @now " +
                                     "WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint AND state = @pending",
-                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, now = Database.Now(), pending = CheckpointState.Pending, duplicate = CheckpointState.Duplicate }, tx);
+                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, now = Database.Now(), pending = CheckpointState.Pending.Stored(), duplicate = CheckpointState.Duplicate.Stored() }, tx);
                 return dup == 1 ? CheckpointState.Duplicate : null;
             });
             if (outcome == CheckpointState.Enqueued)
@@ -88,11 +88,11 @@ public sealed class WatchScanner(Database db, WatchStore watches, ModelStore mod
         return summary;
     }
 
-    private void Mark(string watchId, string entry, string fingerprint, string state, string reason)
+    private void Mark(string watchId, string entry, string fingerprint, CheckpointState state, string reason)
     {
         using var c = db.Open();
         c.Execute("UPDATE watch_checkpoints SET state = @state, reason = @reason, updated_at = @now WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint",
-            new { watchId, entry, fingerprint, state, reason, now = Database.Now() });
+            new { watchId, entry, fingerprint, state = state.Stored(), reason, now = Database.Now() });
     }
 
     /// <summary>Checkpoint folders and single-file checkpoints; hidden and partial names are skipped.</summary>

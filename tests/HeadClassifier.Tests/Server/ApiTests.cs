@@ -249,7 +249,7 @@ public sealed class ApiTests
         Assert.Equal(7, counts.GetProperty("total").GetInt32());
         var byStatus = counts.GetProperty("byStatus");
         Assert.Equal((5, 2, 0), (byStatus.GetProperty("cancelled").GetInt32(), byStatus.GetProperty("failed").GetInt32(), byStatus.GetProperty("queued").GetInt32()));
-        Assert.Equal(JobStatus.All.Order(), byStatus.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(StoredNames.All<JobStatus>().Order(), byStatus.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(7, ids.Count);
     }
 
