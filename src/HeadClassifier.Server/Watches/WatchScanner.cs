@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using HeadClassifier.Core;
+using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Registry;
 using HeadClassifier.Server.Store;
@@ -95,12 +96,19 @@ public sealed class WatchScanner(Database db, WatchStore watches, ModelStore mod
             new { watchId, entry, fingerprint, state = state.Stored(), reason, now = Database.Now() });
     }
 
-    /// <summary>Checkpoint folders and single-file checkpoints; hidden and partial names are skipped.</summary>
-    public static IEnumerable<string> Entries(string folder) =>
-        Directory.EnumerateFileSystemEntries(folder)
+    /// <summary>
+    /// Checkpoint folders and single-file checkpoints; hidden and partial names are skipped, and so is a llama2.c
+    /// tokenizer (tok*.bin that is no model) beside the model .bin files. Any other .bin is an entry, a model still
+    /// being written (its header short or its size not yet matching) included: it waits as pending like any other.
+    /// </summary>
+    public static IEnumerable<string> Entries(string folder)
+    {
+        var tokenizers = Llama2cCheckpoint.TokenizerFilesIn(folder).ToHashSet(StringComparer.Ordinal);
+        return Directory.EnumerateFileSystemEntries(folder)
             .Where(p => !Path.GetFileName(p).StartsWith('.') && !p.EndsWith(".partial", StringComparison.Ordinal) && !p.EndsWith(".tmp", StringComparison.Ordinal))
-            .Where(p => Directory.Exists(p) || p.EndsWith(".bin", StringComparison.Ordinal) || p.EndsWith(".safetensors", StringComparison.Ordinal))
+            .Where(p => Directory.Exists(p) || (p.EndsWith(".bin", StringComparison.Ordinal) && !tokenizers.Contains(p)) || p.EndsWith(".safetensors", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
+    }
 
     /// <summary>Sizes and modification times of every file of the entry: any write changes it.</summary>
     public static string Fingerprint(string path)

@@ -424,6 +424,9 @@ public sealed class ApiTests
         using var db = server.Services.GetRequiredService<Database>().Open();
         Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM results WHERE job_id IN (@running, @queued)", new { running, queued }));
         Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM job_runs WHERE job_id = @queued", new { queued }));
+        // The stored text, as before the statuses were enums (never their numbers).
+        Assert.Equal(["cancelled", "cancelled"], db.Query<string>("SELECT status FROM jobs WHERE id IN (@running, @queued)", new { running, queued }));
+        Assert.Equal("cancelled", db.ExecuteScalar<string>("SELECT outcome FROM job_runs WHERE job_id = @running", new { running }));
     }
 
     [Fact]
