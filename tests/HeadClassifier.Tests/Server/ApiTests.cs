@@ -264,6 +264,14 @@ public sealed class ApiTests
         Assert.DoesNotContain(schemas, n => n.Contains("Anonymous", StringComparison.Ordinal) || n.Contains('`') || n.Contains('<'));
         Assert.Superset(new HashSet<string> { "JobView", "ModelView", "ErrorView", "HealthView", "OperationSetView", "JobCountsView", "ResultsView",
             "EvidenceViewOperation", "ModelOperationsViewOperation", "JobParameters" }, schemas.ToHashSet());
+        // The closed sets as the API sends them: strings, each value listed.
+        var components = doc.GetProperty("components").GetProperty("schemas");
+        foreach (var (name, values) in new[] { ("JobStatus", StoredNames.All<JobStatus>()), ("CheckpointState", StoredNames.All<CheckpointState>()), ("RunOutcome", StoredNames.All<RunOutcome>()) })
+        {
+            var schema = components.GetProperty(name);
+            Assert.Equal("string", schema.GetProperty("type").GetString());
+            Assert.Equal(values, schema.GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
+        }
 
         var paths = doc.GetProperty("paths");
         JsonElement Responses(string path, string method) => paths.GetProperty(path).GetProperty(method).GetProperty("responses");
@@ -478,7 +486,9 @@ public sealed class ApiTests
             Content = new StringContent("{\"modelId\": ", Encoding.UTF8, "application/json"),
             Headers = { { "X-Api-Key", Api.Key } },
         }).Fails(HttpStatusCode.BadRequest, "not valid JSON");
-        await c.Get("/api/jobs?status=done").Fails(HttpStatusCode.BadRequest, "status");
+        Assert.Contains("must be one of queued, running, succeeded, failed, cancelled (got 'done')", await c.Get("/api/jobs?status=done").Fails(HttpStatusCode.BadRequest, "status"));
+        await c.Get("/api/jobs?status=Succeeded").Fails(HttpStatusCode.BadRequest, "status"); // the stored text only: no other casing, no numbers
+        await c.Get("/api/jobs?status=2").Fails(HttpStatusCode.BadRequest, "status");
         await c.Get("/api/jobs/nope").Fails(HttpStatusCode.NotFound, "no job");
         await c.Post("/api/jobs/nope/cancel", new { }).Fails(HttpStatusCode.NotFound, "no job");
         await c.Post("/api/watches", new { folder = "models", cron = "every minute" }).Fails(HttpStatusCode.BadRequest, "cron");
