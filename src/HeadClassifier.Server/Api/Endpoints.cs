@@ -113,13 +113,15 @@ public static class Endpoints
     {
         api.MapGet("/jobs", (HttpContext http, string? status, string? modelId, string? watchId, string? ids, int? limit, int? offset, JobStore jobs) =>
         {
-            if (status is not null && !JobStatus.All.Contains(status))
-                throw new InvalidInputException("status", $"must be one of {string.Join(", ", JobStatus.All)} (got '{status}')");
+            JobStatus? wanted = null;
+            if (status is not null)
+                wanted = StoredNames.TryParse<JobStatus>(status, out var s) ? s
+                    : throw new InvalidInputException("status", $"must be one of {string.Join(", ", StoredNames.All<JobStatus>())} (got '{status}')");
             if (limit is < 1 or > MaxPage) throw new InvalidInputException("limit", $"must be between 1 and {MaxPage} (got {limit})");
             if (offset is < 0) throw new InvalidInputException("offset", $"must not be negative (got {offset})");
             var idList = ids?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (idList is { Length: > MaxPage }) throw new InvalidInputException("ids", $"names {idList.Length} jobs; at most {MaxPage} at once");
-            var filter = new JobFilter(status, modelId, watchId, limit ?? DefaultPage, offset ?? 0, idList);
+            var filter = new JobFilter(wanted, modelId, watchId, limit ?? DefaultPage, offset ?? 0, idList);
             var total = jobs.Count(filter);
             // The body stays the page's array; the total and the neighbouring pages travel in headers (RFC 8288 links).
             http.Response.Headers[TotalCountHeader] = total.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -134,7 +136,7 @@ public static class Endpoints
         api.MapGet("/jobs/counts", (JobStore jobs) =>
         {
             var byStatus = jobs.CountByStatus();
-            return new JobCountsView(byStatus.Values.Sum(), byStatus);
+            return new JobCountsView(byStatus.Values.Sum(), byStatus.ToDictionary(kv => kv.Key.Stored(), kv => kv.Value));
         }).WithTags("jobs").Produces<JobCountsView>();
         api.MapGet("/jobs/{id}", (string id, JobStore jobs) => jobs.Get(id) is { } j ? Results.Ok(JobView.Of(j)) : NotFound($"no job with id '{id}'")).WithTags("jobs")
             .Produces<JobView>().Fails(StatusCodes.Status404NotFound);
@@ -154,7 +156,7 @@ public static class Endpoints
             var status = queue.Cancel(id);
             if (status is null) return NotFound($"no job with id '{id}'");
             if (status is JobStatus.Succeeded or JobStatus.Failed)
-                return Results.Json(new ErrorView($"job {id} has already {status}"), statusCode: StatusCodes.Status409Conflict);
+                return Results.Json(new ErrorView($"job {id} has already {status.Value.Stored()}"), statusCode: StatusCodes.Status409Conflict);
             return Results.Accepted($"/api/jobs/{id}", JobView.Of(jobs.Get(id)!));
         }).WithTags("jobs").Produces<JobView>(StatusCodes.Status202Accepted).Fails(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         write.MapPost("/jobs/{id}/retry", (string id, JobStore jobs, JobQueue queue) =>
@@ -310,7 +312,7 @@ public static class Endpoints
         {
             null => NotFound($"no job with id '{id}'"),
             { Status: JobStatus.Succeeded, ResultDir: not null } => null,
-            _ => Results.Json(new ErrorView($"job {id} is {job.Status}; results exist once it has succeeded"), statusCode: StatusCodes.Status409Conflict),
+            _ => Results.Json(new ErrorView($"job {id} is {job.Status.Stored()}; results exist once it has succeeded"), statusCode: StatusCodes.Status409Conflict),
         };
         return problem is null;
     }

@@ -32,7 +32,7 @@ public sealed record ModelOperationsView(string ModelId, int MinPairs, IReadOnly
 /// <summary>Queue: the job's page in the Hangfire dashboard (null until enqueued).</summary>
 public sealed record JobLinks(string Self, string Results, string Scores, string Heads, string Manifest, string Figures, string Bundle, string? Queue);
 
-public sealed record JobView(string Id, string ModelId, string ModelName, string WeightsSha256, string Status, double Progress, int Percent, string? Stage, int? Layer,
+public sealed record JobView(string Id, string ModelId, string ModelName, string WeightsSha256, JobStatus Status, double Progress, int Percent, string? Stage, int? Layer,
     JobParameters Parameters, int Attempts, string? Worker, string? Provider, string CreatedAt, string? StartedAt, string? FinishedAt, double? DurationSeconds,
     JsonElement? TimingsSeconds, long? PeakMemoryBytes, string? Error, string? ReusedFrom, string? WatchId, long? CheckpointStep, string? HangfireJobId, JobLinks Links)
 {

@@ -53,31 +53,32 @@ public static class JobPages
 
     private static IResult List(HttpContext http, Layout layout, string? status, int page, JobStore jobs)
     {
-        if (status is not null && !JobStatus.All.Contains(status)) status = null;
+        // An unknown status shows all jobs; `shown` is the filter as the links and the script name it.
+        JobStatus? filter = status is not null && StoredNames.TryParse<JobStatus>(status, out var wanted) ? wanted : null;
+        var shown = filter?.Stored();
         var counts = jobs.CountByStatus();
         var all = counts.Values.Sum();
-        var total = status is null ? all : counts[status];
+        var total = filter is { } f ? counts[f] : all;
         var pages = Math.Max(1, (total + PageSize - 1) / PageSize);
         page = Math.Clamp(page, 1, pages);
-        var rows = jobs.List(new JobFilter(Status: status, Limit: PageSize, Offset: (page - 1) * PageSize));
-        var filters = Join(JobStatus.All.Prepend("all"), s =>
+        var rows = jobs.List(new JobFilter(Status: filter, Limit: PageSize, Offset: (page - 1) * PageSize));
+        var filters = Join(Enum.GetValues<JobStatus>().Select(v => (Name: v.Stored(), Count: counts[v])).Prepend((Name: "all", Count: all)), s =>
         {
-            var href = s == "all" ? "/jobs" : "/jobs?status=" + s;
-            var count = s == "all" ? all : counts[s];
-            return H($"""<a href="{href}"{Attr((status ?? "all") == s, "aria-current=\"true\"")}>{s} <span class="count" data-count="{s}">{count}</span></a>""");
+            var href = s.Name == "all" ? "/jobs" : "/jobs?status=" + s.Name;
+            return H($"""<a href="{href}"{Attr((shown ?? "all") == s.Name, "aria-current=\"true\"")}>{s.Name} <span class="count" data-count="{s.Name}">{s.Count}</span></a>""");
         });
         // The script polls the counts (a changed total means jobs came or went: it reloads) and the shown jobs that can still change.
         var live = H($"""
-            data-live-jobs="{(status is null ? "" : status)}" data-total="{total}"
+            data-live-jobs="{shown ?? ""}" data-total="{total}"
             """);
         var body = rows.Count == 0
-            ? H($"""<p class="empty" {live}>No {status ?? ""} jobs yet. <a href="/jobs/new">Submit one</a>: choose a model and an operation set; results appear here as it runs.</p>""")
+            ? H($"""<p class="empty" {live}>No {shown ?? ""} jobs yet. <a href="/jobs/new">Submit one</a>: choose a model and an operation set; results appear here as it runs.</p>""")
             : H($"""
                 <table class="jobs" {live}>
                 <thead><tr><th>Job</th><th>Model</th><th>Status</th><th>Progress</th><th>Stage</th><th>Submitted</th><th>Duration</th><th>Provider</th><th></th></tr></thead>
                 <tbody>{Join(rows, j => Row(http, layout, j))}</tbody>
                 </table>
-                {Pager(status, page, pages, total, rows.Count)}
+                {Pager(shown, page, pages, total, rows.Count)}
                 """);
         return layout.Page(http, "Jobs", H($"""
             <p class="toolbar"><a class="button" href="/jobs/new">New job</a> <span class="filters">Show: {filters}</span></p>
@@ -100,7 +101,7 @@ public static class JobPages
     {
         var percent = (int)Math.Floor(j.Progress * 100);
         return H($"""
-            <tr data-job="{j.Id}" data-status="{j.Status}">
+            <tr data-job="{j.Id}" data-status="{j.Status.Stored()}">
             <td><a href="/jobs/{j.Id}">{Short(j.Id)}</a>{If(j.WatchId is not null, H($""" <small title="submitted by a watch">watch</small>"""))}</td>
             <td>{j.ModelName}</td>
             <td>{Layout.StatusBadge(j.Status)}</td>
@@ -110,7 +111,7 @@ public static class JobPages
             <td class="duration">{Seconds(Duration(j))}</td>
             <td class="provider">{j.Provider}</td>
             <td class="actions">
-              {layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: JobStatus.IsFinal(j.Status))}
+              {layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: j.Status.IsFinal())}
               {layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
             </td>
             </tr>
@@ -135,12 +136,12 @@ public static class JobPages
         var k = $"copying {(p.KCopying?.ToString(CultureInfo.InvariantCulture) ?? "default")}, other {(p.KOther?.ToString(CultureInfo.InvariantCulture) ?? "default")}";
         var percent = (int)Math.Floor(j.Progress * 100);
         var summary = H($"""
-            <div class="job-head" data-live-job="{j.Id}" data-status="{j.Status}">
+            <div class="job-head" data-live-job="{j.Id}" data-status="{j.Status.Stored()}">
               <p aria-live="polite">{Layout.StatusBadge(j.Status)} <span class="progress">{Layout.ProgressBar(percent)}</span> <span class="stage">{Stage(j)}</span>
                  <span class="duration">{Seconds(Duration(j))}</span></p>
               <p class="error" role="alert"{Attr(j.Error is null, "hidden")}>Failed: <span class="reason">{j.Error}</span></p>
               <p class="actions">
-                {layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: JobStatus.IsFinal(j.Status))}
+                {layout.Button(http, $"/jobs/{j.Id}/cancel", "Cancel", "act-cancel", hidden: j.Status.IsFinal())}
                 {layout.Button(http, $"/jobs/{j.Id}/retry", "Retry", "act-retry", hidden: j.Status is not (JobStatus.Failed or JobStatus.Cancelled))}
               </p>
             </div>

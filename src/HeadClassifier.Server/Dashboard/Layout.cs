@@ -1,4 +1,5 @@
 using HeadClassifier.Server.Api;
+using HeadClassifier.Server.Store;
 using Microsoft.AspNetCore.Antiforgery;
 using static HeadClassifier.Server.Dashboard.Html;
 
@@ -82,7 +83,7 @@ public sealed class Layout(ApiKey apiKey, IAntiforgery antiforgery)
     public static Markup Invalid(IReadOnlyDictionary<string, string> errors, string field) =>
         errors.ContainsKey(field) ? H($""" aria-invalid="true" aria-describedby="{field}-error" """) : Markup.Empty;
 
-    public static Markup StatusBadge(string status) => H($"""<span class="status {status}">{status}</span>""");
+    public static Markup StatusBadge(JobStatus status) => H($"""<span class="status {status.Stored()}">{status.Stored()}</span>""");
 
     public static Markup ProgressBar(int percent) =>
         H($"""<span class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="{percent}"><span style="width:{percent}%"></span></span> <span class="pct">{percent}%</span>""");

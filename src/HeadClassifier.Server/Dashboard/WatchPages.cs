@@ -83,11 +83,11 @@ public static class WatchPages
     internal static string State(WatchCheckpointRow c, JobRow? job, IReadOnlyList<WatchCheckpointRow> all) => c.State switch
     {
         CheckpointState.Pending => "pending: waiting one scan to be sure it is completely written; the next scan enqueues it if it has not changed",
-        CheckpointState.Enqueued when job is not null && JobStatus.IsFinal(job.Status) => job.Status == JobStatus.Succeeded ? "classified" : $"job {job.Status}",
+        CheckpointState.Enqueued when job is not null && job.Status.IsFinal() => job.Status == JobStatus.Succeeded ? "classified" : $"job {job.Status.Stored()}",
         CheckpointState.Enqueued => "enqueued",
         CheckpointState.Duplicate when all.FirstOrDefault(o => o.State == CheckpointState.Enqueued && o.WeightsSha256 == c.WeightsSha256) is { } original =>
             $"duplicate: same weights as {original.Entry}",
-        _ => c.Reason is null ? c.State : $"{c.State}: {c.Reason}",
+        _ => c.Reason is null ? c.State.Stored() : $"{c.State.Stored()}: {c.Reason}",
     };
 
     private static IResult Detail(HttpContext http, Layout layout, string id, WatchStore watches, JobStore jobs, JobStorage storage)

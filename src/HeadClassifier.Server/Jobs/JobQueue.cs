@@ -65,7 +65,7 @@ public sealed class JobQueue(Database db, JobStore jobs, ModelStore models, Oper
     /// Cancels a queued job or asks a running one to stop: deleting its Hangfire job fires the running job's
     /// CancellationToken on whichever worker runs it. Returns the status after.
     /// </summary>
-    public string? Cancel(string jobId)
+    public JobStatus? Cancel(string jobId)
     {
         var status = jobs.RequestCancel(jobId);
         if (status is JobStatus.Cancelled or JobStatus.Running && jobs.Get(jobId)?.HangfireJobId is { } hangfireId) client.Delete(hangfireId);

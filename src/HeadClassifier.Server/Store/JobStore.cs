@@ -7,7 +7,7 @@ using HeadClassifier.Scoring.Labels;
 namespace HeadClassifier.Server.Store;
 
 /// <summary>Which jobs to list (newest first): by status, model, watch or ids, one page of them.</summary>
-public sealed record JobFilter(string? Status = null, string? ModelId = null, string? WatchId = null, int Limit = 100, int Offset = 0, IReadOnlyList<string>? Ids = null);
+public sealed record JobFilter(JobStatus? Status = null, string? ModelId = null, string? WatchId = null, int Limit = 100, int Offset = 0, IReadOnlyList<string>? Ids = null);
 
 public sealed class JobStore(Database db)
 {
@@ -17,13 +17,14 @@ public sealed class JobStore(Database db)
     {
         const string sql = "INSERT INTO jobs (id, model_id, model_name, model_path, weights_sha256, parameters_json, params_key, status, created_at, watch_id, checkpoint_step) " +
                            "VALUES (@Id, @ModelId, @ModelName, @ModelPath, @WeightsSha256, @ParametersJson, @ParamsKey, @Status, @CreatedAt, @WatchId, @CheckpointStep)";
+        var p = new { j.Id, j.ModelId, j.ModelName, j.ModelPath, j.WeightsSha256, j.ParametersJson, j.ParamsKey, Status = j.Status.Stored(), j.CreatedAt, j.WatchId, j.CheckpointStep };
         if (c is not null)
         {
-            c.Execute(sql, j, tx);
+            c.Execute(sql, p, tx);
             return;
         }
         using var conn = db.Open();
-        conn.Execute(sql, j);
+        conn.Execute(sql, p);
     }
 
     public JobRow? Get(string id)
@@ -34,7 +35,7 @@ public sealed class JobStore(Database db)
 
     /// <summary>The model's jobs still queued or running (a model with any cannot be deleted).</summary>
     public int ActiveCount(string modelId) =>
-        JobStatus.All.Where(s => !JobStatus.IsFinal(s)).Sum(s => Count(new JobFilter(Status: s, ModelId: modelId)));
+        Enum.GetValues<JobStatus>().Where(s => !s.IsFinal()).Sum(s => Count(new JobFilter(Status: s, ModelId: modelId)));
 
     public IReadOnlyList<JobRow> List(JobFilter f)
     {
@@ -50,11 +51,11 @@ public sealed class JobStore(Database db)
     }
 
     /// <summary>Jobs per status (every status present, 0 where none).</summary>
-    public IReadOnlyDictionary<string, int> CountByStatus()
+    public IReadOnlyDictionary<JobStatus, int> CountByStatus()
     {
         using var c = db.Open();
         var counts = c.Query<(string Status, int N)>("SELECT status, COUNT(*) FROM jobs GROUP BY status").ToDictionary(r => r.Status, r => r.N);
-        return JobStatus.All.ToDictionary(s => s, s => counts.GetValueOrDefault(s));
+        return Enum.GetValues<JobStatus>().ToDictionary(s => s, s => counts.GetValueOrDefault(s.Stored()));
     }
 
     private static string Where(JobFilter f)
@@ -68,7 +69,7 @@ public sealed class JobStore(Database db)
         return where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "";
     }
 
-    private static object Parameters(JobFilter f) => new { f.Status, f.ModelId, f.WatchId, f.Limit, f.Offset, Ids = f.Ids?.ToArray() };
+    private static object Parameters(JobFilter f) => new { Status = f.Status?.Stored(), f.ModelId, f.WatchId, f.Limit, f.Offset, Ids = f.Ids?.ToArray() };
 
     /// <summary>
     /// Claims the job for this worker when <paramref name="hangfireJobId"/> is its Hangfire job: queued → running, or
@@ -82,12 +83,12 @@ public sealed class JobStore(Database db)
         {
             var n = c.Execute("UPDATE jobs SET status = @running, started_at = @now, attempts = attempts + 1, worker = @worker, progress = 0, stage = 'starting', error = NULL, " +
                               "hangfire_job_id = @hangfireJobId WHERE id = @id AND status IN (@queued, @running) AND cancel_requested = 0 " +
-                              "AND (hangfire_job_id IS NULL OR hangfire_job_id = @hangfireJobId)", new { id, worker, hangfireJobId, now = Database.Now(), queued = JobStatus.Queued, running = JobStatus.Running }, tx);
+                              "AND (hangfire_job_id IS NULL OR hangfire_job_id = @hangfireJobId)", new { id, worker, hangfireJobId, now = Database.Now(), queued = JobStatus.Queued.Stored(), running = JobStatus.Running.Stored() }, tx);
             if (n == 0)
             {
                 // Cancelled while its worker was dying: the redelivery settles it instead of leaving it running.
                 c.Execute("UPDATE jobs SET status = @cancelled, stage = @cancelled, finished_at = @now WHERE id = @id AND status IN (@queued, @running) AND cancel_requested = 1",
-                    new { id, now = Database.Now(), cancelled = JobStatus.Cancelled, queued = JobStatus.Queued, running = JobStatus.Running }, tx);
+                    new { id, now = Database.Now(), cancelled = JobStatus.Cancelled.Stored(), queued = JobStatus.Queued.Stored(), running = JobStatus.Running.Stored() }, tx);
                 return false;
             }
             CloseLostRuns(c, tx, id, worker);
@@ -110,7 +111,7 @@ public sealed class JobStore(Database db)
     public void ReportProgress(string id, double progress, string stage, int? layer)
     {
         using var c = db.Open();
-        c.Execute("UPDATE jobs SET progress = @progress, stage = @stage, layer = @layer WHERE id = @id AND status = @running", new { id, progress, stage, layer, running = JobStatus.Running });
+        c.Execute("UPDATE jobs SET progress = @progress, stage = @stage, layer = @layer WHERE id = @id AND status = @running", new { id, progress, stage, layer, running = JobStatus.Running.Stored() });
     }
 
     public bool IsCancelRequested(string id)
@@ -120,15 +121,16 @@ public sealed class JobStore(Database db)
     }
 
     /// <summary>Marks a queued job cancelled at once; a running one is flagged and its worker stops at the next check.</summary>
-    public string? RequestCancel(string id)
+    public JobStatus? RequestCancel(string id)
     {
-        return db.InTransaction((c, tx) =>
+        return db.InTransaction<JobStatus?>((c, tx) =>
         {
-            var status = c.ExecuteScalar<string?>("SELECT status FROM jobs WHERE id = @id", new { id }, tx);
-            if (status is null || JobStatus.IsFinal(status)) return status;
+            if (c.ExecuteScalar<string?>("SELECT status FROM jobs WHERE id = @id", new { id }, tx) is not { } text) return null;
+            var status = StoredNames.Parse<JobStatus>(text);
+            if (status.IsFinal()) return status;
             if (status == JobStatus.Queued)
             {
-                c.Execute("UPDATE jobs SET status = @cancelled, cancel_requested = 1, finished_at = @now, stage = @cancelled WHERE id = @id", new { id, now = Database.Now(), cancelled = JobStatus.Cancelled }, tx);
+                c.Execute("UPDATE jobs SET status = @cancelled, cancel_requested = 1, finished_at = @now, stage = @cancelled WHERE id = @id", new { id, now = Database.Now(), cancelled = JobStatus.Cancelled.Stored() }, tx);
                 return JobStatus.Cancelled;
             }
             c.Execute("UPDATE jobs SET cancel_requested = 1 WHERE id = @id", new { id }, tx);
@@ -147,19 +149,25 @@ public sealed class JobStore(Database db)
             ResultStore.Write(c, tx, id, output);
             c.Execute("UPDATE jobs SET status = @succeeded, progress = 1, stage = 'done', layer = NULL, finished_at = @now, timings_json = @TimingsJson, peak_memory_bytes = @PeakMemoryBytes, " +
                       "result_dir = @ResultDir, reused_from = @ReusedFrom, provider = @Provider WHERE id = @id",
-                new { id, now = Database.Now(), succeeded = JobStatus.Succeeded, output.TimingsJson, output.PeakMemoryBytes, ResultDir = output.Results.Directory, output.ReusedFrom, output.Provider }, tx);
-            FinishRun(c, tx, runId, JobStatus.Succeeded);
+                new { id, now = Database.Now(), succeeded = JobStatus.Succeeded.Stored(), output.TimingsJson, output.PeakMemoryBytes, ResultDir = output.Results.Directory, output.ReusedFrom, output.Provider }, tx);
+            FinishRun(c, tx, runId, RunOutcome.Succeeded);
         });
     }
 
     /// <summary>Failed or cancelled: no partial results stay behind.</summary>
-    public void Finish(string id, string runId, string status, string? error)
+    public void Finish(string id, string runId, JobStatus status, string? error)
     {
+        var outcome = status switch
+        {
+            JobStatus.Failed => RunOutcome.Failed,
+            JobStatus.Cancelled => RunOutcome.Cancelled,
+            _ => throw new ArgumentOutOfRangeException(nameof(status), status, "a job finishes without results only as failed or cancelled"),
+        };
         db.InTransaction((c, tx) =>
         {
             ResultStore.Delete(c, tx, id);
-            c.Execute("UPDATE jobs SET status = @status, stage = @status, finished_at = @now, error = @error WHERE id = @id", new { id, status, error, now = Database.Now() }, tx);
-            FinishRun(c, tx, runId, status, error);
+            c.Execute("UPDATE jobs SET status = @status, stage = @status, finished_at = @now, error = @error WHERE id = @id", new { id, status = status.Stored(), error, now = Database.Now() }, tx);
+            FinishRun(c, tx, runId, outcome, error);
         });
     }
 
@@ -178,8 +186,8 @@ public sealed class JobStore(Database db)
         {
             ResultStore.Delete(c, tx, id);
             c.Execute("UPDATE jobs SET status = @queued, stage = @stage, progress = 0, layer = NULL, error = @error WHERE id = @id AND status = @running",
-                new { id, error, queued = JobStatus.Queued, running = JobStatus.Running, stage = $"attempt failed; {retriesLeft} retr{(retriesLeft == 1 ? "y" : "ies")} left" }, tx);
-            FinishRun(c, tx, runId, JobStatus.Failed, error);
+                new { id, error, queued = JobStatus.Queued.Stored(), running = JobStatus.Running.Stored(), stage = $"attempt failed; {retriesLeft} retr{(retriesLeft == 1 ? "y" : "ies")} left" }, tx);
+            FinishRun(c, tx, runId, RunOutcome.Failed, error);
         });
     }
 
@@ -189,33 +197,27 @@ public sealed class JobStore(Database db)
         db.InTransaction((c, tx) =>
         {
             c.Execute("UPDATE jobs SET status = @queued, stage = 'interrupted by a worker shutdown; will resume', progress = 0 WHERE id = @id AND status = @running",
-                new { id, queued = JobStatus.Queued, running = JobStatus.Running }, tx);
-            FinishRun(c, tx, runId, InterruptedRun);
+                new { id, queued = JobStatus.Queued.Stored(), running = JobStatus.Running.Stored() }, tx);
+            FinishRun(c, tx, runId, RunOutcome.Interrupted);
         });
     }
-
-    /// <summary>Outcome of a run whose worker stopped cleanly (shutdown); the job goes back to the queue.</summary>
-    public const string InterruptedRun = "interrupted";
-
-    /// <summary>Outcome of a run whose worker died without a word (kill -9, a lost node), recorded when that is found.</summary>
-    public const string LostRun = "lost";
 
     /// <summary>Closes the job's runs still open, as lost, at the time <paramref name="foundBy"/> found them: their worker is gone.</summary>
     public void CloseLostRuns(string id, string foundBy) => db.InTransaction((c, tx) => CloseLostRuns(c, tx, id, foundBy));
 
     private static void CloseLostRuns(DbConnection c, DbTransaction tx, string id, string foundBy) =>
         c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome, error = @error WHERE job_id = @id AND finished_at IS NULL",
-            new { id, outcome = LostRun, error = $"its worker stopped without finishing the run; found by {foundBy}", now = Database.Now() }, tx);
+            new { id, outcome = RunOutcome.Lost.Stored(), error = $"its worker stopped without finishing the run; found by {foundBy}", now = Database.Now() }, tx);
 
-    private static void FinishRun(DbConnection c, DbTransaction tx, string runId, string outcome, string? error = null) =>
-        c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome, error = @error WHERE id = @runId", new { runId, outcome, error, now = Database.Now() }, tx);
+    private static void FinishRun(DbConnection c, DbTransaction tx, string runId, RunOutcome outcome, string? error = null) =>
+        c.Execute("UPDATE job_runs SET finished_at = @now, outcome = @outcome, error = @error WHERE id = @runId", new { runId, outcome = outcome.Stored(), error, now = Database.Now() }, tx);
 
     /// <summary>An earlier successful job on the same weights with the same parameters and operations.</summary>
     public JobRow? FindReusable(string weightsSha256, string paramsKey, string exceptId)
     {
         using var c = db.Open();
         return c.QueryFirstOrDefault<JobRow>($"SELECT {Columns} FROM jobs WHERE weights_sha256 = @weightsSha256 AND params_key = @paramsKey AND status = @succeeded AND id <> @exceptId ORDER BY finished_at",
-            new { weightsSha256, paramsKey, exceptId, succeeded = JobStatus.Succeeded });
+            new { weightsSha256, paramsKey, exceptId, succeeded = JobStatus.Succeeded.Stored() });
     }
 
     public IReadOnlyList<JobRunRow> Runs(string id)

@@ -59,7 +59,7 @@ public sealed class ResultStore(Database db)
     internal static void Backfill(DbConnection c, DbTransaction tx)
     {
         var done = c.Query<(string Id, string Dir)>("SELECT id, result_dir FROM jobs WHERE status = @succeeded AND result_dir IS NOT NULL",
-            new { succeeded = JobStatus.Succeeded }, tx).ToList();
+            new { succeeded = JobStatus.Succeeded.Stored() }, tx).ToList();
         foreach (var (id, dir) in done)
         {
             RunResults results;

@@ -27,19 +27,6 @@ public sealed class ModelRow
     public string CreatedAt { get; set; } = "";
 }
 
-public static class JobStatus
-{
-    public const string Queued = "queued";
-    public const string Running = "running";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
-    public const string Cancelled = "cancelled";
-
-    public static readonly string[] All = [Queued, Running, Succeeded, Failed, Cancelled];
-
-    public static bool IsFinal(string status) => status is Succeeded or Failed or Cancelled;
-}
-
 public sealed class JobRow
 {
     public string Id { get; set; } = "";
@@ -49,7 +36,7 @@ public sealed class JobRow
     public string WeightsSha256 { get; set; } = "";
     public string ParametersJson { get; set; } = "";
     public string ParamsKey { get; set; } = "";
-    public string Status { get; set; } = "";
+    public JobStatus Status { get; set; }
     public double Progress { get; set; }
     public string? Stage { get; set; }
     public int? Layer { get; set; }
@@ -78,7 +65,7 @@ public sealed class JobRunRow
     public string Worker { get; set; } = "";
     public string StartedAt { get; set; } = "";
     public string? FinishedAt { get; set; }
-    public string? Outcome { get; set; }
+    public RunOutcome? Outcome { get; set; }
     /// <summary>Why a failed attempt failed (retried ones included).</summary>
     public string? Error { get; set; }
 }
@@ -131,22 +118,12 @@ public sealed class WatchRow
     public string? LastScanJson { get; set; }
 }
 
-public static class CheckpointState
-{
-    /// <summary>Seen once, or changed since the last scan: may still be being written.</summary>
-    public const string Pending = "pending";
-    public const string Enqueued = "enqueued";
-    /// <summary>Same weights as a checkpoint already enqueued for this watch.</summary>
-    public const string Duplicate = "duplicate";
-    public const string Rejected = "rejected";
-}
-
 public sealed class WatchCheckpointRow
 {
     public string WatchId { get; set; } = "";
     public string Entry { get; set; } = "";
     public string Fingerprint { get; set; } = "";
-    public string State { get; set; } = "";
+    public CheckpointState State { get; set; }
     public long? Step { get; set; }
     public string? WeightsSha256 { get; set; }
     public string? ModelId { get; set; }

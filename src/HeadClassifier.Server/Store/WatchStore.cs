@@ -59,6 +59,6 @@ public sealed class WatchStore(Database db)
         var now = Database.Now();
         c.Execute("INSERT INTO watch_checkpoints (watch_id, entry, fingerprint, state, step, first_seen_at, updated_at) VALUES (@watchId, @entry, @fingerprint, @pending, @step, @now, @now) " +
                   "ON CONFLICT (watch_id, entry) DO UPDATE SET fingerprint = excluded.fingerprint, state = @pending, step = excluded.step, reason = NULL, updated_at = excluded.updated_at",
-            new { watchId, entry, fingerprint, step, now, pending = CheckpointState.Pending });
+            new { watchId, entry, fingerprint, step, now, pending = CheckpointState.Pending.Stored() });
     }
 }

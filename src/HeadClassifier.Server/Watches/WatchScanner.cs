@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using HeadClassifier.Core;
+using HeadClassifier.Models.Checkpoints;
 using HeadClassifier.Server.Jobs;
 using HeadClassifier.Server.Registry;
 using HeadClassifier.Server.Store;
@@ -55,12 +56,12 @@ public sealed class WatchScanner(Database db, WatchStore watches, ModelStore mod
                 continue;
             }
             var job = queue.Prepare(model, parameters, watchId, step);
-            var outcome = db.InTransaction((c, tx) =>
+            var outcome = db.InTransaction<CheckpointState?>((c, tx) =>
             {
                 var claimed = c.Execute("UPDATE watch_checkpoints SET state = @enqueued, weights_sha256 = @hash, model_id = @modelId, job_id = @jobId, updated_at = @now " +
                                         "WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint AND state = @pending " +
                                         "AND NOT EXISTS (SELECT 1 FROM watch_checkpoints d WHERE d.watch_id = @watchId AND d.weights_sha256 = @hash AND d.state = @enqueued)",
-                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, modelId = model.Id, jobId = job.Id, now = Database.Now(), pending = CheckpointState.Pending, enqueued = CheckpointState.Enqueued }, tx);
+                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, modelId = model.Id, jobId = job.Id, now = Database.Now(), pending = CheckpointState.Pending.Stored(), enqueued = CheckpointState.Enqueued.Stored() }, tx);
                 if (claimed == 1)
                 {
                     models.Insert(model, c, tx);
@@ -69,7 +70,7 @@ public sealed class WatchScanner(Database db, WatchStore watches, ModelStore mod
                 }
                 var dup = c.Execute("UPDATE watch_checkpoints SET state = @duplicate, weights_sha256 = @hash, updated_at = @now " +
                                     "WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint AND state = @pending",
-                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, now = Database.Now(), pending = CheckpointState.Pending, duplicate = CheckpointState.Duplicate }, tx);
+                    new { watchId, entry, fingerprint, hash = model.WeightsSha256, now = Database.Now(), pending = CheckpointState.Pending.Stored(), duplicate = CheckpointState.Duplicate.Stored() }, tx);
                 return dup == 1 ? CheckpointState.Duplicate : null;
             });
             if (outcome == CheckpointState.Enqueued)
@@ -88,19 +89,26 @@ public sealed class WatchScanner(Database db, WatchStore watches, ModelStore mod
         return summary;
     }
 
-    private void Mark(string watchId, string entry, string fingerprint, string state, string reason)
+    private void Mark(string watchId, string entry, string fingerprint, CheckpointState state, string reason)
     {
         using var c = db.Open();
         c.Execute("UPDATE watch_checkpoints SET state = @state, reason = @reason, updated_at = @now WHERE watch_id = @watchId AND entry = @entry AND fingerprint = @fingerprint",
-            new { watchId, entry, fingerprint, state, reason, now = Database.Now() });
+            new { watchId, entry, fingerprint, state = state.Stored(), reason, now = Database.Now() });
     }
 
-    /// <summary>Checkpoint folders and single-file checkpoints; hidden and partial names are skipped.</summary>
-    public static IEnumerable<string> Entries(string folder) =>
-        Directory.EnumerateFileSystemEntries(folder)
+    /// <summary>
+    /// Checkpoint folders and single-file checkpoints; hidden and partial names are skipped, and so is a llama2.c
+    /// tokenizer (tok*.bin that is no model) beside the model .bin files. Any other .bin is an entry, a model still
+    /// being written (its header short or its size not yet matching) included: it waits as pending like any other.
+    /// </summary>
+    public static IEnumerable<string> Entries(string folder)
+    {
+        var tokenizers = Llama2cCheckpoint.TokenizerFilesIn(folder).ToHashSet(StringComparer.Ordinal);
+        return Directory.EnumerateFileSystemEntries(folder)
             .Where(p => !Path.GetFileName(p).StartsWith('.') && !p.EndsWith(".partial", StringComparison.Ordinal) && !p.EndsWith(".tmp", StringComparison.Ordinal))
-            .Where(p => Directory.Exists(p) || p.EndsWith(".bin", StringComparison.Ordinal) || p.EndsWith(".safetensors", StringComparison.Ordinal))
+            .Where(p => Directory.Exists(p) || (p.EndsWith(".bin", StringComparison.Ordinal) && !tokenizers.Contains(p)) || p.EndsWith(".safetensors", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
+    }
 
     /// <summary>Sizes and modification times of every file of the entry: any write changes it.</summary>
     public static string Fingerprint(string path)

@@ -249,7 +249,7 @@ public sealed class ApiTests
         Assert.Equal(7, counts.GetProperty("total").GetInt32());
         var byStatus = counts.GetProperty("byStatus");
         Assert.Equal((5, 2, 0), (byStatus.GetProperty("cancelled").GetInt32(), byStatus.GetProperty("failed").GetInt32(), byStatus.GetProperty("queued").GetInt32()));
-        Assert.Equal(JobStatus.All.Order(), byStatus.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(StoredNames.All<JobStatus>().Order(), byStatus.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(7, ids.Count);
     }
 
@@ -264,6 +264,14 @@ public sealed class ApiTests
         Assert.DoesNotContain(schemas, n => n.Contains("Anonymous", StringComparison.Ordinal) || n.Contains('`') || n.Contains('<'));
         Assert.Superset(new HashSet<string> { "JobView", "ModelView", "ErrorView", "HealthView", "OperationSetView", "JobCountsView", "ResultsView",
             "EvidenceViewOperation", "ModelOperationsViewOperation", "JobParameters" }, schemas.ToHashSet());
+        // The closed sets as the API sends them: strings, each value listed.
+        var components = doc.GetProperty("components").GetProperty("schemas");
+        foreach (var (name, values) in new[] { ("JobStatus", StoredNames.All<JobStatus>()), ("CheckpointState", StoredNames.All<CheckpointState>()), ("RunOutcome", StoredNames.All<RunOutcome>()) })
+        {
+            var schema = components.GetProperty(name);
+            Assert.Equal("string", schema.GetProperty("type").GetString());
+            Assert.Equal(values, schema.GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
+        }
 
         var paths = doc.GetProperty("paths");
         JsonElement Responses(string path, string method) => paths.GetProperty(path).GetProperty(method).GetProperty("responses");
@@ -424,6 +432,9 @@ public sealed class ApiTests
         using var db = server.Services.GetRequiredService<Database>().Open();
         Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM results WHERE job_id IN (@running, @queued)", new { running, queued }));
         Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM job_runs WHERE job_id = @queued", new { queued }));
+        // The stored text, as before the statuses were enums (never their numbers).
+        Assert.Equal(["cancelled", "cancelled"], db.Query<string>("SELECT status FROM jobs WHERE id IN (@running, @queued)", new { running, queued }));
+        Assert.Equal("cancelled", db.ExecuteScalar<string>("SELECT outcome FROM job_runs WHERE job_id = @running", new { running }));
     }
 
     [Fact]
@@ -475,7 +486,9 @@ public sealed class ApiTests
             Content = new StringContent("{\"modelId\": ", Encoding.UTF8, "application/json"),
             Headers = { { "X-Api-Key", Api.Key } },
         }).Fails(HttpStatusCode.BadRequest, "not valid JSON");
-        await c.Get("/api/jobs?status=done").Fails(HttpStatusCode.BadRequest, "status");
+        Assert.Contains("must be one of queued, running, succeeded, failed, cancelled (got 'done')", await c.Get("/api/jobs?status=done").Fails(HttpStatusCode.BadRequest, "status"));
+        await c.Get("/api/jobs?status=Succeeded").Fails(HttpStatusCode.BadRequest, "status"); // the stored text only: no other casing, no numbers
+        await c.Get("/api/jobs?status=2").Fails(HttpStatusCode.BadRequest, "status");
         await c.Get("/api/jobs/nope").Fails(HttpStatusCode.NotFound, "no job");
         await c.Post("/api/jobs/nope/cancel", new { }).Fails(HttpStatusCode.NotFound, "no job");
         await c.Post("/api/watches", new { folder = "models", cron = "every minute" }).Fails(HttpStatusCode.BadRequest, "cron");

@@ -1,4 +1,5 @@
 using System.Net;
+using Dapper;
 using System.Text.Json;
 using HeadClassifier.Scoring.Results;
 using Hangfire;
@@ -86,6 +87,50 @@ public sealed class WatchTests
 
         await c.Delete($"/api/watches/{id}").Ok(HttpStatusCode.NoContent);
         await c.Get($"/api/watches/{id}").Fails(HttpStatusCode.NotFound, "no watch");
+    }
+
+    [Fact]
+    public void ALlama2cTokenizerBesideTheModelsIsNoEntryButAModelStillBeingWrittenIs()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var model = File.ReadAllBytes(Path.Combine(TestPaths.Stories260K, "stories260K.bin"));
+        var tokenizer = Path.Combine(TestPaths.Stories260K, "tok512.bin");
+        File.WriteAllBytes(tmp.File("step100.bin"), model);
+        File.Copy(tokenizer, tmp.File("tok512.bin"));
+        File.Copy(tokenizer, tmp.File("tokenizer.bin"));
+        File.WriteAllBytes(tmp.File("step200.bin"), model[..10]); // shorter than the header
+        File.WriteAllBytes(tmp.File("step300.bin"), model[..(model.Length / 2)]); // a header, but not yet the size it implies
+        Directory.CreateDirectory(tmp.File("step400"));
+        Assert.Equal(["step100.bin", "step200.bin", "step300.bin", "step400"], WatchScanner.Entries(tmp.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task AWatchedLlama2cRunEnqueuesItsModelNotItsTokenizerAndStoresStatesAsText()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var folder = Directory.CreateDirectory(Path.Combine(tmp.Path, "models", "stories")).FullName;
+        foreach (var f in new[] { "stories260K.bin", "tok512.bin" }) File.Copy(Path.Combine(TestPaths.Stories260K, f), Path.Combine(folder, f));
+        await using var server = await InProcessServer.Start(tmp.Path);
+        var c = server.Client;
+        // stories260K keeps 10 single-token copying pairs: below the default minPairs.
+        var watch = await c.Post("/api/watches", new { folder = "stories", cron = "0 0 1 1 *", parameters = new { minPairs = 5 } }).Ok(HttpStatusCode.Created);
+        var id = watch.GetProperty("id").GetString()!;
+        async Task<ScanSummary> Scan() => (await c.Post($"/api/watches/{id}/scan", new { }).Ok()).Deserialize<ScanSummary>(Api.Json)!;
+
+        var first = await Scan();
+        Assert.Equal(1, first.Entries);
+        Assert.Equal(["stories260K.bin"], first.Pending);
+        var second = await Scan();
+        Assert.Equal(["stories260K.bin"], second.Enqueued);
+        Assert.Empty(second.Rejected);
+        var job = (await c.Get($"/api/jobs?watchId={id}").Ok())[0].GetProperty("id").GetString()!;
+        Assert.Equal("succeeded", (await c.WaitFinished(job)).Status());
+
+        // The columns hold the same text as before the states were enums (never their numbers).
+        using var db = server.Services.GetRequiredService<Database>().Open();
+        Assert.Equal("enqueued", db.ExecuteScalar<string>("SELECT state FROM watch_checkpoints WHERE watch_id = @id", new { id }));
+        Assert.Equal("succeeded", db.ExecuteScalar<string>("SELECT status FROM jobs WHERE id = @job", new { job }));
+        Assert.Equal("succeeded", db.ExecuteScalar<string>("SELECT outcome FROM job_runs WHERE job_id = @job", new { job }));
     }
 
     [Fact]
