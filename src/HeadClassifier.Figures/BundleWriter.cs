@@ -54,6 +54,18 @@ public static class BundleWriter
     /// </summary>
     public static BundleManifest WriteRendered(string resultsDir, string figuresDir, string zipPath) => Write([ResultsReader.Read(resultsDir)], figuresDir, zipPath);
 
+    /// <summary>Whether <paramref name="zipPath"/> is a bundle this version of the tool wrote (one from another version may draw differently).</summary>
+    public static bool IsFromThisVersion(string zipPath)
+    {
+        if (!File.Exists(zipPath)) return false;
+        using var zip = ZipFile.OpenRead(zipPath);
+        if (zip.GetEntry(ManifestEntry) is not { } entry) return false;
+        using var s = entry.Open();
+        using var manifest = JsonDocument.Parse(s);
+        var key = ResultsWriter.JsonOptions.PropertyNamingPolicy!.ConvertName(nameof(BundleManifest.ToolVersion));
+        return manifest.RootElement.TryGetProperty(key, out var version) && version.GetString() == ToolVersion();
+    }
+
     private static BundleManifest Write(IReadOnlyList<RunResults> results, string figuresDir, string zipPath)
     {
         var entries = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);

@@ -28,6 +28,9 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     /// <summary>A finished job's bundle (results, figures, README), beside its results folder.</summary>
     public static string BundlePath(string resultDir) => Path.Combine(Path.GetDirectoryName(resultDir)!, "bundle.zip");
 
+    /// <summary>A job's rendered figures, beside its results folder.</summary>
+    private static string FiguresDir(string resultDir) => Path.Combine(Path.GetDirectoryName(resultDir)!, "figures");
+
     /// <summary>Where the figures start: the scoring stages take the progress below it.</summary>
     private const double FiguresProgress = 0.9;
 
@@ -80,7 +83,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         var parameters = JobParameters.FromJson(job.ParametersJson);
         var jobDir = Path.Combine(options.JobsDir, job.Id);
         var resultDir = Path.Combine(jobDir, "results");
-        var figuresDir = Path.Combine(jobDir, "figures");
+        var figuresDir = FiguresDir(resultDir);
         // A recovered job starts from a clean folder: nothing of the killed run is mixed into this one.
         if (Directory.Exists(jobDir)) Directory.Delete(jobDir, recursive: true);
         Directory.CreateDirectory(jobDir);
@@ -91,7 +94,8 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             CopyDirectory(earlierDir, resultDir);
             if (job.CheckpointStep != earlier.CheckpointStep) StampStep(resultDir, job.CheckpointStep);
             var reused = ResultsReader.Read(resultDir);
-            return Finish(job, resultDir, figuresDir, reused.Scores, reused.Labels, reused.Manifest, earlier.Id, ct);
+            var sameResults = job.CheckpointStep == earlier.CheckpointStep;
+            return Finish(job, resultDir, figuresDir, reused.Scores, reused.Labels, reused.Manifest, earlier.Id, ct, sameResults ? earlierDir : null);
         }
 
         var opsDir = Path.Combine(jobDir, "operations");
@@ -142,13 +146,13 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     }
 
     private JobOutput Finish(JobRow job, string resultDir, string figuresDir, IReadOnlyList<Scoring.Labels.HeadOperationScore> scores,
-        IReadOnlyList<Scoring.Labels.HeadLabel> labels, RunManifest manifest, string? reusedFrom, CancellationToken ct)
+        IReadOnlyList<Scoring.Labels.HeadLabel> labels, RunManifest manifest, string? reusedFrom, CancellationToken ct, string? identicalResultDir = null)
     {
         ct.ThrowIfCancellationRequested();
         jobs.ReportProgress(job.Id, FiguresProgress, "figures", null);
-        var files = FigureSet.RenderAll([resultDir], figuresDir, FigureFormats.All);
-        // The download bundle is made here, once, from these figures: the web nodes serve it and never render.
-        BundleWriter.WriteRendered(resultDir, figuresDir, BundlePath(resultDir));
+        var files = identicalResultDir is not null && CopyRendered(identicalResultDir, figuresDir, BundlePath(resultDir)) is { } copied
+            ? copied
+            : Render(resultDir, figuresDir);
         var figures = files.Select(f => new FigureRow
         {
             Kind = Path.GetFileNameWithoutExtension(f),
@@ -158,6 +162,28 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         return new JobOutput(scores, labels, figures, resultDir, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom,
             ProviderOf(resultDir, manifest, JobParameters.FromJson(job.ParametersJson)), ResultsReader.ReadEvidence(resultDir) ?? [],
             ResultsReader.ReadTopTokens(resultDir) ?? []);
+    }
+
+    private static IReadOnlyList<string> Render(string resultDir, string figuresDir)
+    {
+        var files = FigureSet.RenderAll([resultDir], figuresDir, FigureFormats.All);
+        // The download bundle is made here, once, from these figures: the web nodes serve it and never render.
+        BundleWriter.WriteRendered(resultDir, figuresDir, BundlePath(resultDir));
+        return files;
+    }
+
+    /// <summary>
+    /// Figures and bundle are drawn from the results alone (byte for byte), so a job reusing <paramref name="resultDir"/>
+    /// unchanged copies them rather than drawing them again, where this version of the tool made them. Null: draw them.
+    /// </summary>
+    private static IReadOnlyList<string>? CopyRendered(string resultDir, string figuresDir, string bundlePath)
+    {
+        var earlierFigures = FiguresDir(resultDir);
+        var earlierBundle = BundlePath(resultDir);
+        if (!Directory.Exists(earlierFigures) || !BundleWriter.IsFromThisVersion(earlierBundle)) return null;
+        CopyDirectory(earlierFigures, figuresDir);
+        File.Copy(earlierBundle, bundlePath, overwrite: true);
+        return Directory.GetFiles(figuresDir).Order(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>
