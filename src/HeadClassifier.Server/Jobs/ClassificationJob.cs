@@ -9,6 +9,8 @@ using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
 using HeadClassifier.Server.Store;
 using Hangfire;
+using Hangfire.Common;
+using HangfireJobFilter = Hangfire.Common.JobFilter;
 using Hangfire.Server;
 
 namespace HeadClassifier.Server.Jobs;
@@ -20,7 +22,10 @@ namespace HeadClassifier.Server.Jobs;
 /// </summary>
 public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerOptions options, JobQueue queue, ILogger<ClassificationJob> log)
 {
-    /// <summary>Attempts after the first for unexpected errors (a full disk, a flaky mount); bad input is never retried.</summary>
+    /// <summary>
+    /// Attempts after the first for unexpected errors (a full disk, a flaky mount), --retry-delays apart (see
+    /// <see cref="ClassificationRetry"/>); bad input is never retried.
+    /// </summary>
     public const int Retries = 3;
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
@@ -35,7 +40,6 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     private const double FiguresProgress = 0.9;
 
     [JobDisplayName("classify {0}")]
-    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300], ExceptOn = [typeof(InvalidInputException)])]
     public async Task RunAsync(string jobId, PerformContext context, CancellationToken stopping)
     {
         var runId = Guid.NewGuid().ToString("N");
@@ -229,4 +233,19 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     {
         public void Report(T value) => handler(value);
     }
+}
+
+/// <summary>
+/// Hangfire's automatic retry of a classification job: <see cref="ClassificationJob.Retries"/> attempts at the
+/// configured delays (an attribute could only hold fixed ones), none for bad input.
+/// </summary>
+public sealed class ClassificationRetry(ServerOptions options) : IJobFilterProvider
+{
+    private readonly HangfireJobFilter[] _filters =
+    [
+        new(new AutomaticRetryAttribute { Attempts = ClassificationJob.Retries, DelaysInSeconds = [.. options.RetryDelaysSeconds], ExceptOn = [typeof(InvalidInputException)] },
+            JobFilterScope.Method, null),
+    ];
+
+    public IEnumerable<HangfireJobFilter> GetFilters(Job job) => job?.Type == typeof(ClassificationJob) ? _filters : [];
 }

@@ -102,7 +102,9 @@ public sealed class QueueTests
     {
         using var tmp = TestPaths.NewTempDir();
         var planted = ServerModels.Planted(Path.Combine(tmp.Path, "models", "planted"));
-        await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "models", "planted", "operations"));
+        // The first retry after RetryDelay s (10 by default): time enough to clear the fault below before it runs.
+        await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "models", "planted", "operations"),
+            "--retry-delays", $"{RetryDelay},60");
         var c = server.Client;
         var model = await c.RegisterModel(planted, minPairs: 5);
         // A file where the jobs folder belongs: the run cannot write its results (an I/O error, not bad input).
@@ -123,7 +125,22 @@ public sealed class QueueTests
         Assert.Equal(["failed", "succeeded"], runs.Select(r => r.GetProperty("outcome").GetString()));
         Assert.Equal(waiting.GetProperty("error").GetString(), runs[0].GetProperty("error").GetString());
         var history = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(job.GetProperty("hangfireJobId").GetString()!).History;
-        Assert.Contains(history, h => h.StateName == ScheduledState.StateName && h.Reason.Contains("Retry attempt 1 of 3"));
+        var retry = Assert.Single(history, h => h.StateName == ScheduledState.StateName);
+        Assert.Contains("Retry attempt 1 of 3", retry.Reason);
+        Assert.Equal(TimeSpan.FromSeconds(RetryDelay), Hangfire.Common.JobHelper.DeserializeDateTime(retry.Data["EnqueueAt"]) - Hangfire.Common.JobHelper.DeserializeDateTime(retry.Data["ScheduledAt"]));
+    }
+
+    private const int RetryDelay = 3;
+
+    [Theory]
+    [InlineData("10,x")]
+    [InlineData("-1")]
+    [InlineData("1,2,3,4")]
+    public async Task RetryDelaysAreOneToThreeWholeNumbersOfSeconds(string delays)
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => InProcessServer.Start(tmp.Path, "--retry-delays", delays));
+        Assert.Equal($"RetryDelays must be 1 to 3 comma-separated whole numbers of seconds, at least 0 (got '{delays}')", e.Message);
     }
 
     [Fact]
