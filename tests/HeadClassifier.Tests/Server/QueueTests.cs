@@ -134,6 +134,10 @@ public sealed class QueueTests
 
     private const int RetryDelay = 3;
 
+    [Fact]
+    public void RetriesWaitTenSecondsThenAMinuteThenFiveMinutesByDefault() =>
+        Assert.Equal([10, 60, 300], HeadClassifier.Server.ServerOptions.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()).RetryDelaysSeconds);
+
     [Theory]
     [InlineData("10,x")]
     [InlineData("-1")]
