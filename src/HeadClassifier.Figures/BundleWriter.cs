@@ -59,6 +59,16 @@ public static class BundleWriter
         return manifest!;
     }
 
+    /// <summary>Whether <paramref name="zipPath"/> is a bundle this version of the tool wrote (one from another version may draw differently).</summary>
+    public static bool IsFromThisVersion(string zipPath)
+    {
+        if (!File.Exists(zipPath)) return false;
+        using var zip = ZipFile.OpenRead(zipPath);
+        if (zip.GetEntry(ManifestEntry) is not { } entry) return false;
+        using var s = entry.Open();
+        return JsonSerializer.Deserialize<BundleManifest>(s, ResultsWriter.JsonOptions)?.ToolVersion == ToolVersion();
+    }
+
     /// <param name="figures">Each figure file by its path below figures/.</param>
     private static BundleManifest Write(IReadOnlyList<RunResults> results, IEnumerable<(string Path, byte[] Bytes)> figures, Stream stream)
     {

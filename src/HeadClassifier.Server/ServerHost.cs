@@ -36,6 +36,7 @@ public static class ServerHost
         ["--demo"] = "HeadClassifier:Demo",
         ["--poll-ms"] = "HeadClassifier:PollMs",
         ["--takeover-seconds"] = "HeadClassifier:TakeoverSeconds",
+        ["--retry-delays"] = "HeadClassifier:RetryDelays",
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -134,6 +135,7 @@ public static class ServerHost
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton<IJobFilterProvider>(sp => new JobFilterProviderCollection(
             new JobFilterAttributeFilterProvider(),
+            new ClassificationRetry(options),
             new JobFilterCollection { new StatisticsHistoryAttribute(), sp.GetRequiredService<CancelOnDelete>() }));
         services.AddHangfire(c => c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180).UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings().UseBackLink());
         if (!options.RunsWorker) return;

@@ -55,6 +55,14 @@ public sealed class ServerOptions
     /// </summary>
     public int TakeoverSeconds { get; init; } = 300;
 
+    /// <summary>
+    /// Seconds before each retry of a classification job after an unexpected error (one to
+    /// <see cref="Jobs.ClassificationJob.Retries"/> values; the last one repeats). Bad input is never retried.
+    /// </summary>
+    public IReadOnlyList<int> RetryDelaysSeconds { get; init; } = DefaultRetryDelaysSeconds;
+
+    public static readonly IReadOnlyList<int> DefaultRetryDelaysSeconds = [10, 60, 300];
+
     public bool IsPostgres => Database is not null;
 
     public string DatabaseKind => IsPostgres ? "postgres" : "sqlite";
@@ -121,7 +129,17 @@ public sealed class ServerOptions
             Demo = section.GetValue("Demo", true),
             PollMs = Positive(section, "PollMs", 1000),
             TakeoverSeconds = Positive(section, "TakeoverSeconds", 300),
+            RetryDelaysSeconds = section["RetryDelays"] is { Length: > 0 } delays ? RetryDelays(delays) : DefaultRetryDelaysSeconds,
         };
+    }
+
+    private static int[] RetryDelays(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var delays = parts.Select(p => int.TryParse(p, out var v) && v >= 0 ? v : -1).ToArray();
+        if (parts.Length > Jobs.ClassificationJob.Retries || delays.Contains(-1))
+            throw new ArgumentException($"RetryDelays must be 1 to {Jobs.ClassificationJob.Retries} comma-separated whole numbers of seconds, at least 0 (got '{text}')");
+        return delays;
     }
 
     private static int Positive(IConfigurationSection section, string key, int fallback)

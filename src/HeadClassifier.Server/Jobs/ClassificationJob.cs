@@ -9,6 +9,8 @@ using HeadClassifier.Scoring.Runs;
 using HeadClassifier.Scoring.Static;
 using HeadClassifier.Server.Store;
 using Hangfire;
+using Hangfire.Common;
+using HangfireJobFilter = Hangfire.Common.JobFilter;
 using Hangfire.Server;
 
 namespace HeadClassifier.Server.Jobs;
@@ -20,7 +22,10 @@ namespace HeadClassifier.Server.Jobs;
 /// </summary>
 public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerOptions options, JobQueue queue, ILogger<ClassificationJob> log)
 {
-    /// <summary>Attempts after the first for unexpected errors (a full disk, a flaky mount); bad input is never retried.</summary>
+    /// <summary>
+    /// Attempts after the first for unexpected errors (a full disk, a flaky mount), --retry-delays apart (see
+    /// <see cref="ClassificationRetry"/>); bad input is never retried.
+    /// </summary>
     public const int Retries = 3;
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
@@ -28,11 +33,13 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     /// <summary>A finished job's bundle (results, figures, README), beside its results folder.</summary>
     public static string BundlePath(string resultDir) => Path.Combine(Path.GetDirectoryName(resultDir)!, "bundle.zip");
 
+    /// <summary>A job's rendered figures, beside its results folder.</summary>
+    private static string FiguresDir(string resultDir) => Path.Combine(Path.GetDirectoryName(resultDir)!, "figures");
+
     /// <summary>Where the figures start: the scoring stages take the progress below it.</summary>
     private const double FiguresProgress = 0.9;
 
     [JobDisplayName("classify {0}")]
-    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [10, 60, 300], ExceptOn = [typeof(InvalidInputException)])]
     public async Task RunAsync(string jobId, PerformContext context, CancellationToken stopping)
     {
         var runId = Guid.NewGuid().ToString("N");
@@ -80,7 +87,7 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         var parameters = JobParameters.FromJson(job.ParametersJson);
         var jobDir = Path.Combine(options.JobsDir, job.Id);
         var resultDir = Path.Combine(jobDir, "results");
-        var figuresDir = Path.Combine(jobDir, "figures");
+        var figuresDir = FiguresDir(resultDir);
         // A recovered job starts from a clean folder: nothing of the killed run is mixed into this one.
         if (Directory.Exists(jobDir)) Directory.Delete(jobDir, recursive: true);
         Directory.CreateDirectory(jobDir);
@@ -90,7 +97,8 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
             jobs.ReportProgress(job.Id, 0.5, "reusing " + earlier.Id, null);
             CopyDirectory(earlierDir, resultDir);
             if (job.CheckpointStep != earlier.CheckpointStep) StampStep(resultDir, job.CheckpointStep);
-            return Finish(job, resultDir, figuresDir, earlier.Id, ct);
+            // Unchanged results (same step) have the earlier job's figures and bundle, byte for byte.
+            return Finish(job, resultDir, figuresDir, earlier.Id, ct, job.CheckpointStep == earlier.CheckpointStep ? earlierDir : null);
         }
 
         var opsDir = Path.Combine(jobDir, "operations");
@@ -144,15 +152,15 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     /// The run's files, every stage's included, read back once: what the database keeps, what the figures and the
     /// bundle are made of.
     /// </summary>
-    private JobOutput Finish(JobRow job, string resultDir, string figuresDir, string? reusedFrom, CancellationToken ct)
+    private JobOutput Finish(JobRow job, string resultDir, string figuresDir, string? reusedFrom, CancellationToken ct, string? identicalResultDir = null)
     {
         ct.ThrowIfCancellationRequested();
         jobs.ReportProgress(job.Id, FiguresProgress, "figures", null);
         var results = ResultsReader.Read(resultDir);
         var manifest = results.Manifest;
-        var files = FigureSet.Render([results], figuresDir, FigureFormats.All);
-        // The download bundle is made here, once, from these figures: the web nodes serve it and never render.
-        BundleWriter.WriteRendered(results, figuresDir, BundlePath(resultDir));
+        var files = identicalResultDir is not null && CopyRendered(identicalResultDir, figuresDir, BundlePath(resultDir)) is { } copied
+            ? copied
+            : Render(results, figuresDir);
         var figures = files.Select(f => new FigureRow
         {
             Kind = Path.GetFileNameWithoutExtension(f),
@@ -162,6 +170,28 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
         return new JobOutput(results, figures, JsonSerializer.Serialize(manifest.TimingsSeconds), manifest.PeakMemoryBytes, reusedFrom,
             ProviderOf(resultDir, manifest, JobParameters.FromJson(job.ParametersJson)), ResultsReader.ReadEvidence(resultDir) ?? [],
             ResultsReader.ReadTopTokens(resultDir) ?? []);
+    }
+
+    private static IReadOnlyList<string> Render(RunResults results, string figuresDir)
+    {
+        var files = FigureSet.Render([results], figuresDir, FigureFormats.All);
+        // The download bundle is made here, once, from these figures: the web nodes serve it and never render.
+        BundleWriter.WriteRendered(results, figuresDir, BundlePath(results.Directory));
+        return files;
+    }
+
+    /// <summary>
+    /// Figures and bundle are drawn from the results alone (byte for byte), so a job reusing <paramref name="resultDir"/>
+    /// unchanged copies them rather than drawing them again, where this version of the tool made them. Null: draw them.
+    /// </summary>
+    private static IReadOnlyList<string>? CopyRendered(string resultDir, string figuresDir, string bundlePath)
+    {
+        var earlierFigures = FiguresDir(resultDir);
+        var earlierBundle = BundlePath(resultDir);
+        if (!Directory.Exists(earlierFigures) || !BundleWriter.IsFromThisVersion(earlierBundle)) return null;
+        CopyDirectory(earlierFigures, figuresDir);
+        File.Copy(earlierBundle, bundlePath, overwrite: true);
+        return Directory.GetFiles(figuresDir).Order(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>
@@ -207,4 +237,19 @@ public sealed class ClassificationJob(JobStore jobs, OperationSets sets, ServerO
     {
         public void Report(T value) => handler(value);
     }
+}
+
+/// <summary>
+/// Hangfire's automatic retry of a classification job: <see cref="ClassificationJob.Retries"/> attempts at the
+/// configured delays (an attribute could only hold fixed ones), none for bad input.
+/// </summary>
+public sealed class ClassificationRetry(ServerOptions options) : IJobFilterProvider
+{
+    private readonly HangfireJobFilter[] _filters =
+    [
+        new(new AutomaticRetryAttribute { Attempts = ClassificationJob.Retries, DelaysInSeconds = [.. options.RetryDelaysSeconds], ExceptOn = [typeof(InvalidInputException)] },
+            JobFilterScope.Method, null),
+    ];
+
+    public IEnumerable<HangfireJobFilter> GetFilters(Job job) => job?.Type == typeof(ClassificationJob) ? _filters : [];
 }

@@ -360,6 +360,14 @@ public sealed class ApiTests
         var b = await c.WaitFinished(second);
         Assert.Equal("succeeded", b.Status());
         Assert.Equal(first, b.GetProperty("reusedFrom").GetString());
+        // Its figures and bundle (copied, not drawn again) are the first job's, byte for byte.
+        async Task<List<string>> Figures(string job) =>
+            (await c.Get($"/api/jobs/{job}/figures").Ok()).EnumerateArray().Select(f => $"{f.GetProperty("kind").GetString()}.{f.GetProperty("format").GetString()}").ToList();
+        var figures = await Figures(first);
+        Assert.Contains("category-map.pdf", figures);
+        Assert.Equal(figures, await Figures(second));
+        Assert.Equal(await c.Bytes($"/api/jobs/{first}/figures/category-map.pdf"), await c.Bytes($"/api/jobs/{second}/figures/category-map.pdf"));
+        Assert.Equal(await c.Bytes($"/api/jobs/{first}/bundle"), await c.Bytes($"/api/jobs/{second}/bundle"));
         var ra = await c.Get($"/api/jobs/{first}/results").Ok();
         var rb = await c.Get($"/api/jobs/{second}/results").Ok();
         Assert.Equal(ra.GetProperty("scores").ToString(), rb.GetProperty("scores").ToString());

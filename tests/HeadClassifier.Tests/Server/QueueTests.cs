@@ -26,8 +26,10 @@ public sealed class QueueTests
         var ids = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => c.Submit(new { modelId = model, operationSet = "planted" })));
         var submitted = clock.Elapsed;
         Assert.Equal(200, ids.Distinct().Count());
-        await Api.Eventually(() => c.Get("/api/jobs?status=succeeded&limit=1000").Ok(), j => j.GetArrayLength() == 200, seconds: 240);
+        // Polling the counts, not the list: 200 jobs' JSON ten times a second would take CPU from the jobs.
+        await Api.Eventually(() => c.Get("/api/jobs/counts").Ok(), j => j.GetProperty("byStatus").GetProperty(JobStatus.Succeeded.Stored()).GetInt32() == 200, seconds: 240);
         var finished = clock.Elapsed;
+        Assert.Equal(ids.Order(), (await c.Get("/api/jobs?status=succeeded&limit=1000").Ok()).EnumerateArray().Select(j => j.GetProperty("id").GetString()).Order());
 
         using var db = server.Services.GetRequiredService<Database>().Open();
         Assert.Equal(200, db.ExecuteScalar<long>("SELECT COUNT(*) FROM jobs"));
@@ -102,7 +104,9 @@ public sealed class QueueTests
     {
         using var tmp = TestPaths.NewTempDir();
         var planted = ServerModels.Planted(Path.Combine(tmp.Path, "models", "planted"));
-        await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "models", "planted", "operations"));
+        // The first retry after RetryDelay s (10 by default): time enough to clear the fault below before it runs.
+        await using var server = await InProcessServer.Start(tmp.Path, "--HeadClassifier:OperationSets:planted", Path.Combine(tmp.Path, "models", "planted", "operations"),
+            "--retry-delays", $"{RetryDelay},60");
         var c = server.Client;
         var model = await c.RegisterModel(planted, minPairs: 5);
         // A file where the jobs folder belongs: the run cannot write its results (an I/O error, not bad input).
@@ -123,7 +127,26 @@ public sealed class QueueTests
         Assert.Equal(["failed", "succeeded"], runs.Select(r => r.GetProperty("outcome").GetString()));
         Assert.Equal(waiting.GetProperty("error").GetString(), runs[0].GetProperty("error").GetString());
         var history = server.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(job.GetProperty("hangfireJobId").GetString()!).History;
-        Assert.Contains(history, h => h.StateName == ScheduledState.StateName && h.Reason.Contains("Retry attempt 1 of 3"));
+        var retry = Assert.Single(history, h => h.StateName == ScheduledState.StateName);
+        Assert.Contains("Retry attempt 1 of 3", retry.Reason);
+        Assert.Equal(TimeSpan.FromSeconds(RetryDelay), Hangfire.Common.JobHelper.DeserializeDateTime(retry.Data["EnqueueAt"]) - Hangfire.Common.JobHelper.DeserializeDateTime(retry.Data["ScheduledAt"]));
+    }
+
+    private const int RetryDelay = 3;
+
+    [Fact]
+    public void RetriesWaitTenSecondsThenAMinuteThenFiveMinutesByDefault() =>
+        Assert.Equal([10, 60, 300], HeadClassifier.Server.ServerOptions.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()).RetryDelaysSeconds);
+
+    [Theory]
+    [InlineData("10,x")]
+    [InlineData("-1")]
+    [InlineData("1,2,3,4")]
+    public async Task RetryDelaysAreOneToThreeWholeNumbersOfSeconds(string delays)
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => InProcessServer.Start(tmp.Path, "--retry-delays", delays));
+        Assert.Equal($"RetryDelays must be 1 to 3 comma-separated whole numbers of seconds, at least 0 (got '{delays}')", e.Message);
     }
 
     [Fact]

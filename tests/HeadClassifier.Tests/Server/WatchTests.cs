@@ -161,23 +161,32 @@ public sealed class WatchTests
         var id = watch.GetProperty("id").GetString()!;
         Assert.Equal("* * * * *", watch.GetProperty("cron").GetString());
 
-        // A Hangfire recurring job per watch, on the light queue, with the watch's cron.
+        // A Hangfire recurring job per watch, on the light queue, with the watch's cron: due at the next whole minute.
         var storage = server.Services.GetRequiredService<JobStorage>();
         var recurring = Recurring(storage, id);
         Assert.Equal("* * * * *", recurring.Cron);
         Assert.Equal(JobQueue.DefaultQueue, recurring.Queue);
-        Assert.NotNull(recurring.NextExecution);
+        var due = recurring.NextExecution!.Value;
+        Assert.Equal(0, due.Ticks % TimeSpan.TicksPerMinute);
+        Assert.InRange(due - DateTime.UtcNow, TimeSpan.FromSeconds(-10), TimeSpan.FromMinutes(1));
 
-        // The first scan (triggered now, as the Hangfire dashboard's "Trigger now" does) sees the checkpoint; the
-        // scheduled firing at the next minute settles and enqueues it; a later scan adds nothing.
+        // The first scan (triggered now, as the Hangfire dashboard's "Trigger now" does) sees the checkpoint; a firing
+        // by Hangfire's recurring-job scheduler settles and enqueues it; a later scan adds nothing. So that the test
+        // need not wait for a minute to turn, the watch's recurring job, exactly as registered (job, queue, time
+        // zone), moves to Hangfire's every-second cron, a form the watch API refuses.
         var manager = server.Services.GetRequiredService<IRecurringJobManager>();
         manager.Trigger(WatchService.RecurringJobId(id));
         await Api.Eventually(() => c.Get($"/api/watches/{id}").Ok(), w => w.GetProperty("lastScanAt").ValueKind == JsonValueKind.String);
-        var jobs = await Api.Eventually(() => c.Get($"/api/jobs?watchId={id}").Ok(), j => j.GetArrayLength() > 0, seconds: 90);
+        manager.AddOrUpdate(recurring.Id, new Hangfire.Common.Job(recurring.Job.Type, recurring.Job.Method, recurring.Job.Args, recurring.Queue), EverySecond,
+            new RecurringJobOptions { TimeZone = TimeZoneInfo.FindSystemTimeZoneById(recurring.TimeZoneId) });
+        var jobs = await Api.Eventually(() => c.Get($"/api/jobs?watchId={id}").Ok(), j => j.GetArrayLength() > 0);
         var job = await c.WaitFinished(jobs[0].GetProperty("id").GetString()!);
         Assert.Equal("succeeded", job.Status());
         Assert.Equal(5, job.GetProperty("checkpointStep").GetInt64());
-        Assert.NotNull(Recurring(storage, id).LastExecution);
+        var fired = Recurring(storage, id);
+        Assert.NotNull(fired.LastExecution);
+        var scan = storage.GetMonitoringApi().JobDetails(fired.LastJobId);
+        Assert.Contains(scan.History, h => h.StateName == Hangfire.States.EnqueuedState.StateName && h.Reason == "Triggered by recurring job scheduler");
 
         var scanned = (await c.Get($"/api/watches/{id}").Ok()).GetProperty("lastScanAt").GetString();
         manager.Trigger(WatchService.RecurringJobId(id));
@@ -214,6 +223,9 @@ public sealed class WatchTests
     [InlineData("*/5 * * * *", "*/5 * * * *")]
     public void QuartzCronStringsOfOlderWatchesBecomeFiveFieldOnes(string quartz, string standard) =>
         Assert.Equal(standard, WatchService.FromQuartzCron(quartz));
+
+    /// <summary>Hangfire's 6-field cron (with seconds): every second.</summary>
+    private const string EverySecond = "* * * * * *";
 
     private static RecurringJobDto Recurring(JobStorage storage, string watchId)
     {
