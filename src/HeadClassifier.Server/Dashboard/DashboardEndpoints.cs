@@ -115,7 +115,7 @@ public static class DashboardEndpoints
             });
             return Results.Redirect(next);
         }).WithMetadata(new KeyFreeForm());
-        forms.MapPost("/key/forget", (HttpContext http, Layout layout) =>
+        forms.MapPost("/key/forget", (HttpContext http) =>
         {
             http.Response.Cookies.Delete(Layout.KeyCookie);
             return Results.Redirect("/key");

@@ -86,9 +86,9 @@ public sealed class ResultStore(Database db)
         using var c = db.Open();
         if (Manifest(c, job.Id) is not { } manifest) return null;
         var key = new { job.Id };
-        var scores = c.Query<ScoreRow>("SELECT layer, head, operation, category, k, n_pairs, score, suppression_score, dynamic_score FROM results WHERE job_id = @Id ORDER BY position", key).ToList();
+        var scores = ScoreRows(c, job.Id, "position");
         var dynamic = scores.Where(s => s.DynamicScore.HasValue).ToDictionary(s => (new HeadId(s.Layer, s.Head), s.Operation), s => s.DynamicScore!.Value);
-        var labels = c.Query<HeadLabelRow>("SELECT layer, head, class, labels, implemented, suppressed, best_operation, best_score, best_is_suppression FROM head_labels WHERE job_id = @Id ORDER BY layer, head", key)
+        var labels = LabelRows(c, job.Id)
             .Select(l => new HeadLabel(new HeadId(l.Layer, l.Head), Split(l.Labels), l.Class, Split(l.Implemented), Split(l.Suppressed), l.BestOperation, l.BestScore, l.BestIsSuppression != 0))
             .ToList();
         var correlations = c.Query<(string Operation, string Category, int K, int NPairs, int NPoints, double? PearsonR, double MeanAttentionShare)>(
@@ -119,13 +119,13 @@ public sealed class ResultStore(Database db)
     public IReadOnlyList<ScoreRow> Scores(string id)
     {
         using var c = db.Open();
-        return c.Query<ScoreRow>("SELECT layer, head, operation, category, k, n_pairs, score, suppression_score, dynamic_score FROM results WHERE job_id = @id ORDER BY layer, head, operation", new { id }).ToList();
+        return ScoreRows(c, id, "layer, head, operation");
     }
 
     public IReadOnlyList<HeadLabelRow> Labels(string id)
     {
         using var c = db.Open();
-        return c.Query<HeadLabelRow>("SELECT layer, head, class, labels, implemented, suppressed, best_operation, best_score, best_is_suppression FROM head_labels WHERE job_id = @id ORDER BY layer, head", new { id }).ToList();
+        return LabelRows(c, id);
     }
 
     public IReadOnlyList<FigureRow> Figures(string id)
@@ -155,6 +155,13 @@ public sealed class ResultStore(Database db)
             .Select(r => new TopToken(head, r.Operation, r.Pair, r.Source, r.SourceId, r.Rank, r.TokenId, r.Token, (float)r.Logit)).ToList();
         return (pairs, tokens);
     }
+
+    // Scores in the run's row order (position) or by head and operation.
+    private static List<ScoreRow> ScoreRows(DbConnection c, string id, string orderBy) =>
+        c.Query<ScoreRow>($"SELECT layer, head, operation, category, k, n_pairs, score, suppression_score, dynamic_score FROM results WHERE job_id = @id ORDER BY {orderBy}", new { id }).ToList();
+
+    private static List<HeadLabelRow> LabelRows(DbConnection c, string id) =>
+        c.Query<HeadLabelRow>("SELECT layer, head, class, labels, implemented, suppressed, best_operation, best_score, best_is_suppression FROM head_labels WHERE job_id = @id ORDER BY layer, head", new { id }).ToList();
 
     // The rows a RunResults is read back from; position keeps each file's row order.
     private static readonly string[] RunTables = ["manifests", "results", "head_labels", "correlations", "sensitivity", "causal_curves"];
